@@ -1,0 +1,68 @@
+"""alpinetags: distro-versioned wheel tags (``alpine_3_19_x86_64``) with a musllinux fallback.
+
+The public API::
+
+    import alpinetags
+    platform = alpinetags.detect()                 # what this system is, and from where
+    alpinetags.platform_tags(platform)             # ['alpine_3_19_x86_64', ..., 'musllinux_1_2_x86_64', ...]
+    alpinetags.sys_tags()                          # packaging Tags, best first
+    alpinetags.detect(alpinetags.Target(root="/srv/image"))   # another root, nothing executed
+
+Names are loaded lazily (PEP 562) so that importing the package, as the pip hook's ``.pth`` line does,
+costs nothing: pluggy, distro and packaging are imported only when a function needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlpinetagsError",
+    "ConfigError",
+    "Platform",
+    "Target",
+    "all_platforms",
+    "detect",
+    "hookimpl",
+    "load_plugins",
+    "parse_target_spec",
+    "platform_tags",
+    "sys_tags",
+]
+
+_LAZY = {
+    "Platform": "model",
+    "Target": "model",
+    "parse_target_spec": "model",
+    "AlpinetagsError": "errors",
+    "ConfigError": "errors",
+    "detect": "detect",
+    "hookimpl": "hookspecs",
+    "load_plugins": "plugins",
+    "all_platforms": "tags",
+    "sys_tags": "tags",
+    "platform_tags": ("tags", "plugin_platforms"),
+}
+
+if TYPE_CHECKING:
+    from .detect import detect
+    from .errors import AlpinetagsError, ConfigError
+    from .hookspecs import hookimpl
+    from .model import Platform, Target, parse_target_spec
+    from .plugins import load_plugins
+    from .tags import all_platforms, sys_tags
+    from .tags import plugin_platforms as platform_tags
+
+
+def __getattr__(name: str) -> Any:
+    spec = _LAZY.get(name)
+    if spec is None:
+        raise AttributeError(f"module 'alpinetags' has no attribute {name!r}")
+    module_name, attr = spec if isinstance(spec, tuple) else (spec, name)
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module_name}", __name__), attr)
+    globals()[name] = value
+    return value

@@ -1,0 +1,298 @@
+"""The ``alpinetags`` command line (also ``python -m alpinetags``).
+
+Exit codes, the same for every command:
+  0  done (for ``markers``: the marker holds)
+  1  a negative answer (``markers``: it does not hold)
+  2  bad input: a usage error, an invalid option, environment variable or marker
+  3  the system could not be probed (a typed error while reading it)
+
+Feature commands live in modules of their own and register themselves through ``COMMAND_MODULES``:
+each has ``register(subparsers, common)`` adding its parser with ``func`` set, and imports anything
+heavy only inside that ``func``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, Callable, Optional
+
+EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_PROBE = 0, 1, 2, 3
+
+#: Modules adding subcommands, in --help order.
+COMMAND_MODULES: list[str] = []
+
+EPILOG = """\
+examples:
+  alpinetags                         what this system is, and its first tags
+  alpinetags tags --json             every tag, best first, for scripts
+  alpinetags detect --root /srv/img  probe an image unpacked on disk (nothing in it is executed)
+  alpinetags tags --target alpine:3.19,musl:1.2.4,aarch64
+                                     tags for a system stated outright, as pip --platform does
+  ALPINETAGS_DISABLE_PLUGINS=alpine alpinetags tags
+                                     without the Alpine plugin
+
+environment:
+  ALPINETAGS_ROOT            the root to probe (same as --root)
+  ALPINETAGS_ALPINE_VERSION  force the Alpine release (3.19), or empty to switch Alpine tags off
+  ALPINETAGS_MUSL_VERSION    force the musl version (1.2.4), or empty for none
+  ALPINETAGS_DISABLE_PLUGINS comma-separated plugin names not to load
+
+exit codes: 0 done, 1 negative answer, 2 bad input, 3 system could not be probed
+"""
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every command takes. Defaults are SUPPRESSed so they may stand before or after it."""
+    s = argparse.SUPPRESS
+    g = parser.add_argument_group("what to probe")
+    g.add_argument(
+        "--root",
+        metavar="DIR",
+        default=s,
+        help="root directory to probe (default: /, or $ALPINETAGS_ROOT)",
+    )
+    g.add_argument(
+        "--executable",
+        metavar="PATH",
+        default=s,
+        help="interpreter whose ELF header is read (default: this one)",
+    )
+    g.add_argument(
+        "--arch",
+        metavar="ARCH",
+        default=s,
+        help="force the wheel-tag arch (x86_64, aarch64, i686, ...)",
+    )
+    g.add_argument(
+        "--target",
+        metavar="SPEC",
+        default=s,
+        help="state the system instead of probing: alpine:3.19,musl:1.2.4,x86_64",
+    )
+    g.add_argument(
+        "--disable-plugin",
+        metavar="NAME",
+        action="append",
+        default=s,
+        help="do not load this plugin (repeatable, or comma-separated)",
+    )
+    parser.add_argument("--json", action="store_true", default=s, help="print JSON for scripts")
+    parser.add_argument("-v", "--verbose", action="store_true", default=s, help="log what is read")
+
+
+def opt(args: argparse.Namespace, name: str, default: Any = None) -> Any:
+    return getattr(args, name, default)
+
+
+def make_target(args: argparse.Namespace) -> Any:
+    """The ``Target`` the options describe; ``ALPINETAGS_ROOT`` is used when ``--root`` is not given."""
+    from .detect import default_target
+    from .errors import ConfigError
+    from .model import Target, parse_target_spec
+
+    environ = dict(os.environ)
+    base = default_target(environ)
+    root = opt(args, "root") or base.root
+    if not os.path.isdir(root):
+        raise ConfigError(f"--root {root!r} is not a directory")
+    spec = opt(args, "target")
+    executable = opt(args, "executable")
+    if executable is not None and not os.path.exists(executable):
+        raise ConfigError(f"--executable {executable!r} does not exist")
+    return Target(
+        root=root,
+        executable=executable,
+        arch=opt(args, "arch"),
+        environ=environ,
+        given=parse_target_spec(spec) if spec else None,
+    )
+
+
+def make_registry(args: argparse.Namespace, target: Any) -> Any:
+    from .plugins import disabled_from_env, load_plugins
+
+    disabled = set(disabled_from_env(target.environ))
+    for item in opt(args, "disable_plugin") or []:
+        disabled.update(n for n in item.split(",") if n)
+    return load_plugins(disabled)
+
+
+def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
+    if opt(args, "json"):
+        print(json.dumps(data, indent=2))
+    else:
+        print(text())
+
+
+def _platform_text(platform: Any) -> str:
+    lines = [f"arch:    {platform.arch}   ({platform.source('arch')})"]
+    if platform.distro_id:
+        like = f"  like {' '.join(platform.distro_like)}" if platform.distro_like else ""
+        lines.append(
+            f"distro:  {platform.distro_id} {platform.distro_version}{like}   ({platform.source('distro')})"
+        )
+    else:
+        lines.append("distro:  (none found)")
+    if platform.libc:
+        how = platform.source("libc_version") or platform.source("libc")
+        lines.append(f"libc:    {platform.libc} {platform.libc_version or '(version unknown)'}   ({how})")
+    else:
+        lines.append("libc:    (unknown)")
+    lines.append(f"found by: {platform.detected_by or 'core only (no plugin recognised this system)'}")
+    return "\n".join(lines)
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from .detect import detect
+
+    target = make_target(args)
+    platform = detect(target, make_registry(args, target))
+    emit(args, platform.as_dict(), lambda: _platform_text(platform))
+    return EXIT_OK
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    from .detect import detect
+    from .tags import all_platforms, tags_for_platforms
+
+    target = make_target(args)
+    registry = make_registry(args, target)
+    platform = detect(target, registry)
+    platforms = all_platforms(target, registry, platform)
+    tags = [str(t) for t in tags_for_platforms(platforms)]
+    limit = opt(args, "limit")
+    shown = tags[:limit] if limit else tags
+    data = {"platform": platform.as_dict(), "platforms": platforms, "tags": shown}
+    emit(args, data, lambda: "\n".join(shown))
+    return EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    target = make_target(args)
+    registry = make_registry(args, target)
+    from .detect import detect
+    from .markers_vars import plugin_marker_variables
+
+    variables: dict[str, list[str]] = {}
+    for name, values in plugin_marker_variables(detect(target, registry), registry):
+        variables.setdefault(name, []).extend(sorted(values))
+    rows = [
+        {
+            "name": p.name,
+            "module": p.module,
+            "distribution": p.distribution,
+            "version": p.version,
+            "status": p.status,
+            "marker_variables": variables.get(p.name, []),
+        }
+        for p in registry.plugins
+    ]
+
+    def text() -> str:
+        if not rows:
+            return "no plugins found in the entry-point group 'alpinetags'"
+        out = []
+        for r in rows:
+            dist = f"{r['distribution']} {r['version']}".strip() or "registered directly"
+            extra = f"  markers: {', '.join(r['marker_variables'])}" if r["marker_variables"] else ""
+            out.append(f"{r['name']:<12} {r['status']:<8} {r['module']}  (from {dist}){extra}")
+        return "\n".join(out)
+
+    emit(args, rows, text)
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from .detect import detect
+    from .tags import all_platforms, tags_for_platforms
+
+    target = make_target(args)
+    registry = make_registry(args, target)
+    platform = detect(target, registry)
+    platforms = all_platforms(target, registry, platform)
+    tags = [str(t) for t in tags_for_platforms(platforms)]
+    data = {
+        "platform": platform.as_dict(),
+        "platforms": platforms,
+        "tags": tags[:10],
+        "tag_count": len(tags),
+    }
+
+    def text() -> str:
+        head = "\n".join(f"  {t}" for t in tags[:10])
+        intro = f"first tags ({len(tags)} in all; `alpinetags tags` lists them):"
+        return f"{_platform_text(platform)}\n\n{intro}\n{head}"
+
+    emit(args, data, text)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alpinetags",
+        description="Wheel tags for this system, with distro tags (alpine_3_19_x86_64) before the "
+        "standard ones, and a musllinux fallback for other musl systems.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"alpinetags {__version__}")
+    add_common(parser)
+    parser.set_defaults(func=cmd_summary)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_common(p)
+        p.set_defaults(func=func)
+        return p
+
+    t = add("tags", cmd_tags, "print every wheel tag this interpreter accepts here, best first")
+    t.add_argument("--limit", type=int, default=argparse.SUPPRESS, metavar="N", help="print only the first N")
+    add("detect", cmd_detect, "say what system this is, which plugin found it, from which files")
+    add(
+        "plugins",
+        cmd_plugins,
+        "list the plugins found (name, status, where from, marker variables)",
+    )
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub, add)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from .errors import AlpinetagsError, ConfigError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if opt(args, "verbose") else logging.WARNING,
+        format="alpinetags: %(levelname)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"alpinetags: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AlpinetagsError as exc:
+        print(f"alpinetags: cannot probe: {exc}", file=sys.stderr)
+        return EXIT_PROBE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

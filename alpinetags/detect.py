@@ -1,0 +1,161 @@
+"""Detection: a ``Target`` in, a ``Platform`` out.
+
+The core reads what any Linux system states generically (os-release, the interpreter's ELF arch, the
+glibc version of the running interpreter) into a *base* platform; then the plugins' ``alpinetags_detect``
+hooks are asked in order, and the first answer wins. Overrides from the environment come last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+from collections.abc import Mapping
+from typing import Optional
+
+from .arch import elf_arch, host_arch
+from .elffile import read_elf
+from .errors import AlpinetagsError, ConfigError
+from .model import Platform, Target
+from .os_release import read_os_release
+from .plugins import Registry, disabled_from_env, load_plugins
+
+ROOT_ENV = "ALPINETAGS_ROOT"
+MUSL_VERSION_ENV = "ALPINETAGS_MUSL_VERSION"
+_LIBC_VERSION_RE = re.compile(r"\d+\.\d+(\.\d+)?\Z")
+
+#: Where an interpreter is looked for in a root given without ``--executable``.
+ROOT_EXECUTABLES = (
+    "usr/bin/python3",
+    "usr/local/bin/python3",
+    "bin/busybox",
+    "bin/sh",
+)
+
+
+def default_target(environ: Optional[Mapping[str, str]] = None) -> Target:
+    """The target for this process: ``/`` and ``sys.executable``, or the root in ``ALPINETAGS_ROOT``."""
+    env = dict(os.environ if environ is None else environ)
+    root = env.get(ROOT_ENV, "") or "/"
+    if not os.path.isdir(root):
+        raise ConfigError(f"{ROOT_ENV}={root!r} is not a directory")
+    return Target(root=root, environ=env)
+
+
+def target_executable(target: Target) -> Optional[str]:
+    """The host path of the executable whose ELF header stands for the target's interpreter."""
+    if target.executable:
+        return target.executable
+    if target.is_running_system:
+        return sys.executable
+    for rel in ROOT_EXECUTABLES:
+        path = target.path("/" + rel)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _glibc_version() -> str:
+    try:
+        value = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, OSError, ValueError):
+        return ""
+    name, _, version = value.partition(" ")
+    return version if name == "glibc" else ""
+
+
+def base_platform(target: Target, registry: Optional[Registry] = None) -> Platform:
+    """What the core reads without any plugin. A broken file is reported and left out, not raised."""
+    sources: list[tuple[str, str]] = []
+    arch = target.arch or ""
+    if arch:
+        sources.append(("arch", "--arch"))
+    elif target.is_running_system:
+        arch = host_arch()
+        sources.append(("arch", "this interpreter (sysconfig)"))
+    else:
+        exe = target_executable(target)
+        if exe:
+            try:
+                arch = elf_arch(read_elf(exe))
+                if arch:
+                    sources.append(("arch", f"ELF header of {exe}"))
+            except AlpinetagsError as exc:
+                _report(registry, f"cannot read the arch: {exc}")
+        if not arch:
+            arch = host_arch()
+            sources.append(("arch", "this interpreter (sysconfig), nothing else said"))
+    distro_id = distro_version = ""
+    distro_like: tuple[str, ...] = ()
+    try:
+        info, path = read_os_release(target.root)
+    except AlpinetagsError as exc:
+        _report(registry, f"os-release ignored: {exc}")
+        info, path = {}, ""
+    if info:
+        distro_id = info.get("id", "")
+        distro_version = info.get("version_id", "")
+        distro_like = tuple(info.get("id_like", "").split())
+        sources.append(("distro", path))
+    libc = libc_version = ""
+    if target.is_running_system:
+        libc_version = _glibc_version()
+        if libc_version:
+            libc = "glibc"
+            sources.append(("libc", "confstr(CS_GNU_LIBC_VERSION)"))
+    return Platform(
+        arch=arch,
+        distro_id=distro_id,
+        distro_version=distro_version,
+        distro_like=distro_like,
+        libc=libc,
+        libc_version=libc_version,
+        detected_by="",
+        sources=tuple(sources),
+    )
+
+
+def _report(registry: Optional[Registry], message: str) -> None:
+    if registry is not None:
+        registry.fault(message)
+    else:
+        from .plugins import warn_once
+
+        warn_once(message)
+
+
+def apply_overrides(platform: Platform, environ: Mapping[str, str]) -> Platform:
+    """Apply ``ALPINETAGS_MUSL_VERSION``: a version makes the libc musl at that version; empty, unknown."""
+    if MUSL_VERSION_ENV not in environ:
+        return platform
+    value = environ[MUSL_VERSION_ENV].strip()
+    if value and not _LIBC_VERSION_RE.match(value):
+        raise ConfigError(f"{MUSL_VERSION_ENV}={value!r} is not a version like 1.2.4 (or empty)")
+    return dataclasses.replace(
+        platform,
+        libc="musl" if value else platform.libc,
+        libc_version=value,
+        sources=platform.with_source("libc_version", MUSL_VERSION_ENV),
+    )
+
+
+def _is_platform(value: object) -> bool:
+    return isinstance(value, Platform) and bool(value.arch)
+
+
+def detect(target: Optional[Target] = None, registry: Optional[Registry] = None) -> Platform:
+    """Detect the platform of ``target`` (default: this process's, see ``default_target``).
+
+    Raises ``ConfigError`` for an invalid override; every other fault is reported and skipped.
+    """
+    if target is None:
+        target = default_target()
+    if registry is None:
+        registry = load_plugins(disabled_from_env(target.environ))
+    if target.given is not None:
+        return target.given  # stated outright: neither probed nor overridden
+    base = base_platform(target, registry)
+    found, name = registry.call_first("alpinetags_detect", _is_platform, target=target, base=base)
+    platform = dataclasses.replace(found, detected_by=name) if found is not None else base
+    return apply_overrides(platform, target.environ)

@@ -1,0 +1,43 @@
+# mypy: disable-error-code="empty-body"
+"""The hooks a plugin implements, for the pluggy project name ``alpinetags``.
+
+A plugin is a module (or object) registered under the entry-point group ``alpinetags``; it marks its
+functions with ``alpinetags.hookimpl``. The shipped plugins use nothing more than this.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pluggy
+
+from .model import Platform, Target
+
+PROJECT = "alpinetags"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class AlpinetagsSpec:
+    """Hook specifications. Plugins implement any subset of them."""
+
+    @hookspec(firstresult=True)
+    def alpinetags_detect(self, target: Target, base: Platform) -> Optional[Platform]:
+        """Say what system ``target`` is, or return ``None`` to let the next plugin try.
+
+        ``base`` holds what the core read generically (os-release id, version and id_like, and the arch);
+        a plugin refines it with ``dataclasses.replace``. The first non-``None`` answer wins: a distro
+        plugin should use ``tryfirst=True``, a generic fallback ``trylast=True``.
+        """
+
+    @hookspec
+    def alpinetags_platform_tags(self, platform: Platform) -> list[str]:
+        """Platform tags (``alpine_3_19_x86_64``) this plugin accepts for ``platform``, best first.
+
+        Return ``[]`` for a platform the plugin knows nothing about. All plugins are asked; their lists
+        are joined in hook order (``tryfirst`` first) and placed before packaging's own platform tags.
+        """
+
+    @hookspec
+    def alpinetags_marker_variables(self, platform: Platform) -> dict[str, str]:
+        """Extra environment-marker variables for ``platform`` (name -> string value)."""

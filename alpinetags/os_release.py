@@ -1,0 +1,91 @@
+"""Read a root's os-release through the ``distro`` library, safely.
+
+``distro`` does the parsing (quoting, escapes) and the ``/etc`` then ``/usr/lib`` order; this module adds
+what running inside pip needs: no subprocesses (lsb_release, uname and oslevel are off), no blocking
+on a FIFO, no reading of huge files, and one typed error for every way the file can be bad.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Optional
+
+from .errors import OsReleaseError
+
+#: Real os-release files are under 1 KB; a larger one is refused unread.
+MAX_OS_RELEASE_SIZE = 64 * 1024
+CANDIDATES = ("etc/os-release", "usr/lib/os-release")
+
+
+def _checked(path: str) -> Optional[int]:
+    """Size of ``path`` if it is a readable regular file of sane size, None if it does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # a symlink loop, a permission problem, a name too long
+        raise OsReleaseError(f"{path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise OsReleaseError(f"{path}: not a regular file")
+    if st.st_size > MAX_OS_RELEASE_SIZE:
+        raise OsReleaseError(f"{path}: {st.st_size} bytes is too large for an os-release file")
+    return st.st_size
+
+
+def find_os_release(root: str = "/") -> Optional[str]:
+    """The os-release file that counts for ``root``: ``/etc/os-release``, else ``/usr/lib/os-release``.
+
+    An ``/etc/os-release`` that exists but is broken is an error, not a reason to look elsewhere:
+    the systemd rule is that ``/etc`` wins when present.
+    """
+    for rel in CANDIDATES:
+        path = os.path.join(root, rel)
+        if os.path.lexists(path):
+            if _checked(path) is None:  # a dangling symlink
+                continue
+            return path
+    return None
+
+
+def read_os_release(root: str = "/") -> tuple[dict[str, str], str]:
+    """The os-release fields of ``root`` (lower-case keys, as ``distro`` gives them) and the file read.
+
+    A root with no os-release gives ``({}, "")``; a broken one raises ``OsReleaseError``.
+    """
+    path = find_os_release(root)
+    if path is None:
+        return {}, ""
+    import distro
+
+    try:
+        info = distro.LinuxDistribution(
+            include_lsb=False,
+            include_uname=False,
+            include_oslevel=False,
+            os_release_file=path,
+            distro_release_file=os.devnull,
+            root_dir=root,
+        ).os_release_info()
+    except OsReleaseError:
+        raise
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise OsReleaseError(f"{path}: cannot parse: {exc}") from None
+    except Exception as exc:  # distro's parser meets text it was never tested on
+        raise OsReleaseError(f"{path}: cannot parse: {type(exc).__name__}: {exc}") from None
+    return {str(k): str(v) for k, v in info.items()}, path
+
+
+def read_first_line(path: str, limit: int = 256) -> str:
+    """First line of a small text file such as ``/etc/alpine-release``; ``""`` if it does not exist."""
+    if _checked(path) is None:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(limit)
+    except OSError as exc:
+        raise OsReleaseError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8").splitlines()[0].strip() if raw.strip() else ""
+    except UnicodeDecodeError:
+        raise OsReleaseError(f"{path}: not UTF-8 text") from None

@@ -1,0 +1,170 @@
+"""Finding, blocking and calling plugins, with every fault isolated to the plugin that caused it.
+
+pluggy would stop a whole hook call at the first plugin that raises; inside pip that would mean no
+tags at all. So each hook implementation is called on its own here: a plugin that fails to import,
+raises, or returns the wrong type is reported once, by name, and skipped, and the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import pluggy
+
+from .errors import ConfigError, PluginError
+from .hookspecs import PROJECT, AlpinetagsSpec
+
+log = logging.getLogger("alpinetags")
+
+ENTRY_POINT_GROUP = "alpinetags"
+DISABLE_ENV = "ALPINETAGS_DISABLE_PLUGINS"
+#: A hook call slower than this is reported (it still counts: there is no safe way to abandon it).
+SLOW_SECONDS = 1.0
+
+_reported: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """Log ``message`` as a warning the first time this process sees it."""
+    if message not in _reported:
+        _reported.add(message)
+        log.warning("%s", message)
+
+
+def disabled_from_env(environ: Mapping[str, str]) -> frozenset[str]:
+    """Plugin names listed in ``ALPINETAGS_DISABLE_PLUGINS`` (comma- or space-separated)."""
+    return frozenset(n for n in re.split(r"[,\s]+", environ.get(DISABLE_ENV, "")) if n)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One plugin as ``alpinetags plugins`` lists it."""
+
+    name: str
+    module: str
+    distribution: str
+    version: str
+    status: str  # "loaded", "blocked" or "failed: ..."
+
+
+@dataclass
+class Registry:
+    """The loaded plugins and the faults met so far."""
+
+    manager: pluggy.PluginManager
+    plugins: list[PluginInfo] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+
+    def fault(self, message: str) -> None:
+        self.faults.append(message)
+        warn_once(message)
+
+    def _impls(self, hook_name: str) -> list[Any]:
+        # pluggy calls the last registered/tryfirst implementation first; keep that order.
+        return list(reversed(getattr(self.manager.hook, hook_name).get_hookimpls()))
+
+    def _call(self, impl: Any, hook_name: str, kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        args = {name: kwargs[name] for name in impl.argnames}
+        start = time.perf_counter()
+        try:
+            result = impl.function(**args)
+        except ConfigError:
+            raise  # a bad user setting read by a plugin: the user must hear it, not a warning
+        except Exception as exc:
+            self.fault(f"plugin {impl.plugin_name!r} raised in {hook_name}: {type(exc).__name__}: {exc}")
+            return False, None
+        elapsed = time.perf_counter() - start
+        if elapsed > SLOW_SECONDS:
+            self.fault(f"plugin {impl.plugin_name!r} took {elapsed:.1f} s in {hook_name}")
+        return True, result
+
+    def call_first(self, hook_name: str, check: Callable[[Any], bool], **kwargs: Any) -> tuple[Any, str]:
+        """The first acceptable non-None result of ``hook_name`` and the name of the plugin that gave it."""
+        for impl in self._impls(hook_name):
+            ok, result = self._call(impl, hook_name, kwargs)
+            if not ok or result is None:
+                continue
+            if not check(result):
+                self.fault(f"plugin {impl.plugin_name!r} returned an invalid result from {hook_name}")
+                continue
+            return result, impl.plugin_name
+        return None, ""
+
+    def call_all(self, hook_name: str, check: Callable[[Any], bool], **kwargs: Any) -> list[tuple[str, Any]]:
+        """Every acceptable result of ``hook_name`` as (plugin name, result), in hook order."""
+        out = []
+        for impl in self._impls(hook_name):
+            ok, result = self._call(impl, hook_name, kwargs)
+            if not ok:
+                continue
+            if not check(result):
+                self.fault(f"plugin {impl.plugin_name!r} returned an invalid result from {hook_name}")
+                continue
+            out.append((impl.plugin_name, result))
+        return out
+
+
+def _entry_points() -> Iterable[Any]:
+    from importlib import metadata
+
+    eps = metadata.entry_points()
+    if hasattr(eps, "select"):
+        return eps.select(group=ENTRY_POINT_GROUP)
+    return eps.get(ENTRY_POINT_GROUP, ())  # type: ignore[attr-defined,no-any-return,unused-ignore]
+
+
+def load_plugins(disabled: Iterable[str] = (), extra: Iterable[tuple[str, object]] = ()) -> Registry:
+    """Load every plugin of the entry-point group ``alpinetags`` except the ``disabled`` names.
+
+    ``extra`` registers (name, plugin) pairs directly: for tests and for embedding, the same path a
+    plugin found through its entry point takes.
+    """
+    manager = pluggy.PluginManager(PROJECT)
+    manager.add_hookspecs(AlpinetagsSpec)
+    registry = Registry(manager)
+    blocked = set(disabled)
+    seen: set[str] = set()
+    for ep in _entry_points():
+        if ep.name in seen:
+            continue  # the same distribution seen twice on sys.path
+        seen.add(ep.name)
+        dist = getattr(ep, "dist", None)
+        dist_name = str(getattr(dist, "name", "") or "")
+        dist_version = str(getattr(dist, "version", "") or "")
+        if ep.name in blocked:
+            manager.set_blocked(ep.name)
+            registry.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, "blocked"))
+            continue
+        try:
+            plugin = ep.load()
+            manager.register(plugin, name=ep.name)
+        except Exception as exc:
+            message = f"plugin {ep.name!r} failed to load: {type(exc).__name__}: {exc}"
+            registry.fault(message)
+            registry.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, f"failed: {exc}"))
+            continue
+        registry.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, "loaded"))
+    for name, plugin in extra:
+        if name in blocked:
+            registry.plugins.append(PluginInfo(name, repr(plugin), "", "", "blocked"))
+            continue
+        try:
+            manager.register(plugin, name=name)
+        except Exception as exc:
+            raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from exc
+        registry.plugins.append(PluginInfo(name, repr(plugin), "", "", "loaded"))
+    return registry
+
+
+def plugin_label(registry: Optional[Registry], name: str) -> str:
+    """``name (distribution version)`` for messages."""
+    if registry:
+        for p in registry.plugins:
+            if p.name == name and p.distribution:
+                return f"{name} ({p.distribution} {p.version})"
+    return name

@@ -1,0 +1,97 @@
+"""The full, ordered list of wheel tags, built with packaging's public API.
+
+Plugin platforms (``alpine_3_19_x86_64`` ...) come first, then packaging's own platform tags
+(``musllinux_1_2_x86_64`` ... ``linux_x86_64``), duplicates dropped, so a system no plugin knows gets
+exactly ``packaging.tags.sys_tags()``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from packaging.tags import (
+    Tag,
+    compatible_tags,
+    cpython_tags,
+    generic_tags,
+    interpreter_name,
+    interpreter_version,
+)
+from packaging.tags import (
+    platform_tags as packaging_platform_tags,
+)
+
+from .detect import default_target, detect
+from .model import Platform, Target
+from .plugins import Registry, disabled_from_env, load_plugins
+
+_PLATFORM_TAG_RE = re.compile(r"[a-z0-9_]+\Z")
+
+
+def _is_tag_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(t, str) and _PLATFORM_TAG_RE.match(t) for t in value)
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def plugin_platforms(platform: Platform, registry: Optional[Registry] = None) -> list[str]:
+    """Platform tags the plugins contribute for ``platform``, in hook order, without duplicates."""
+    if registry is None:
+        registry = load_plugins()
+    out: list[str] = []
+    for _name, tags in registry.call_all("alpinetags_platform_tags", _is_tag_list, platform=platform):
+        out.extend(tags)
+    return _dedupe(out)
+
+
+def standard_platforms(platform: Platform, target: Target) -> list[str]:
+    """The platform tags packaging would give the target.
+
+    For the running interpreter that is ``packaging.tags.platform_tags()`` itself. For another root,
+    executable or a stated target, packaging cannot look (it reads ``sys.executable``), so only
+    ``linux_<arch>`` is added; a musl target's musllinux tags come from the musl plugin.
+    """
+    if target.is_running_system:
+        return list(packaging_platform_tags())
+    return [f"linux_{platform.arch}"]
+
+
+def tags_for_platforms(platforms: list[str]) -> list[Tag]:
+    """The tags this interpreter accepts on the given platforms, ordered as ``sys_tags`` orders them."""
+    name = interpreter_name()
+    tags: list[Tag] = []
+    if name == "cp":
+        tags.extend(cpython_tags(platforms=platforms))
+    else:
+        tags.extend(generic_tags(platforms=platforms))
+    if name == "pp":
+        interp: Optional[str] = "pp3"
+    elif name == "cp":
+        interp = "cp" + interpreter_version()
+    else:
+        interp = None
+    tags.extend(compatible_tags(interpreter=interp, platforms=platforms))
+    return tags
+
+
+def all_platforms(
+    target: Optional[Target] = None,
+    registry: Optional[Registry] = None,
+    platform: Optional[Platform] = None,
+) -> list[str]:
+    """Plugin platforms, then the standard ones, without duplicates."""
+    if target is None:
+        target = default_target()
+    if registry is None:
+        registry = load_plugins(disabled_from_env(target.environ))
+    if platform is None:
+        platform = detect(target, registry)
+    return _dedupe(plugin_platforms(platform, registry) + standard_platforms(platform, target))
+
+
+def sys_tags(target: Optional[Target] = None, registry: Optional[Registry] = None) -> list[Tag]:
+    """Every tag the target accepts, best first: ``packaging.tags.sys_tags()`` plus plugin platforms."""
+    return tags_for_platforms(all_platforms(target, registry))

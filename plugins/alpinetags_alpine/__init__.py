@@ -1,0 +1,149 @@
+"""alpinetags plugin: Alpine Linux and its derivatives, with ``alpine_3_<minor>_<arch>`` tags.
+
+Alpine X.Y accepts ``alpine_X_Y_<arch>`` down to ``alpine_X_0_<arch>``: a wheel built on an older
+release links against libraries and a musl that the newer release still provides. Two exceptions:
+
+* edge (``VERSION_ID=3.21_alpha20240606`` or ``3.21.0_alpha...``) is a pre-release of 3.21. Wheels tagged
+  3.21 are built on the final 3.21, which edge may not yet match, so edge accepts 3.20 and older.
+* On the 32-bit arches (x86, armhf, armv7) Alpine 3.13 moved to musl 1.2 and a 64-bit ``time_t``. A
+  wheel built on 3.12 or older passes 32-bit ``time_t`` values to a libc that expects 64-bit ones, so
+  on 3.13 and later those arches accept nothing older than ``alpine_3_13``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from alpinetags import Platform, Target, hookimpl
+from alpinetags.errors import ConfigError, LoaderError
+from alpinetags.musl import LOADER_ARCH, read_musl_version
+from alpinetags.os_release import read_first_line
+
+__version__ = "0.1.0"
+
+ALPINE_VERSION_ENV = "ALPINETAGS_ALPINE_VERSION"
+
+#: ``apk --print-arch`` -> wheel-tag arch (``shared/data/alpine-arches.tsv``).
+APK_ARCH_TO_TAG = {
+    "x86_64": "x86_64",
+    "x86": "i686",
+    "aarch64": "aarch64",
+    "armv7": "armv7l",
+    "armhf": "armv6l",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+    "loongarch64": "loongarch64",
+}
+#: Arches where Alpine 3.13 switched to 64-bit time_t.
+TIME64_ARCHES = frozenset({"i686", "armv7l", "armv6l"})
+TIME64_MINOR = 13
+
+_VERSION_RE = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:_([a-z]+)\d*)?\Z")
+
+
+@dataclass(frozen=True)
+class AlpineVersion:
+    """An Alpine release as tags see it: major, minor, and whether it is a pre-release (edge)."""
+
+    major: int
+    minor: int
+    prerelease: bool
+
+
+def parse_alpine_version(text: str) -> AlpineVersion:
+    """Parse ``3.19``, ``3.19.1``, ``3.21_alpha20240606`` or ``3.21.0_alpha20240606``."""
+    m = _VERSION_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"not an Alpine version: {text!r}")
+    suffix = m.group(4) or ""
+    prerelease = suffix in ("alpha", "beta", "rc", "pre")
+    return AlpineVersion(int(m.group(1)), int(m.group(2)), prerelease)
+
+
+def alpine_platforms(version: AlpineVersion, arch: str) -> list[str]:
+    """``alpine_<major>_<minor>_<arch>`` tags this release accepts, newest first (see module doc)."""
+    newest = version.minor - 1 if version.prerelease else version.minor
+    oldest = 0
+    if arch in TIME64_ARCHES and version.major == 3 and newest >= TIME64_MINOR:
+        oldest = TIME64_MINOR
+    return [f"alpine_{version.major}_{n}_{arch}" for n in range(newest, oldest - 1, -1)]
+
+
+def _override(target: Target) -> Optional[str]:
+    if ALPINE_VERSION_ENV not in target.environ:
+        return None
+    value = target.environ[ALPINE_VERSION_ENV].strip()
+    if value:
+        try:
+            parse_alpine_version(value)
+        except ValueError:
+            raise ConfigError(
+                f"{ALPINE_VERSION_ENV}={value!r} is not an Alpine version like 3.19 (or empty)"
+            ) from None
+    return value
+
+
+@hookimpl(tryfirst=True)
+def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
+    """Alpine by ``ID=alpine``, a derivative by ``ID_LIKE`` plus ``/etc/alpine-release``."""
+    override = _override(target)
+    if override == "":
+        return None  # Alpine tags switched off
+    sources = dict(base.sources)
+    if override:
+        version, sources["distro"] = override, ALPINE_VERSION_ENV
+    elif base.distro_id == "alpine":
+        version = base.distro_version
+    elif "alpine" in base.distro_like:
+        release_file = target.path("/etc/alpine-release")
+        version = read_first_line(release_file)
+        if not version:
+            return None
+        sources["distro"] = release_file
+    else:
+        return None
+    parse_alpine_version(version)  # raise now: a garbled version is reported, the fallback runs
+    arch = base.arch
+    if not target.is_running_system and not target.arch:
+        apk_arch = read_first_line(target.path("/etc/apk/arch"))
+        if apk_arch in APK_ARCH_TO_TAG:
+            arch = APK_ARCH_TO_TAG[apk_arch]
+            sources["arch"] = target.path("/etc/apk/arch")
+    libc_version = ""
+    loader = target.resolve(f"/lib/ld-musl-{LOADER_ARCH.get(arch, arch)}.so.1")
+    try:
+        libc_version = read_musl_version(loader)
+        sources["libc_version"] = f"read from {loader}"
+    except LoaderError:
+        pass  # an image without its loader still has a release; musllinux tags are then left out
+    sources["libc"] = "Alpine is a musl distribution"
+    return dataclasses.replace(
+        base,
+        arch=arch,
+        distro_id="alpine",
+        distro_version=version,
+        distro_like=base.distro_like if base.distro_id == "alpine" else (base.distro_id, "alpine"),
+        libc="musl",
+        libc_version=libc_version,
+        sources=tuple(sources.items()),
+    )
+
+
+@hookimpl(tryfirst=True)
+def alpinetags_platform_tags(platform: Platform) -> list[str]:
+    if platform.distro_id != "alpine" or not platform.distro_version:
+        return []
+    return alpine_platforms(parse_alpine_version(platform.distro_version), platform.arch)
+
+
+@hookimpl
+def alpinetags_marker_variables(platform: Platform) -> dict[str, str]:
+    """``alpine_version``: the release as ``major.minor`` (``3.19``), ``""`` off Alpine."""
+    if platform.distro_id != "alpine" or not platform.distro_version:
+        return {"alpine_version": ""}
+    v = parse_alpine_version(platform.distro_version)
+    return {"alpine_version": f"{v.major}.{v.minor}"}

@@ -1,0 +1,69 @@
+"""alpinetags plugin: the musl fallback for musl systems no distro plugin knows.
+
+On Void, Chimera, OpenWrt or a bare musl chroot there is no distro clock, so this plugin falls back to
+musl's: it reads the interpreter's PT_INTERP, which must name ``ld-musl-<arch>.so.1``, reads the musl
+version from that loader, and gives ``musllinux_<major>_<minor>_<arch>`` tags (PEP 656). A statically
+linked interpreter has no PT_INTERP and, as PEP 656 says, gets no musllinux tags.
+
+It also gives the musllinux tags of any musl platform another plugin detected (Alpine), so a foreign
+Alpine root gets them too; for the running system they equal packaging's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from alpinetags import Platform, Target, hookimpl
+from alpinetags.detect import target_executable
+from alpinetags.elffile import read_elf
+from alpinetags.errors import LoaderError
+from alpinetags.musl import loader_arch, musllinux_platforms, read_musl_version, run_musl_version
+
+__version__ = "0.1.0"
+
+
+def musl_loader_version(target: Target, interpreter: str) -> tuple[str, str]:
+    """The version of the loader ``interpreter`` (a path inside the target) and how it was found.
+
+    The file is read first (no process, works for any root and arch). Only for the running system,
+    and only if reading fails, is the loader run.
+    """
+    path = target.resolve(interpreter)
+    try:
+        return read_musl_version(path), f"read from {path}"
+    except LoaderError:
+        if not target.is_running_system:
+            raise
+    return run_musl_version(interpreter), f"ran {interpreter}"
+
+
+@hookimpl(trylast=True)
+def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
+    exe = target_executable(target)
+    if exe is None:
+        return None
+    interpreter = read_elf(exe).interpreter
+    if interpreter is None or loader_arch(interpreter) is None:
+        return None  # static, or not musl
+    version, how = musl_loader_version(target, interpreter)
+    sources = base.with_source("libc", f"PT_INTERP of {exe}: {interpreter}")
+    return dataclasses.replace(
+        base,
+        libc="musl",
+        libc_version=version,
+        sources=(*(s for s in sources if s[0] != "libc_version"), ("libc_version", how)),
+    )
+
+
+@hookimpl(trylast=True)
+def alpinetags_platform_tags(platform: Platform) -> list[str]:
+    if platform.libc != "musl" or not platform.libc_version:
+        return []
+    return musllinux_platforms(platform.libc_version, platform.arch)
+
+
+@hookimpl
+def alpinetags_marker_variables(platform: Platform) -> dict[str, str]:
+    """``musl_version``: the musl version (``1.2.4``), ``""`` off musl."""
+    return {"musl_version": platform.libc_version if platform.libc == "musl" else ""}
