@@ -41,6 +41,11 @@ class ElfHeader:
     machine: int
     flags: int
     interpreter: Optional[str]  # the PT_INTERP path, None for a static executable
+    e_type: int = 0  # ET_EXEC 2, ET_DYN 3
+    shoff: int = 0  # section header table: offset, entry size, count, index of the name table
+    shentsize: int = 0
+    shnum: int = 0
+    shstrndx: int = 0
 
 
 class _BoundedReader:
@@ -81,8 +86,8 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
     else:
         hdr_fmt, ph_fmt = end + "HHIQQQIHHHHHH", end + "IIQQQQQQ"
     hdr_size = struct.calcsize(hdr_fmt)
-    (_type, machine, _version, _entry, phoff, _shoff, flags, _ehsize, phentsize, phnum, *_rest) = (
-        struct.unpack(hdr_fmt, reader.read(16, hdr_size, "ELF header"))
+    (e_type, machine, _version, _entry, phoff, shoff, flags, _ehsize, phentsize, phnum, *sh) = struct.unpack(
+        hdr_fmt, reader.read(16, hdr_size, "ELF header")
     )
     ph_size = struct.calcsize(ph_fmt)
     if phnum and phentsize < ph_size:
@@ -114,6 +119,11 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
         machine=machine,
         flags=flags,
         interpreter=interpreter,
+        e_type=e_type,
+        shoff=shoff,
+        shentsize=sh[0],
+        shnum=sh[1],
+        shstrndx=sh[2],
     )
 
 
