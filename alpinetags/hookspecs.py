@@ -31,8 +31,11 @@ class AlpinetagsSpec:
         """
 
     @hookspec
-    def alpinetags_platform_tags(self, platform: Platform) -> list[str]:
+    def alpinetags_platform_tags(self, platform: Platform, target: Target) -> list[str]:
         """Platform tags (``alpine_3_19_x86_64``) this plugin accepts for ``platform``, best first.
+
+        ``target`` is passed for its ``environ`` (a plugin's own switches); the tags should depend on
+        ``platform`` only, so that a stated target gets the same tags as a probed one.
 
         Return ``[]`` for a platform the plugin knows nothing about. All plugins are asked; their lists
         are joined in hook order (``tryfirst`` first) and placed before packaging's own platform tags.

@@ -7,6 +7,7 @@ exactly ``packaging.tags.sys_tags()``.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Optional
 
@@ -37,12 +38,20 @@ def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def plugin_platforms(platform: Platform, registry: Optional[Registry] = None) -> list[str]:
-    """Platform tags the plugins contribute for ``platform``, in hook order, without duplicates."""
+def plugin_platforms(
+    platform: Platform, registry: Optional[Registry] = None, target: Optional[Target] = None
+) -> list[str]:
+    """Platform tags the plugins contribute for ``platform``, in hook order, without duplicates.
+
+    ``target`` carries the environment the plugins read their switches from (default: this process's).
+    """
+    if target is None:
+        target = Target(environ=dict(os.environ))
     if registry is None:
-        registry = load_plugins()
+        registry = load_plugins(disabled_from_env(target.environ))
     out: list[str] = []
-    for _name, tags in registry.call_all("alpinetags_platform_tags", _is_tag_list, platform=platform):
+    hook = "alpinetags_platform_tags"
+    for _name, tags in registry.call_all(hook, _is_tag_list, platform=platform, target=target):
         out.extend(tags)
     return _dedupe(out)
 
@@ -89,7 +98,7 @@ def all_platforms(
         registry = load_plugins(disabled_from_env(target.environ))
     if platform is None:
         platform = detect(target, registry)
-    return _dedupe(plugin_platforms(platform, registry) + standard_platforms(platform, target))
+    return _dedupe(plugin_platforms(platform, registry, target) + standard_platforms(platform, target))
 
 
 def sys_tags(target: Optional[Target] = None, registry: Optional[Registry] = None) -> list[Tag]:

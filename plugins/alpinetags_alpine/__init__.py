@@ -134,8 +134,8 @@ def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
 
 
 @hookimpl(tryfirst=True)
-def alpinetags_platform_tags(platform: Platform) -> list[str]:
-    if platform.distro_id != "alpine" or not platform.distro_version:
+def alpinetags_platform_tags(platform: Platform, target: Target) -> list[str]:
+    if platform.distro_id != "alpine" or not platform.distro_version or _override(target) == "":
         return []
     return alpine_platforms(parse_alpine_version(platform.distro_version), platform.arch)
 
