@@ -110,12 +110,9 @@ class Registry:
 
 
 def _entry_points() -> Iterable[Any]:
-    from importlib import metadata
+    from .entrypoints import entry_points
 
-    eps = metadata.entry_points()
-    if hasattr(eps, "select"):
-        return eps.select(group=ENTRY_POINT_GROUP)
-    return eps.get(ENTRY_POINT_GROUP, ())  # type: ignore[attr-defined,no-any-return,unused-ignore]
+    return entry_points(ENTRY_POINT_GROUP)
 
 
 def load_plugins(disabled: Iterable[str] = (), extra: Iterable[tuple[str, object]] = ()) -> Registry:
