@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
+import signal
 import stat
 import subprocess
+import time
 from typing import Optional
 
 from .errors import LoaderError
@@ -25,8 +28,10 @@ from .errors import LoaderError
 LOADER_NAME_RE = re.compile(r"ld-musl-([a-z0-9_]+)\.so\.1\Z")
 #: Loaders are a few hundred KB; nothing larger is read.
 MAX_LOADER_SIZE = 16 * 1024 * 1024
-#: Seconds a loader may take to print its banner before it is killed.
+#: Seconds a loader may take to print its banner before it (and anything it started) is killed.
 RUN_TIMEOUT = 2.0
+#: At most this much of a loader's stderr is kept; the banner is a few hundred bytes.
+MAX_STDERR = 64 * 1024
 
 #: Wheel-tag arch -> the ``<arch>`` in ``ld-musl-<arch>.so.1`` (musl's own arch names).
 LOADER_ARCH = {
@@ -43,8 +48,10 @@ LOADER_ARCH = {
 }
 
 _BANNER = b"musl libc ("
-_VERSION_STR_RE = re.compile(rb"\x00(\d+\.\d+\.\d+[0-9A-Za-z._+~-]{0,40})\x00")
-_RUN_VERSION_RE = re.compile(r"^Version (\d+\.\d+\.\d+\S*)", re.MULTILINE)
+# Version parts have at most three digits: a hostile "1.999999999" would otherwise ask for a billion tags.
+# No fourth numeric part: the loader also holds "127.0.0.1" (its resolver's default), which is no version.
+_VERSION_STR_RE = re.compile(rb"\x00(\d{1,3}\.\d{1,3}\.\d{1,3}(?![.0-9])[0-9A-Za-z._+~-]{0,40})\x00")
+_RUN_VERSION_RE = re.compile(r"^Version (\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9])\S{0,40})", re.MULTILINE)
 _WINDOW = 64 * 1024
 
 
@@ -57,8 +64,8 @@ def loader_arch(path: str) -> Optional[str]:
 def _regular_file_size(path: str) -> int:
     try:
         st = os.stat(path)
-    except OSError as exc:
-        raise LoaderError(f"{path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise LoaderError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
     if not stat.S_ISREG(st.st_mode):
         raise LoaderError(f"{path}: not a regular file")
     if st.st_size > MAX_LOADER_SIZE:
@@ -86,11 +93,22 @@ def version_from_loader_bytes(data: bytes) -> str:
 
 
 def read_musl_version(path: str) -> str:
-    """The musl version of the loader at ``path``, read from the file without running it."""
-    size = _regular_file_size(path)
+    """The musl version of the loader at ``path``, read from the file without running it.
+
+    The file is opened without blocking and checked again on the open descriptor, so a FIFO or device
+    swapped in after the first check cannot block the read; at most ``MAX_LOADER_SIZE`` bytes are read.
+    """
+    _regular_file_size(path)
     try:
-        with open(path, "rb") as f:
-            data = f.read(size)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (OSError, ValueError) as exc:
+        raise LoaderError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise LoaderError(f"{path}: not a regular file")
+            data = f.read(min(st.st_size, MAX_LOADER_SIZE))
     except OSError as exc:
         raise LoaderError(f"{path}: {exc.strerror or exc}") from None
     try:
@@ -108,27 +126,72 @@ def check_runnable_loader(path: str) -> None:
     _regular_file_size(path)
 
 
+def _read_stderr(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bool]:
+    """Up to ``MAX_STDERR`` bytes of ``proc``'s stderr until it closes; (data, closed in time).
+
+    Reading is done here rather than by ``communicate`` because ``communicate`` keeps reading until every
+    holder of the pipe exits: a loader that leaves a child behind would make it wait for that child.
+    """
+    assert proc.stderr is not None
+    fd = proc.stderr.fileno()
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while size < MAX_STDERR:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                return b"".join(chunks), False
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            size += len(chunk)
+    return b"".join(chunks)[:MAX_STDERR], True
+
+
+def _kill_session(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the loader and everything it started (its own session), then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass  # the group is already empty
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL not delivered
+        pass
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
 def run_musl_version(path: str, timeout: float = RUN_TIMEOUT) -> str:
-    """Run the musl loader at ``path`` (guarded, see the module docstring) and parse its version."""
+    """Run the musl loader at ``path`` (guarded, see the module docstring) and parse its version.
+
+    The loader runs in a session of its own; when it exits, or at the timeout, that whole session is
+    killed, so nothing it started outlives the call and the call never waits longer than ``timeout``.
+    """
     check_runnable_loader(path)
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [path],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env={},
-            timeout=timeout,
             shell=False,
             close_fds=True,
-            check=False,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise LoaderError(f"{path}: gave no version within {timeout:g} s") from None
-    except OSError as exc:
-        raise LoaderError(f"{path}: cannot run: {exc.strerror or exc}") from None
-    text = proc.stderr[:4096].decode("ascii", "replace")
-    m = _RUN_VERSION_RE.search(text)
+    except (OSError, ValueError) as exc:
+        raise LoaderError(f"{path}: cannot run: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        raw, closed = _read_stderr(proc, timeout)
+    finally:
+        _kill_session(proc)
+    if not closed:
+        raise LoaderError(f"{path}: gave no version within {timeout:g} s")
+    m = _RUN_VERSION_RE.search(raw[:4096].decode("ascii", "replace"))
     if not m:
         raise LoaderError(f"{path}: printed no 'Version X.Y.Z'")
     return m.group(1)
@@ -138,9 +201,10 @@ def musllinux_platforms(version: str, arch: str) -> list[str]:
     """``musllinux_<major>_<minor>_<arch>`` from the detected minor down to 0 (PEP 656).
 
     Only the major and minor count; any patch or suffix is ignored. A major other than 1 (a future
-    musl 2.x) gets its own minors only, since PEP 656 says nothing across majors.
+    musl 2.x) gets its own minors only, since PEP 656 says nothing across majors. A part of more than
+    three digits is not a musl version (and would ask for a billion tags): ``[]``.
     """
-    m = re.match(r"(\d+)\.(\d+)", version)
+    m = re.match(r"(\d{1,3})\.(\d{1,3})(?![0-9])", version)
     if not m:
         return []
     major, minor = int(m.group(1)), int(m.group(2))
