@@ -23,17 +23,36 @@ log = logging.getLogger("alpinetags")
 
 ENTRY_POINT_GROUP = "alpinetags"
 DISABLE_ENV = "ALPINETAGS_DISABLE_PLUGINS"
-#: A hook call slower than this is reported (it still counts: there is no safe way to abandon it).
+#: A hook call slower than this is reported once per plugin and hook. Its result still counts: a thread
+#: cannot be stopped, so an abandoned call would go on running inside pip (see docs/robustness.md).
 SLOW_SECONDS = 1.0
+#: A fault message is cut to this length: a plugin's exception may quote a megabyte of hostile input.
+MAX_MESSAGE = 500
+#: What a plugin may raise and still be isolated. ``SystemExit`` too: a plugin calling ``sys.exit()``
+#: must not end pip. ``KeyboardInterrupt`` is the user's and goes through.
+PLUGIN_FAULTS = (Exception, SystemExit)
 
 _reported: set[str] = set()
 
 
-def warn_once(message: str) -> None:
-    """Log ``message`` as a warning the first time this process sees it."""
-    if message not in _reported:
-        _reported.add(message)
+def warn_once(message: str, key: Optional[str] = None) -> None:
+    """Log ``message`` as a warning the first time this process sees it (or its ``key``)."""
+    seen = message if key is None else key
+    if seen not in _reported:
+        _reported.add(seen)
         log.warning("%s", message)
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+
+
+def _valid(check: Callable[[Any], bool], result: Any) -> bool:
+    """``check(result)``, where a result that makes the check itself raise is simply invalid."""
+    try:
+        return bool(check(result))
+    except Exception:
+        return False
 
 
 def disabled_from_env(environ: Mapping[str, str]) -> frozenset[str]:
@@ -60,9 +79,10 @@ class Registry:
     plugins: list[PluginInfo] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
 
-    def fault(self, message: str) -> None:
+    def fault(self, message: str, key: Optional[str] = None) -> None:
+        message = _short(message)
         self.faults.append(message)
-        warn_once(message)
+        warn_once(message, key)
 
     def _impls(self, hook_name: str) -> list[Any]:
         # pluggy calls the last registered/tryfirst implementation first; keep that order.
@@ -75,12 +95,16 @@ class Registry:
             result = impl.function(**args)
         except ConfigError:
             raise  # a bad user setting read by a plugin: the user must hear it, not a warning
-        except Exception as exc:
+        except PLUGIN_FAULTS as exc:
             self.fault(f"plugin {impl.plugin_name!r} raised in {hook_name}: {type(exc).__name__}: {exc}")
             return False, None
         elapsed = time.perf_counter() - start
         if elapsed > SLOW_SECONDS:
-            self.fault(f"plugin {impl.plugin_name!r} took {elapsed:.1f} s in {hook_name}")
+            self.fault(
+                f"plugin {impl.plugin_name!r} is slow: {hook_name} took {elapsed:.1f} s "
+                f"(over {SLOW_SECONDS:g} s)",
+                key=f"slow {impl.plugin_name} {hook_name}",
+            )
         return True, result
 
     def call_first(self, hook_name: str, check: Callable[[Any], bool], **kwargs: Any) -> tuple[Any, str]:
@@ -89,7 +113,7 @@ class Registry:
             ok, result = self._call(impl, hook_name, kwargs)
             if not ok or result is None:
                 continue
-            if not check(result):
+            if not _valid(check, result):
                 self.fault(f"plugin {impl.plugin_name!r} returned an invalid result from {hook_name}")
                 continue
             return result, impl.plugin_name
@@ -102,7 +126,7 @@ class Registry:
             ok, result = self._call(impl, hook_name, kwargs)
             if not ok:
                 continue
-            if not check(result):
+            if not _valid(check, result):
                 self.fault(f"plugin {impl.plugin_name!r} returned an invalid result from {hook_name}")
                 continue
             out.append((impl.plugin_name, result))
@@ -140,10 +164,12 @@ def load_plugins(disabled: Iterable[str] = (), extra: Iterable[tuple[str, object
         try:
             plugin = ep.load()
             manager.register(plugin, name=ep.name)
-        except Exception as exc:
+        except PLUGIN_FAULTS as exc:
             message = f"plugin {ep.name!r} failed to load: {type(exc).__name__}: {exc}"
             registry.fault(message)
-            registry.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, f"failed: {exc}"))
+            registry.plugins.append(
+                PluginInfo(ep.name, ep.value, dist_name, dist_version, _short(f"failed: {exc}"))
+            )
             continue
         registry.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, "loaded"))
     for name, plugin in extra:
