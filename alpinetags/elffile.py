@@ -130,17 +130,23 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
 def read_elf(path: str) -> ElfHeader:
     """Read the ELF header and PT_INTERP of ``path``.
 
-    Only a regular file is opened (a FIFO or device would block or never end); a missing or
-    unreadable file is an ``ElfError`` too, so callers need one ``except``.
+    Only a regular file is read: a FIFO would block, a device never end, and merely opening some devices
+    does something (``/dev/watchdog``). So the path is checked before it is opened, then opened without
+    blocking and checked again on the descriptor, so nothing swapped in between can block the read.
+    A missing or unreadable file, or a path with a NUL in it, is an ``ElfError`` too, so callers need one
+    ``except``.
     """
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(os.stat(path).st_mode):
             raise ElfError(f"{path}: not a regular file")
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ElfError(f"{path}: not a regular file")
             return parse_elf(f, st.st_size)
-    except OSError as exc:
-        raise ElfError(f"{path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise ElfError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
     except ElfError as exc:
         if str(exc).startswith(path):
             raise
