@@ -24,8 +24,8 @@ def _checked(path: str) -> Optional[int]:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    except OSError as exc:  # a symlink loop, a permission problem, a name too long
-        raise OsReleaseError(f"{path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # a symlink loop, no permission, a name too long, a NUL in it
+        raise OsReleaseError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
     if not stat.S_ISREG(st.st_mode):
         raise OsReleaseError(f"{path}: not a regular file")
     if st.st_size > MAX_OS_RELEASE_SIZE:
@@ -37,10 +37,19 @@ def find_os_release(root: str = "/") -> Optional[str]:
     """The os-release file that counts for ``root``: ``/etc/os-release``, else ``/usr/lib/os-release``.
 
     An ``/etc/os-release`` that exists but is broken is an error, not a reason to look elsewhere:
-    the systemd rule is that ``/etc`` wins when present.
+    the systemd rule is that ``/etc`` wins when present. Symlinks are followed inside ``root``: an image's
+    absolute ``/etc/os-release -> /usr/lib/os-release`` names the image's file, not this machine's.
     """
+    from .model import Target
+
+    target = Target(root=root)
     for rel in CANDIDATES:
-        path = os.path.join(root, rel)
+        try:
+            path = target.resolve("/" + rel)
+        except (OSError, ValueError) as exc:
+            raise OsReleaseError(
+                f"{os.path.join(root, rel)}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
         if os.path.lexists(path):
             if _checked(path) is None:  # a dangling symlink
                 continue
