@@ -1,0 +1,128 @@
+"""Speed of the core, run by hand: `python bench/bench_core.py [--runs N]`; prints a Markdown table.
+
+Each figure is the median over N fresh processes (the "first call" is what pip pays once per run),
+with the alpinetags and packaging runs interleaved so that both see the same machine state.
+
+1. In-process, first call of the full tag list vs `list(packaging.tags.sys_tags())`, imports of the
+   modules named at the top done before the clock starts; once with alpinetags' lazy imports (distro,
+   the plugins) inside the call, once with them warmed too.
+2. Detection alone (`detect()` with plugins loaded), for this system and for roots laid out as Alpine
+   3.19 and Void with Debian's real musl loader in them; loader executions are counted with an audit
+   hook on `subprocess.Popen`, so "no loader run" is measured, not assumed.
+3. Whole process: `alpinetags tags` vs `python -c "import packaging.tags; list(packaging.tags.sys_tags())"`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "os-release"
+MUSL_LOADER = Path("/lib/ld-musl-x86_64.so.1")
+
+AUDIT = """
+import sys
+_runs = []
+sys.addaudithook(lambda ev, args: _runs.append(args) if ev == "subprocess.Popen" else None)
+"""
+
+FIRST_CALL = {
+    "packaging": "import time, packaging.tags as T\ns=time.perf_counter(); list(T.sys_tags())\n",
+    "alpinetags": "import time, alpinetags.tags as T\ns=time.perf_counter(); T.sys_tags()\n",
+    "alpinetags, imports warmed": (
+        "import time, alpinetags.tags as T, distro, alpinetags_alpine, alpinetags_musl\n"
+        "s=time.perf_counter(); T.sys_tags()\n"
+    ),
+}
+
+DETECT = (
+    "import time, alpinetags_alpine, alpinetags_musl, distro\n"
+    "from alpinetags.detect import detect\nfrom alpinetags.model import Target\n"
+    "from alpinetags.plugins import load_plugins\nr = load_plugins()\n"
+    "t = Target(root={root!r}, environ={{}})\n"
+    "s=time.perf_counter(); p = detect(t, r)\n"
+)
+REPORT = "e=time.perf_counter(); print(json.dumps([(e-s)*1e3, len(_runs)]))\n"
+
+
+def run_snippet(code: str) -> tuple[float, int]:
+    full = "import json\n" + AUDIT + code + REPORT
+    out = subprocess.run([sys.executable, "-c", full], capture_output=True, text=True, check=True, cwd="/")
+    ms, runs = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(ms), int(runs)
+
+
+def wall(argv: list[str]) -> float:
+    s = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, cwd="/")
+    return (time.perf_counter() - s) * 1e3
+
+
+def make_root(base: Path, sample: str) -> str:
+    root = base / sample
+    (root / "etc").mkdir(parents=True)
+    shutil.copy(SHARED / sample / "os-release", root / "etc" / "os-release")
+    (root / "lib").mkdir()
+    shutil.copy(MUSL_LOADER.resolve(), root / "lib" / MUSL_LOADER.name)
+    (root / "usr/bin").mkdir(parents=True)
+    # a real musl-linked executable where the musl plugin looks for the root's interpreter
+    src = base / "hello.c"
+    src.write_text("int main(void) { return 0; }\n")
+    subprocess.run(["musl-gcc", "-o", str(root / "usr/bin/python3"), str(src)], check=True)
+    return str(root)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=31)
+    n = parser.parse_args().runs
+    rows: list[tuple[str, str]] = []
+
+    first: dict[str, list[float]] = {k: [] for k in FIRST_CALL}
+    for _ in range(n):
+        for name, code in FIRST_CALL.items():
+            first[name].append(run_snippet(code)[0])
+    base = statistics.median(first["packaging"])
+    for name, values in first.items():
+        med = statistics.median(values)
+        rows.append((f"first call, {name}", f"{med:.2f} ms ({med / base:.2f}x packaging)"))
+
+    tmp = Path(tempfile.mkdtemp(prefix="alpinetags-bench-"))
+    roots = {"this system (/)": "/"}
+    if MUSL_LOADER.exists():
+        roots["root: Alpine 3.19 + musl loader"] = make_root(tmp, "alpine-3.19")
+        roots["root: Void + musl loader"] = make_root(tmp, "void")
+    for label, root in roots.items():
+        results = [run_snippet(DETECT.format(root=root)) for _ in range(n)]
+        med = statistics.median(r[0] for r in results)
+        runs = max(r[1] for r in results)
+        rows.append((f"detect(), {label}", f"{med:.3f} ms, loader runs per process: {runs}"))
+
+    exe = Path(sys.executable).with_name("alpinetags")
+    cmd_ours = [str(exe), "tags"] if exe.exists() else [sys.executable, "-m", "alpinetags", "tags"]
+    cmd_base = [sys.executable, "-c", "import packaging.tags; list(packaging.tags.sys_tags())"]
+    ours, theirs = [], []
+    for _ in range(n):
+        ours.append(wall(cmd_ours))
+        theirs.append(wall(cmd_base))
+    mo, mt = statistics.median(ours), statistics.median(theirs)
+    rows.append(("whole process, packaging one-liner", f"{mt:.1f} ms"))
+    rows.append(("whole process, `alpinetags tags`", f"{mo:.1f} ms ({mo / mt:.2f}x)"))
+    shutil.rmtree(tmp)
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {n} runs each, medians\n")
+    print("| measurement | result |\n|---|---|")
+    for k, v in rows:
+        print(f"| {k} | {v} |")
+
+
+if __name__ == "__main__":
+    main()
