@@ -50,7 +50,8 @@ def target_executable(target: Target) -> Optional[str]:
     if target.is_running_system:
         return sys.executable
     for rel in ROOT_EXECUTABLES:
-        path = target.path("/" + rel)
+        # Inside the root: Alpine's /bin/sh -> /bin/busybox must not land on this machine's busybox.
+        path = target.resolve("/" + rel)
         if os.path.isfile(path):
             return path
     return None
@@ -140,8 +141,26 @@ def apply_overrides(platform: Platform, environ: Mapping[str, str]) -> Platform:
     )
 
 
+_ARCH_RE = re.compile(r"[a-z0-9_]{1,64}\Z")
+
+
 def _is_platform(value: object) -> bool:
-    return isinstance(value, Platform) and bool(value.arch)
+    """A plugin's answer is used only if it is a ``Platform`` whose fields have the types they claim.
+
+    A frozen dataclass does not check types, and the fields end up in tag text and file paths.
+    """
+    if not isinstance(value, Platform) or not isinstance(value.arch, str) or not _ARCH_RE.match(value.arch):
+        return False
+    texts = (value.distro_id, value.distro_version, value.libc, value.libc_version, value.detected_by)
+    return (
+        all(isinstance(t, str) for t in texts)
+        and isinstance(value.distro_like, tuple)
+        and all(isinstance(t, str) for t in value.distro_like)
+        and isinstance(value.sources, tuple)
+        and all(
+            isinstance(s, tuple) and len(s) == 2 and all(isinstance(x, str) for x in s) for s in value.sources
+        )
+    )
 
 
 def detect(target: Optional[Target] = None, registry: Optional[Registry] = None) -> Platform:
