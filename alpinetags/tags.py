@@ -25,6 +25,7 @@ from packaging.tags import (
 
 from .detect import default_target, detect
 from .model import Platform, Target
+from .musl import musllinux_platforms
 from .plugins import Registry, disabled_from_env, load_plugins
 
 _PLATFORM_TAG_RE = re.compile(r"[a-z0-9_]+\Z")
@@ -59,13 +60,19 @@ def plugin_platforms(
 def standard_platforms(platform: Platform, target: Target) -> list[str]:
     """The platform tags packaging would give the target.
 
-    For the running interpreter that is ``packaging.tags.platform_tags()`` itself. For another root,
-    executable or a stated target, packaging cannot look (it reads ``sys.executable``), so only
+    For the running interpreter on glibc (or anything but musl) that is ``packaging.tags.platform_tags()``
+    itself. On musl packaging would run the loader to learn the version the musl plugin already read
+    from the file, so the same list (``musllinux_<major>_<minor>_<arch>`` down to 0, then
+    ``linux_<arch>``) is built from the platform instead: no process is started. For another root,
+    executable or a stated target packaging cannot look at all (it reads ``sys.executable``), so only
     ``linux_<arch>`` is added; a musl target's musllinux tags come from the musl plugin.
     """
-    if target.is_running_system:
+    if target.is_running_system and not (platform.libc == "musl" and platform.libc_version):
         return list(packaging_platform_tags())
-    return [f"linux_{platform.arch}"]
+    linux = [f"linux_{platform.arch}"]
+    if target.is_running_system:
+        return musllinux_platforms(platform.libc_version, platform.arch) + linux
+    return linux
 
 
 def tags_for_platforms(platforms: list[str]) -> list[Tag]:
