@@ -1,0 +1,204 @@
+"""The pip patch: alpine (and musllinux) platforms added to the tags pip builds.
+
+pip has no plugin interface for tags and vendors packaging as ``pip._vendor.packaging``, so patching
+the top-level ``packaging`` does nothing to it. Every tag list pip uses comes from one function,
+``pip._internal.utils.compatibility_tags.get_supported(version, platforms, impl, abis)`` (pip 20.1
+to 26.x at least): ``TargetPython.get_sorted_tags`` calls it for the finder (``platforms=None`` for this
+system, pip's ``--platform`` values otherwise), the resolver's factory and ``pip check`` call it without
+arguments. That function is the one patch point. It is wrapped so that only its ``platforms``
+argument changes:
+
+* ``platforms=None`` (this system): the platforms the alpinetags plugins give for
+  ``detect(default_target())`` (which honours ``ALPINETAGS_ROOT``), then pip's own
+  ``platform_tags()``; with no plugin platform, pip's call is left exactly as it was.
+* explicit platforms (``--platform``): ``alpine_3_19_x86_64`` expands to 3_19 ... 3_0 and
+  ``musllinux_1_2_x86_64`` to 1_2 ... 1_0 (pip expands neither); no host platform is added.
+
+Fail open: any exception here turns into one ``alpinetags: warning:`` line on stderr, and pip gets its
+original arguments. ``ALPINETAGS_PIP=0`` switches the patch off for one command.
+
+The wrapper is installed lazily by ``alpinetags._pth`` when pip imports its tag module; this module
+imports the core (pluggy, distro, packaging) only on the wrapper's first call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable, Optional
+
+from ._pth import TAGS_MODULE, WARNING_PREFIX, install_finder, warn
+
+OFF_ENV = "ALPINETAGS_PIP"
+_OFF_VALUES = frozenset({"0", "off", "false", "no"})
+_ALPINE_RE = re.compile(r"alpine_(\d+)_(\d+)_([a-z0-9_]+)\Z")
+_MUSLLINUX_RE = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)\Z")
+_PATCHED = "_alpinetags_original"
+
+_host_cache: dict[tuple[tuple[str, str], ...], list[str]] = {}
+
+
+def hook_enabled(environ: Mapping[str, str]) -> bool:
+    """False when ``ALPINETAGS_PIP`` is ``0`` (or off/false/no)."""
+    return environ.get(OFF_ENV, "").strip().lower() not in _OFF_VALUES
+
+
+def _dedupe(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def expand_platform(platform: str) -> list[str]:
+    """One ``--platform`` value as the platforms it stands for, newest first.
+
+    ``alpine_3_19_x86_64`` -> the tags Alpine 3.19 accepts (3_19 ... 3_0, with the 32-bit time64 floor of
+    the Alpine plugin); ``musllinux_1_2_x86_64`` -> 1_2, 1_1, 1_0; anything else -> itself.
+    """
+    m = _ALPINE_RE.match(platform)
+    if m:
+        from alpinetags_alpine import AlpineVersion, alpine_platforms
+
+        version = AlpineVersion(int(m.group(1)), int(m.group(2)), prerelease=False)
+        return alpine_platforms(version, m.group(3))
+    m = _MUSLLINUX_RE.match(platform)
+    if m:
+        from .musl import musllinux_platforms
+
+        return musllinux_platforms(f"{m.group(1)}.{m.group(2)}", m.group(3)) or [platform]
+    return [platform]
+
+
+def expand_platforms(platforms: Sequence[str]) -> list[str]:
+    """Every explicit platform expanded in place, duplicates dropped (first place kept)."""
+    out: list[str] = []
+    for p in platforms:
+        out.extend(expand_platform(p))
+    return _dedupe(out)
+
+
+def host_platforms(environ: Mapping[str, str]) -> list[str]:
+    """The platforms the plugins add for this system (or ``ALPINETAGS_ROOT``), cached per process."""
+    key = tuple(sorted((k, v) for k, v in environ.items() if k.startswith("ALPINETAGS_")))
+    cached = _host_cache.get(key)
+    if cached is not None:
+        return cached
+    from .detect import default_target, detect
+    from .plugins import disabled_from_env, load_plugins
+    from .tags import plugin_platforms
+
+    target = default_target(environ)
+    registry = load_plugins(disabled_from_env(target.environ))
+    found = plugin_platforms(detect(target, registry), registry)
+    _host_cache[key] = found
+    return found
+
+
+def platforms_for_pip(
+    given: Optional[Sequence[str]],
+    environ: Mapping[str, str],
+    pip_platform_tags: Callable[[], Any],
+) -> Optional[list[str]]:
+    """The ``platforms`` argument to hand to pip's ``get_supported`` instead of ``given``.
+
+    ``None`` keeps pip's default (this system, nothing added).
+    """
+    if given:
+        return expand_platforms(given)
+    added = host_platforms(environ)
+    if not added:
+        return None
+    return _dedupe([*added, *pip_platform_tags()])
+
+
+def _pip_platform_tags() -> Any:
+    from pip._vendor.packaging.tags import platform_tags
+
+    return platform_tags()
+
+
+def _route_core_warnings() -> None:
+    """Plugin faults the core logs become one ``alpinetags: warning:`` line each, whatever pip logs."""
+    logger = logging.getLogger("alpinetags")
+    if any(getattr(h, "alpinetags_pip", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(WARNING_PREFIX + "%(message)s"))
+    handler.setLevel(logging.WARNING)
+    handler.alpinetags_pip = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
+def wrap_get_supported(original: Callable[..., Any]) -> Callable[..., Any]:
+    """pip's ``get_supported`` with the platforms from ``platforms_for_pip``; pip's own on any failure."""
+
+    def get_supported(
+        version: Optional[str] = None,
+        platforms: Optional[list[str]] = None,
+        impl: Optional[str] = None,
+        abis: Optional[list[str]] = None,
+    ) -> Any:
+        chosen = platforms
+        if hook_enabled(os.environ):
+            try:
+                _route_core_warnings()
+                chosen = platforms_for_pip(platforms, os.environ, _pip_platform_tags)
+            except Exception as exc:
+                warn(f"pip hook off, pip uses its standard tags: {type(exc).__name__}: {exc}")
+                chosen = platforms
+        return original(version=version, platforms=chosen, impl=impl, abis=abis)
+
+    get_supported.__doc__ = original.__doc__
+    setattr(get_supported, _PATCHED, original)
+    return get_supported
+
+
+def _accepts_platforms(func: Any) -> bool:
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return False
+    params = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return all(p in params for p in ("version", "platforms", "impl", "abis"))
+
+
+def patch_tags_module(module: Any) -> None:
+    """Replace ``module.get_supported`` (pip's tag module) by the wrapper.
+
+    Modules of pip that already did ``from ...compatibility_tags import get_supported`` (only when the
+    patch goes in late, as ``install`` may do) are rebound too. Raises ``RuntimeError`` when pip's
+    function is not there or has another signature, so the caller warns and pip keeps its tags.
+    """
+    original = getattr(module, "get_supported", None)
+    if original is not None and hasattr(original, _PATCHED):
+        return
+    if original is None or not _accepts_platforms(original):
+        raise RuntimeError(
+            f"{module.__name__}.get_supported(version, platforms, impl, abis) not found in this pip "
+            f"(supported: pip 24.x to 26.x)"
+        )
+    wrapped = wrap_get_supported(original)
+    module.get_supported = wrapped
+    for name, loaded in list(sys.modules.items()):
+        other: Any = loaded
+        if name.startswith("pip.") and getattr(other, "get_supported", None) is original:
+            other.get_supported = wrapped
+
+
+def install() -> None:
+    """Patch pip in this process: now if its tag module is already imported, else when it is."""
+    module = sys.modules.get(TAGS_MODULE)
+    if module is None:
+        install_finder()
+        return
+    try:
+        patch_tags_module(module)
+    except Exception as exc:
+        warn(f"pip hook off, pip uses its standard tags: {type(exc).__name__}: {exc}")
+
+
+def is_patched() -> bool:
+    """Whether pip's tag module is imported in this process and patched."""
+    module = sys.modules.get(TAGS_MODULE)
+    return module is not None and hasattr(getattr(module, "get_supported", None), _PATCHED)
