@@ -1,0 +1,230 @@
+"""``alpinetags compare`` and ``alpinetags experiment matrix|symbols``.
+
+Registered through ``COMMAND_MODULES`` in ``alpinetags.cli``; everything heavy is imported inside the
+command functions, so ``alpinetags --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from typing import Any, Callable
+
+from ..cli import EXIT_NO, EXIT_OK, add_common, emit, make_registry, make_target, opt
+
+DEFAULT_OUT = os.path.join("experiments", "results")
+
+
+def _command_line() -> str:
+    return "alpinetags " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..detect import detect
+    from .compare import SCHEMES, choose, read_wheel_names, scheme_platforms, scheme_tags
+
+    target = make_target(args)
+    platform = detect(target, make_registry(args, target))
+    platforms = scheme_platforms(platform)
+    tags = scheme_tags(platform)
+    paths = list(opt(args, "wheel_files") or []) + list(opt(args, "wheels") or [])
+    wheels = read_wheel_names(paths) if paths else []
+    choices = {s: choose(wheels, s, tags[s]) for s in SCHEMES}
+    data = {
+        "platform": platform.as_dict(),
+        "schemes": {
+            s: {
+                "platforms": platforms[s],
+                "tag_count": len(tags[s]),
+                "choices": [c.__dict__ for c in choices[s]],
+            }
+            for s in SCHEMES
+        },
+    }
+
+    def text() -> str:
+        p = platform
+        out = [
+            f"system: {p.distro_id or '(no distro)'} {p.distro_version} / {p.libc or '?'} "
+            f"{p.libc_version or '?'} / {p.arch}",
+            "",
+        ]
+        width = max([len(x) for s in SCHEMES for x in platforms[s]] + [24])
+        out.append(f"{'alpine scheme':<{width}}  musllinux scheme")
+        for i in range(max(len(platforms[s]) for s in SCHEMES)):
+            row = [platforms[s][i] if i < len(platforms[s]) else "" for s in SCHEMES]
+            out.append(f"{row[0]:<{width}}  {row[1]}")
+        counts = "  ".join(f"{s}: {len(platforms[s])} platforms, {len(tags[s])} tags" for s in SCHEMES)
+        out += ["", counts]
+        if wheels:
+            out += ["", f"{len(wheels)} wheels; what each scheme installs:"]
+            by_project = {c.project: c for c in choices["alpine"]}
+            for m in choices["musllinux"]:
+                a = by_project[m.project]
+                out.append(f"  {m.project}")
+                for c in (a, m):
+                    pick = c.wheel or "(nothing)"
+                    out.append(f"    {c.scheme:<9} {pick}\n              {c.reason}")
+        return "\n".join(out)
+
+    emit(args, data, text)
+    return EXIT_OK
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from . import data as d
+    from . import matrix, report
+
+    arches = opt(args, "arches") or [a.tag_arch for a in d.alpine_arches()]
+    cells = matrix.build_matrix(arches=arches)
+    versions = [r.version for r in d.alpine_releases()]
+    with_data = [v for v, r in zip(versions, d.alpine_releases()) if d.abi_for(r.musl) is not None]
+    targets = [
+        (f"supported ({versions[-4]} to {versions[-1]})", versions[-4:]),
+        (f"every release with a symbol list ({with_data[0]} to {with_data[-1]})", with_data),
+    ]
+    counts_by_target = [
+        (label, [matrix.count(cells, s, a, sup) for a in arches for s in matrix.SCHEMES])
+        for label, sup in targets
+    ]
+    out_dir = opt(args, "out") or DEFAULT_OUT
+    os.makedirs(out_dir, exist_ok=True)
+    picture_arches = [a for a in ("x86_64", "armv7l") if a in arches] or arches[:1]
+    svg = os.path.join(out_dir, "matrix-heatmap.svg")
+    with open(svg, "w", encoding="utf-8") as f:
+        f.write(report.heatmap_svg(cells, picture_arches))
+    picture = os.path.basename(svg)
+    notes = [f"wrote {svg}"]
+    if opt(args, "png"):
+        png = os.path.join(out_dir, "matrix-heatmap.png")
+        try:
+            report.heatmap_png(cells, picture_arches, png)
+            picture = os.path.basename(png)
+            notes.append(f"wrote {png}")
+        except ImportError:
+            notes.append(
+                "no PNG: matplotlib is not installed (pip install 'alpinetags[experiments]'); SVG written"
+            )
+    md = os.path.join(out_dir, "matrix.md")
+    with open(md, "w", encoding="utf-8") as f:
+        f.write(report.matrix_markdown(cells, counts_by_target, picture, _command_line()))
+    notes.append(f"wrote {md}")
+    result = {
+        "pairs": len(cells),
+        "counts": {label: [c.__dict__ for c in counts] for label, counts in counts_by_target},
+        "files": notes,
+    }
+
+    def text() -> str:
+        lines = []
+        for label, counts in counts_by_target[:1]:
+            lines.append(f"target releases: {label}")
+            for c in counts:
+                lines.append(
+                    f"  {c.arch:<11} {c.scheme:<9} accepts {c.accepts:>3}/{c.pairs}"
+                    f"  unsafe {c.unsafe_accepts:>3}  broken-by-symbols {c.symbol_break_accepts:>3}"
+                    f"  needless-rejects {c.needless_rejects:>3}  builds {c.builds_needed}"
+                )
+        return "\n".join(lines + notes)
+
+    emit(args, result, text)
+    return EXIT_OK
+
+
+def cmd_symbols(args: argparse.Namespace) -> int:
+    from . import libc, loader, report, scan
+
+    the_libc = libc.read_libc(opt(args, "libc") or libc.DEFAULT_LIBC)
+    started = time.perf_counter()
+    containers = scan.scan_paths(args.paths)
+    seconds = time.perf_counter() - started
+    rows = []
+    any_finding = False
+    for c in containers:
+        needs = libc.wheel_needs(c, the_libc.abi.exports)
+        findings = libc.findings_against(needs, the_libc)
+        verdicts = {}
+        if findings and not opt(args, "no_confirm"):
+            verdicts = loader.confirm(c.path, [f.member for f in findings], os.path.realpath(the_libc.path))
+        any_finding = any_finding or bool(findings)
+        rows.append((c.name, len(c.objects), libc.sweep(needs), findings, verdicts))
+    total = sum(c.bytes_scanned for c in containers)
+    label = f"{the_libc.path} (musl {the_libc.version})"
+    md = report.symbols_markdown(rows, label, _command_line(), seconds, total)
+    out = opt(args, "out")
+    if out:
+        os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(md)
+    result = {
+        "libc": {"path": the_libc.path, "version": the_libc.version},
+        "scanned_bytes": total,
+        "seconds": seconds,
+        "wheels": [
+            {
+                "name": name,
+                "elf_objects": nobj,
+                "carries": sweep.carried,
+                "oldest_musl": sweep.oldest_ok,
+                "oldest_alpine": sweep.oldest_alpine,
+                "verdict": sweep.verdict,
+                "findings": [
+                    {
+                        "member": f.member,
+                        "missing": list(f.missing),
+                        "loader_errors": list(verdicts[f.member].errors) if f.member in verdicts else None,
+                        "loader_confirms": (set(f.missing) <= verdicts[f.member].missing)
+                        if f.member in verdicts
+                        else None,
+                    }
+                    for f in findings
+                ],
+            }
+            for name, nobj, sweep, findings, verdicts in rows
+        ],
+    }
+    emit(args, result, lambda: md + (f"\n(written to {out})" if out else ""))
+    return EXIT_NO if any_finding else EXIT_OK
+
+
+def _experiment_help(args: argparse.Namespace) -> int:
+    print(
+        "usage: alpinetags experiment {matrix,symbols} ...  (alpinetags experiment --help)", file=sys.stderr
+    )
+    return EXIT_NO
+
+
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "compare",
+        cmd_compare,
+        "the alpine_3_x and musllinux_1_x schemes side by side, and what each installs",
+    )
+    p.add_argument("wheel_files", nargs="*", metavar="WHEEL", help="wheel files to choose from")
+    p.add_argument("--wheels", action="append", metavar="DIR", help="a directory of wheels (repeatable)")
+
+    e = add("experiment", _experiment_help, "measurements: the build/install matrix, symbol scans")
+    esub = e.add_subparsers(title="experiments", metavar="EXPERIMENT")
+    m = esub.add_parser("matrix", help="every built-on/installed-on pair of Alpine releases and arches")
+    add_common(m)
+    m.set_defaults(func=cmd_matrix)
+    m.add_argument("--out", metavar="DIR", help=f"where matrix.md and the heatmap go (default {DEFAULT_OUT})")
+    m.add_argument(
+        "--only-arch", dest="arches", action="append", metavar="ARCH", help="only this arch (repeatable)"
+    )
+    m.add_argument("--png", action="store_true", help="also a PNG heatmap (needs matplotlib)")
+    s = esub.add_parser(
+        "symbols",
+        help="dynamic symbols of the ELF objects in wheels that a musl lacks, confirmed by its loader",
+    )
+    add_common(s)
+    s.set_defaults(func=cmd_symbols)
+    s.add_argument("paths", nargs="+", metavar="WHEEL_OR_DIR")
+    s.add_argument(
+        "--libc", metavar="PATH", help="the musl loader or libc.so to check against (default: this system's)"
+    )
+    s.add_argument("--no-confirm", action="store_true", help="do not run the loader on the findings")
+    s.add_argument("--out", metavar="FILE", help="also write the Markdown report here")

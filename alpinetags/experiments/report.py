@@ -1,0 +1,282 @@
+"""Markdown reports and the heatmap picture, written from the experiments' results (no computing here).
+
+The heatmap is SVG written by hand, so the picture needs no plotting library; ``alpinetags[experiments]``
+(matplotlib) is needed only for the PNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional
+from xml.sax.saxutils import escape
+
+from . import data
+from .libc import AbiSweep, ObjectFinding
+from .loader import LoaderVerdict
+from .matrix import SCHEMES, Cell, SchemeCounts
+
+#: Cell outcome -> (colour, legend text).
+OUTCOMES = {
+    "ok": ("#4caf50", "accepted, safe"),
+    "unsafe": ("#ff9800", "accepted, unsafe by the musl rule (symbols fine)"),
+    "break": ("#d32f2f", "accepted, and the symbol data shows a break"),
+    "needless": ("#fff176", "rejected though safe"),
+    "reject": ("#e0e0e0", "rejected, correctly"),
+}
+
+
+def outcome(cell: Cell, scheme: str) -> str:
+    if cell.accepts(scheme):
+        if cell.breaks_by_symbols:
+            return "break"
+        return "ok" if cell.safe else "unsafe"
+    return "needless" if cell.safe and not cell.breaks_by_symbols else "reject"
+
+
+def heatmap_svg(cells: list[Cell], arches: Sequence[str], cell_px: int = 12) -> str:
+    """One panel per (arch, scheme): rows = built on B, columns = installed on R, oldest first."""
+    releases = [r.version for r in data.alpine_releases()]
+    n = len(releases)
+    margin, gap, title_h = 46, 34, 30
+    panel = n * cell_px
+    width = margin + len(SCHEMES) * (panel + gap)
+    height = title_h + len(arches) * (panel + margin + 14) + 24 * len(OUTCOMES)
+    index = {(c.arch, c.built_on, c.installed_on): c for c in cells}
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="9">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        '<text x="6" y="16" font-size="12">Wheel built on Alpine B (rows) installed on R (columns): '
+        "alpine_3_x scheme vs musllinux_1_x scheme</text>",
+    ]
+    y0 = title_h
+    for arch in arches:
+        for s, scheme in enumerate(SCHEMES):
+            x0 = margin + s * (panel + gap)
+            out.append(f'<text x="{x0}" y="{y0 + 10}" font-size="11">{escape(arch)}: {scheme} scheme</text>')
+            top = y0 + 16
+            for i, b in enumerate(releases):
+                if s == 0:
+                    out.append(f'<text x="{x0 - 4}" y="{top + i * cell_px + 9}" text-anchor="end">{b}</text>')
+                for j, r in enumerate(releases):
+                    cell = index.get((arch, b, r))
+                    if cell is None:
+                        continue
+                    colour, _ = OUTCOMES[outcome(cell, scheme)]
+                    tip = f"built {b} (musl {cell.built_musl}) on {r} (musl {cell.installed_musl})"
+                    tip += f": {cell.breakage}"
+                    out.append(
+                        f'<rect x="{x0 + j * cell_px}" y="{top + i * cell_px}" width="{cell_px - 1}" '
+                        f'height="{cell_px - 1}" fill="{colour}"><title>{escape(tip)}</title></rect>'
+                    )
+            for j, r in enumerate(releases):
+                if j % 3 == 0:
+                    x = x0 + j * cell_px + cell_px // 2
+                    y = top + panel + 10
+                    out.append(f'<text x="{x}" y="{y}" text-anchor="middle">{r}</text>')
+        y0 += panel + margin + 14
+    for k, (colour, text) in enumerate(OUTCOMES.values()):
+        y = y0 + k * 24
+        out.append(f'<rect x="{margin}" y="{y}" width="14" height="14" fill="{colour}" stroke="#999"/>')
+        out.append(f'<text x="{margin + 20}" y="{y + 11}" font-size="11">{escape(text)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def heatmap_png(cells: list[Cell], arches: Sequence[str], path: str) -> None:
+    """The same picture as PNG with matplotlib (``pip install 'alpinetags[experiments]'``)."""
+    import matplotlib  # type: ignore[import-not-found, unused-ignore]
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
+    from matplotlib.colors import ListedColormap  # type: ignore[import-not-found, unused-ignore]
+
+    keys = list(OUTCOMES)
+    releases = [r.version for r in data.alpine_releases()]
+    index = {(c.arch, c.built_on, c.installed_on): c for c in cells}
+    fig, axes = plt.subplots(len(arches), len(SCHEMES), figsize=(11, 5.2 * len(arches)), squeeze=False)
+    cmap = ListedColormap([OUTCOMES[k][0] for k in keys])
+    for a, arch in enumerate(arches):
+        for s, scheme in enumerate(SCHEMES):
+            grid = [[keys.index(outcome(index[(arch, b, r)], scheme)) for r in releases] for b in releases]
+            ax = axes[a][s]
+            ax.imshow(grid, cmap=cmap, vmin=0, vmax=len(keys) - 1)
+            ax.set_title(f"{arch}: {scheme} scheme")
+            ax.set_xticks(range(0, len(releases), 3), releases[::3])
+            ax.set_yticks(range(0, len(releases), 2), releases[::2])
+            ax.set_xlabel("installed on R")
+            ax.set_ylabel("built on B")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _counts_table(counts: list[SchemeCounts]) -> list[str]:
+    lines = [
+        "| arch | scheme | accepts | unsafe accepts (musl rule) | accepts broken by symbols | "
+        "needless rejects | builds needed | built on |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for c in counts:
+        builds = str(c.builds_needed) if c.builds_needed is not None else "> 4"
+        lines.append(
+            f"| {c.arch} | {c.scheme} | {c.accepts}/{c.pairs} | {c.unsafe_accepts} "
+            f"| {c.symbol_break_accepts} | {c.needless_rejects} | {builds} | {', '.join(c.builds)} |"
+        )
+    return lines
+
+
+def matrix_markdown(
+    cells: list[Cell],
+    counts_by_target: list[tuple[str, list[SchemeCounts]]],
+    picture: Optional[str],
+    command: str,
+) -> str:
+    releases = data.alpine_releases()
+    arches = sorted({c.arch for c in cells})
+    lines = [
+        "# Build/install matrix: alpine_3_x tags vs musllinux_1_x tags",
+        "",
+        f"Made by `{command}`.",
+        "",
+        f"{len(releases)} Alpine releases ({releases[0].version} to {releases[-1].version}) x "
+        f"{len(releases)} x {len(arches)} arches = {len(cells)} (built on B, installed on R) pairs.",
+        "",
+        "- A wheel built on B carries `alpine_<B>_<arch>` in the alpine scheme and "
+        "`musllinux_<B's musl minor>_<arch>` in the musllinux scheme.",
+        "- R accepts it if the tag is in R's list: the Alpine plugin's `alpine_platforms`, the core's "
+        "`musllinux_platforms`.",
+        "- *Safe by the musl rule*: B's musl <= R's musl, and not across 3.13 on the 32-bit arches "
+        "(64-bit `time_t`).",
+        "- *Broken by symbols*: R's libc lacks public names B's newer libc exports (from the `musl-abi` "
+        "lists), or the pair crosses the time64 boundary.",
+        "- *Needless reject*: rejected, though safe and nothing breaks.",
+        "- *Builds needed*: fewest builds, on releases of the target set, such that every release in it "
+        "installs a safe, unbroken one (the newest accepted build is the one installed).",
+        "",
+    ]
+    for label, counts in counts_by_target:
+        lines += [f"## Counts, target releases: {label}", "", *_counts_table(counts), ""]
+    totals = {s: [0, 0, 0, 0] for s in SCHEMES}
+    for c in cells:
+        for s in SCHEMES:
+            t = totals[s]
+            t[0] += c.accepts(s)
+            t[1] += c.accepts(s) and not c.safe
+            t[2] += c.accepts(s) and c.breaks_by_symbols
+            t[3] += not c.accepts(s) and c.safe and not c.breaks_by_symbols
+    lines += [
+        "## All arches together",
+        "",
+        "| scheme | accepts | unsafe accepts | accepts broken by symbols | needless rejects |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for s in SCHEMES:
+        a, u, b, nr = totals[s]
+        lines.append(f"| {s} | {a}/{len(cells)} | {u} | {b} | {nr} |")
+    lines.append("")
+    classes: dict[str, int] = {}
+    for c in cells:
+        if c.arch == "x86_64":
+            classes[c.breakage] = classes.get(c.breakage, 0) + 1
+    lines += ["## Breakage classes (x86_64, all pairs)", ""]
+    lines += [f"- `{k}`: {v}" for k, v in sorted(classes.items())]
+    lines.append("")
+    ex = [
+        c
+        for c in cells
+        if c.arch == "x86_64"
+        and c.musllinux_accepts
+        and c.breakage == "new-symbols"
+        and c.built_musl.startswith("1.2")
+    ]
+    lines += [
+        "## musllinux_1_2 accepts that the symbol data says break (x86_64)",
+        "",
+        f"{len(ex)} pairs. Each: built on (musl) -> installed on (musl): names missing.",
+        "",
+    ]
+    for c in ex:
+        lines.append(
+            f"- {c.built_on} ({c.built_musl}) -> {c.installed_on} ({c.installed_musl}): "
+            f"{', '.join(n for n in c.lacking if not n.startswith('__'))}"
+        )
+    lines.append("")
+    if picture:
+        lines += ["## Picture", "", f"![heatmap]({picture})", ""]
+    unverified = [r.version for r in releases if not r.verified]
+    lines += [
+        "## Caveats",
+        "",
+        f"- Releases {', '.join(unverified)} have unverified musl versions and no symbol list: their pairs "
+        "are `no-data` for symbols (the musl rule still applies).",
+        "- The symbol lists are x86_64; they stand for every arch (musl exports the same names everywhere, "
+        "except the time64 renames on 32-bit arches, which the time64 class covers).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _carried(s: AbiSweep) -> str:
+    return f"musllinux_{s.carried[0]}_{s.carried[1]}" if s.carried else "-"
+
+
+def symbols_markdown(
+    rows: list[
+        tuple[
+            str,
+            int,
+            AbiSweep,
+            tuple[ObjectFinding, ...],
+            dict[str, LoaderVerdict],
+        ]
+    ],
+    libc_label: str,
+    command: str,
+    seconds: float,
+    total_bytes: int,
+) -> str:
+    """One row per wheel: objects, what the given libc lacks (predicted and the loader's word), the sweep."""
+    mb = total_bytes / 1e6
+    lines = [
+        "# Symbol scan: what real wheels need from musl",
+        "",
+        f"Made by `{command}`.",
+        "",
+        f"{len(rows)} wheels, {mb:.1f} MB of ELF data scanned in {seconds:.2f} s "
+        f"({mb / seconds if seconds else 0:.0f} MB/s, including decompression).",
+        "",
+        f"## Against {libc_label}",
+        "",
+        "| wheel | ELF objects | predicted: names the libc lacks | loader's own error |",
+        "|---|---:|---|---|",
+    ]
+    for name, nobj, _sweep, findings, verdicts in rows:
+        if not findings:
+            lines.append(f"| {name} | {nobj} | none | - |")
+            continue
+        for f in findings:
+            v = verdicts.get(f.member)
+            said = "; ".join(v.errors[:3]) if v else "(not run)"
+            if v:
+                agree = set(f.missing) <= v.missing
+                said = ("confirmed: " if agree else "DISAGREES: ") + said
+            lines.append(f"| {name} `{f.member}` | {nobj} | {', '.join(f.missing)} | {escape(said)} |")
+    lines += [
+        "",
+        "## Against every musl release in musl-abi/ (x86_64)",
+        "",
+        "Oldest musl whose libc.so (plus, from 1.2.4, the loader's LFS64 aliases) resolves every libc name "
+        "the wheel needs, the oldest Alpine release shipping it, next to the tag the wheel carries.",
+        "",
+        "| wheel | libc names needed | carries | tightest honest tag | oldest Alpine | verdict |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for name, _nobj, sweep, _f, _v in rows:
+        gaps = f" (but not on {', '.join(sweep.gaps)})" if sweep.gaps else ""
+        lines.append(
+            f"| {name} | {sweep.needs_count} | {_carried(sweep)} | {sweep.tightest_tag}{gaps} | "
+            f"{sweep.oldest_alpine or '-'} | {sweep.verdict} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
