@@ -28,7 +28,7 @@ EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_PROBE = 0, 1, 2, 3
 COMMAND_MODULES: list[str] = [
     # "alpinetags.markers_cli",  # markers, filter
     "alpinetags.pip_cli",  # pip enable/disable/status, pip <args>
-    # "alpinetags.experiments.cli",  # compare, experiment matrix/symbols
+    "alpinetags.experiments.cli",  # compare, experiment matrix/symbols
 ]
 
 EPILOG = """\
