@@ -169,6 +169,9 @@ def cmd_symbols(args: argparse.Namespace) -> int:
                 "elf_objects": nobj,
                 "carries": sweep.carried,
                 "oldest_musl": sweep.oldest_ok,
+                "floor_names": list(sweep.floor_names),
+                "honest_musllinux": sweep.honest_musllinux,
+                "honest_alpine": sweep.honest_alpine,
                 "oldest_alpine": sweep.oldest_alpine,
                 "verdict": sweep.verdict,
                 "findings": [

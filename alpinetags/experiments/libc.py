@@ -127,11 +127,37 @@ class AbiSweep:
     gaps: tuple[str, ...]  # releases newer than oldest_ok that do not (1.1.21's hidden names)
 
     @property
-    def tightest_tag(self) -> str:
+    def floor_names(self) -> tuple[str, ...]:
+        """The names that set the floor: what the newest release below ``oldest_ok`` lacks."""
         if self.oldest_ok is None:
-            return "(none: no listed musl resolves it)"
-        v = data.version_tuple(self.oldest_ok)
-        return f"musllinux_{v[0]}_{v[1]} (musl >= {self.oldest_ok})"
+            return ()
+        below = [
+            m
+            for v, m in self.missing_by_version
+            if data.version_tuple(v) < data.version_tuple(self.oldest_ok)
+        ]
+        return below[-1] if below else ()
+
+    @property
+    def honest_musllinux(self) -> Optional[str]:
+        """The lowest ``musllinux_1_N`` every listed musl it accepts can load, ``None`` if none is.
+
+        A musllinux tag speaks in minors, so a wheel needing 1.2.3 has no honest musllinux tag: 1.2.0 to 1.2.2
+        accept ``musllinux_1_2`` too. (The lists start at 1.1.16; older musl is not judged.)
+        """
+        versions = [data.version_tuple(a.version) for a in data.musl_abis()]
+        for minor in sorted({v[1] for v in versions if v[0] == 1}):
+            accepted = [".".join(map(str, v)) for v in versions if v[:2] >= (1, minor)]
+            if all(v in self.ok_versions for v in accepted):
+                return f"musllinux_1_{minor}"
+        return None
+
+    @property
+    def honest_alpine(self) -> Optional[str]:
+        """The distro tag for the same floor: ``alpine_3_<oldest release whose musl loads it>``."""
+        if self.oldest_alpine is None:
+            return None
+        return "alpine_" + self.oldest_alpine.replace(".", "_")
 
     @property
     def verdict(self) -> str:

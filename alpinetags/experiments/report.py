@@ -267,16 +267,21 @@ def symbols_markdown(
         "## Against every musl release in musl-abi/ (x86_64)",
         "",
         "Oldest musl whose libc.so (plus, from 1.2.4, the loader's LFS64 aliases) resolves every libc name "
-        "the wheel needs, the oldest Alpine release shipping it, next to the tag the wheel carries.",
+        "the wheel needs, the names that set that floor, and the honest tag in each scheme: the lowest "
+        "`musllinux_1_N` all of whose accepting musl releases (in the lists, 1.1.16 on) load it, and "
+        "`alpine_3_X` for the oldest Alpine release shipping a musl that loads it.",
         "",
-        "| wheel | libc names needed | carries | tightest honest tag | oldest Alpine | verdict |",
-        "|---|---:|---|---|---|---|",
+        "| wheel | libc names needed | carries | needs musl | because of | honest musllinux | honest alpine "
+        "| verdict on the carried tag |",
+        "|---|---:|---|---|---|---|---|---|",
     ]
     for name, _nobj, sweep, _f, _v in rows:
-        gaps = f" (but not on {', '.join(sweep.gaps)})" if sweep.gaps else ""
+        gaps = f" (not {', '.join(sweep.gaps)})" if sweep.gaps else ""
+        floor = ", ".join(sweep.floor_names[:4]) + (" ..." if len(sweep.floor_names) > 4 else "")
         lines.append(
-            f"| {name} | {sweep.needs_count} | {_carried(sweep)} | {sweep.tightest_tag}{gaps} | "
-            f"{sweep.oldest_alpine or '-'} | {sweep.verdict} |"
+            f"| {name} | {sweep.needs_count} | {_carried(sweep)} | "
+            f"{sweep.oldest_ok or 'none listed'}{gaps} | {floor or '-'} | "
+            f"{sweep.honest_musllinux or 'none'} | {sweep.honest_alpine or '-'} | {sweep.verdict} |"
         )
     lines.append("")
     return "\n".join(lines)
