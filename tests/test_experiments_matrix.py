@@ -1,0 +1,145 @@
+"""The build/install matrix and ``alpinetags compare``, checked against cells worked out by hand from
+``alpine-musl.tsv`` (3.16/3.17 ship musl 1.2.3, 3.18/3.19 1.2.4, 3.20 1.2.5, 3.13-3.15 1.2.2, 3.9 1.1.20,
+3.10 1.1.22, 3.11/3.12 1.1.24) and the musl-abi README (1.2.5 added preadv2, pwritev2, statx)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from packaging.tags import interpreter_name, interpreter_version
+
+from alpinetags.experiments import data, matrix
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def cells() -> dict[tuple[str, str, str], matrix.Cell]:
+    return {(c.arch, c.built_on, c.installed_on): c for c in matrix.build_matrix()}
+
+
+def test_package_data_is_the_shared_data() -> None:
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} missing: the shared data sits beside the repository", pytrace=False)
+    for name in ("alpine-musl.tsv", "alpine-arches.tsv"):
+        assert (Path(data.DATA_DIR) / name).read_bytes() == (SHARED / name).read_bytes()
+    for f in (SHARED / "musl-abi").glob("*.txt"):
+        assert (Path(data.DATA_DIR) / "musl-abi" / f.name).read_bytes() == f.read_bytes()
+
+
+def test_every_release_and_arch_is_covered(cells: dict[tuple[str, str, str], matrix.Cell]) -> None:
+    releases = [line.split("\t")[0] for line in (SHARED / "alpine-musl.tsv").read_text().splitlines()[3:]]
+    arches = [line.split("\t")[2] for line in (SHARED / "alpine-arches.tsv").read_text().splitlines()[2:]]
+    assert len(releases) == 25 and len(arches) == 9
+    assert len(cells) == 25 * 25 * 9
+    assert {(a, b, r) for a in arches for b in releases for r in releases} == set(cells)
+
+
+def test_musllinux_1_2_accepts_a_1_2_5_build_on_1_2_3(cells: dict[tuple[str, str, str], matrix.Cell]) -> None:
+    c = cells[("x86_64", "3.20", "3.16")]
+    assert c.musllinux_accepts and not c.alpine_accepts and not c.safe
+    assert c.breakage == "new-symbols"
+    assert {"preadv2", "pwritev2", "statx"} <= set(c.lacking)
+
+
+def test_1_2_4_on_1_2_3_is_unsafe_by_rule_but_lacks_no_name(
+    cells: dict[tuple[str, str, str], matrix.Cell],
+) -> None:
+    c = cells[("x86_64", "3.18", "3.17")]
+    assert c.musllinux_accepts and not c.safe
+    assert c.breakage == "none"  # 1.2.4 only removed names (LFS64), it added none
+
+
+def test_time64_boundary_on_32_bit_arches(cells: dict[tuple[str, str, str], matrix.Cell]) -> None:
+    c = cells[("armv7l", "3.12", "3.13")]
+    assert c.musllinux_accepts and not c.alpine_accepts and not c.safe and c.breakage == "time64"
+    same = cells[("x86_64", "3.12", "3.13")]
+    assert same.alpine_accepts and same.safe and same.breakage != "time64"
+
+
+def test_hidden_internal_names_and_needless_rejects(cells: dict[tuple[str, str, str], matrix.Cell]) -> None:
+    hidden = cells[("x86_64", "3.9", "3.10")]
+    assert hidden.safe and hidden.breakage == "hidden-internal"
+    assert all(n.startswith("__") or n == "dummy_lock" for n in hidden.lacking)
+    same_musl = cells[("x86_64", "3.14", "3.13")]  # both musl 1.2.2
+    assert not same_musl.alpine_accepts and same_musl.musllinux_accepts and same_musl.safe
+    assert same_musl.breakage == "none"
+
+
+def test_counts_show_the_difference() -> None:
+    cells = matrix.build_matrix(arches=["x86_64", "armv7l"])
+    supported = ["3.21", "3.22", "3.23", "3.24"]
+    for arch in ("x86_64", "armv7l"):
+        alpine = matrix.count(cells, "alpine", arch, supported)
+        musl = matrix.count(cells, "musllinux", arch, supported)
+        assert alpine.unsafe_accepts == 0 and alpine.symbol_break_accepts == 0
+        assert (
+            musl.symbol_break_accepts > 0 and musl.unsafe_accepts >= musl.symbol_break_accepts
+        )  # a break is never rule-safe
+        assert musl.needless_rejects == 0 and alpine.needless_rejects > 0
+        assert alpine.builds_needed == 1 and alpine.builds == ("3.21",)
+    # Across 3.13 a 32-bit arch needs two builds in both schemes.
+    span = [r.version for r in data.alpine_releases() if (3, 10) <= data.version_tuple(r.version) <= (3, 16)]
+    assert matrix.count(cells, "alpine", "armv7l", span).builds_needed == 2
+    assert matrix.count(cells, "alpine", "x86_64", span).builds_needed == 1
+
+
+def test_cli_matrix_writes_report_and_picture(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alpinetags",
+            "experiment",
+            "matrix",
+            "--out",
+            str(tmp_path),
+            "--only-arch",
+            "x86_64",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = (tmp_path / "matrix.md").read_text()
+    assert "3.20 (1.2.5) -> 3.16 (1.2.3): preadv2, pwritev2, statx" in report
+    svg = ET.parse(tmp_path / "matrix-heatmap.svg").getroot()
+    rects = svg.findall("{http://www.w3.org/2000/svg}rect")
+    assert len(rects) >= 2 * 25 * 25
+
+
+def _tag(platform: str) -> str:
+    interp = f"{interpreter_name()}{interpreter_version()}"
+    return f"{interp}-{interp}-{platform}"
+
+
+def test_compare_picks_a_wheel_per_scheme(tmp_path: Path) -> None:
+    names = [
+        f"demo-1.0-{_tag('alpine_3_18_x86_64')}.whl",
+        f"demo-1.0-{_tag('alpine_3_20_x86_64')}.whl",  # newer than the target: refused
+        f"demo-1.0-{_tag('musllinux_1_2_x86_64')}.whl",
+        "demo-0.9-py3-none-any.whl",
+        f"other-2.0-{_tag('musllinux_1_1_x86_64')}.whl",
+    ]
+    for n in names:
+        (tmp_path / n).write_bytes(b"")  # only the names are read
+    argv = [sys.executable, "-m", "alpinetags", "compare", "--json", "--wheels", str(tmp_path)]
+    proc = subprocess.run(
+        [*argv, "--target", "alpine:3.19,musl:1.2.4,x86_64"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)["schemes"]
+    assert out["alpine"]["platforms"][0] == "alpine_3_19_x86_64"
+    assert out["musllinux"]["platforms"] == [
+        "musllinux_1_2_x86_64",
+        "musllinux_1_1_x86_64",
+        "musllinux_1_0_x86_64",
+    ]
+    picks = {s: {c["project"]: c["wheel"] for c in out[s]["choices"]} for s in ("alpine", "musllinux")}
+    assert picks["alpine"] == {"demo": names[0], "other": None}
+    assert picks["musllinux"] == {"demo": names[2], "other": names[4]}
