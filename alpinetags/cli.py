@@ -26,7 +26,7 @@ EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_PROBE = 0, 1, 2, 3
 
 #: Modules adding subcommands, in --help order (one line each, so features can be added independently).
 COMMAND_MODULES: list[str] = [
-    # "alpinetags.markers_cli",  # markers, filter
+    "alpinetags.markers_cli",  # markers, filter
     "alpinetags.pip_cli",  # pip enable/disable/status, pip <args>
     "alpinetags.experiments.cli",  # compare, experiment matrix/symbols
 ]
