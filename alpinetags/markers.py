@@ -122,7 +122,7 @@ class UnknownVariable(InvalidMarker):
 
 
 class UndefinedEnvironmentName(InvalidMarker):
-    """A known variable that has no value in this evaluation context (``extra`` outside metadata)."""
+    """A known variable without a value: ``extra`` outside metadata, ``libc`` left out of an environment."""
 
 
 class UndefinedComparison(InvalidMarker):
@@ -299,9 +299,13 @@ class _Parser:
         right_kind, right, right_token = self.operand()
         span = (left_token.start, right_token.start + len(right_token.text))
         if left_kind == right_kind:
-            what = "two variables" if left_kind == "variable" else "two quoted strings"
+            if left_kind == "variable":
+                what = f'two variables (quote the value: "{right_token.text}")'
+            else:
+                what = "two quoted strings"
+            where = (right_token.start, right_token.start + len(right_token.text))
             raise InvalidMarker(
-                f"A comparison needs one variable and one quoted string, not {what}", self.source, span
+                f"A comparison needs one variable and one quoted string, not {what}", self.source, where
             )
         if left_kind == "variable":
             where = (left_token.start, left_token.start + len(left_token.text))
@@ -385,9 +389,9 @@ class _Evaluator:
             return self.environment[item.variable]
         except KeyError:
             pass
-        if item.variable in STANDARD_VARIABLES:
+        if item.variable in STANDARD_VARIABLES or item.variable in ALPINETAGS_VARIABLES:
             raise UndefinedEnvironmentName(
-                f"Marker variable {item.variable!r} has no value in this context",
+                f"Marker variable {item.variable!r} has no value in this context or environment",
                 self.source,
                 item.variable_span,
             )
@@ -469,22 +473,16 @@ class Marker:
     ) -> bool:
         """Whether the marker holds in ``environment``.
 
-        With no ``environment``, the detected system's (``default_environment()``). Given one, it is
-        laid over this interpreter's standard values; the alpinetags and plugin variables it does not
-        give are detected only if the marker uses them. ``context`` is packaging's: ``"metadata"``
-        defines ``extra`` (empty by default), ``"lock_file"`` the sets ``extras`` and
-        ``dependency_groups``, ``"requirement"`` neither.
+        With no ``environment``: the detected system's (``default_environment()``, plugins loaded).
+        A given one is laid over this interpreter's standard values, as packaging does, and nothing is
+        probed: a marker using ``libc`` must be given ``libc`` (start from ``default_environment()``).
+        ``context`` is packaging's: ``"metadata"`` defines ``extra`` (empty by default),
+        ``"lock_file"`` the sets ``extras`` and ``dependency_groups``, ``"requirement"`` neither.
 
         Raises ``UnknownVariable``, ``UndefinedEnvironmentName`` or ``UndefinedComparison``.
         """
         current: dict[str, EnvValue] = {}
-        if environment is None:
-            current.update(default_environment())
-        else:
-            current.update(_standard_environment())
-            missing = self.variables - set(environment) - set(current)
-            if missing - set(STANDARD_VARIABLES):
-                current.update(default_environment())
+        current.update(default_environment() if environment is None else _standard_environment())
         if context == "lock_file":
             current.update(extras=frozenset(), dependency_groups=frozenset())
         elif context == "metadata":
