@@ -1,0 +1,452 @@
+"""The pip hook with real pip (the newest and one from two years earlier), real wheels, fresh venvs.
+
+Every venv gets the working tree's alpinetags; roots laid out as Alpine 3.16 / 3.17 / 3.18 are given to
+pip through ``ALPINETAGS_ROOT``. Which wheel pip chose is read back from the installed module, which
+says which wheel it came from.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from tests.venvs import REPO, make_venv, run
+
+NEWEST_PIP = "26.3"
+OLD_PIP = "24.3.1"  # about two years before NEWEST_PIP
+PIP_CACHE = REPO / ".cache" / "pip-versions"
+OS_RELEASE_SAMPLE = REPO.parent / "shared" / "data" / "os-release" / "alpine-3.19" / "os-release"
+MUSL_LOADER = Path("/lib/ld-musl-x86_64.so.1")  # Debian's musl package (scripts/test installs it)
+WARNING = "alpinetags: warning:"
+
+
+# --- real wheels and an sdist ---------------------------------------------------------------------
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest}"
+
+
+def write_wheel(dest: Path, name: str, version: str, tag: str, files: dict[str, str]) -> Path:
+    """A valid wheel (METADATA, WHEEL, RECORD with hashes) holding ``files``."""
+    dist_info = f"{name}-{version}.dist-info"
+    entries = dict(files)
+    entries[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    entries[f"{dist_info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: alpinetags-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    )
+    record = [f"{path},{_record_hash(text.encode())},{len(text.encode())}" for path, text in entries.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    entries[f"{dist_info}/RECORD"] = "\n".join(record) + "\n"
+    path = dest / f"{name}-{version}-{tag}.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for arc, text in entries.items():
+            zf.writestr(arc, text)
+    return path
+
+
+def demo_wheel(dest: Path, platform: str) -> Path:
+    """``demo-1.0-py3-none-<platform>.whl`` whose ``demo.WHICH`` is ``platform``."""
+    return write_wheel(dest, "demo", "1.0", f"py3-none-{platform}", {"demo.py": f"WHICH = {platform!r}\n"})
+
+
+def demo_sdist(dest: Path) -> Path:
+    """``demo-1.0.tar.gz``, a setuptools sdist whose ``demo.WHICH`` is ``"sdist"``."""
+    files = {
+        "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=64"]\n'
+        'build-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "demo"\nversion = "1.0"\n[tool.setuptools]\npy-modules = ["demo"]\n',
+        "demo.py": 'WHICH = "sdist"\n',
+    }
+    path = dest / "demo-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"demo-1.0/{name}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def wheelhouse(dest: Path, *platforms: str, sdist: bool = False) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in platforms:
+        demo_wheel(dest, p)
+    if sdist:
+        demo_sdist(dest)
+    return dest
+
+
+def broken_plugin_wheel(dest: Path) -> Path:
+    """A third-party plugin whose platform-tags hook raises."""
+    code = (
+        "from alpinetags import hookimpl\n\n"
+        "@hookimpl\n"
+        "def alpinetags_platform_tags(platform):\n"
+        "    raise RuntimeError('broken on purpose')\n"
+    )
+    ep = "[alpinetags]\nbroken = alpinetags_broken\n"
+    return write_wheel(
+        dest,
+        "alpinetags_broken",
+        "0.1",
+        "py3-none-any",
+        {"alpinetags_broken.py": code, "alpinetags_broken-0.1.dist-info/entry_points.txt": ep},
+    )
+
+
+# --- roots, pip wheels, venvs ---------------------------------------------------------------------
+
+
+def alpine_root(dest: Path, version_id: str, loader: bool = False) -> Path:
+    """``dest`` laid out as Alpine ``version_id``: the 3.19 os-release with VERSION_ID changed."""
+    if not OS_RELEASE_SAMPLE.is_file():
+        pytest.fail(f"{OS_RELEASE_SAMPLE} is missing: the tests need the shared/ folder beside the checkout")
+    (dest / "etc").mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"VERSION_ID={version_id}" if line.startswith("VERSION_ID=") else line
+        for line in OS_RELEASE_SAMPLE.read_text().splitlines()
+    ]
+    (dest / "etc" / "os-release").write_text("\n".join(lines) + "\n")
+    if loader:
+        if not MUSL_LOADER.is_file():
+            pytest.fail(f"{MUSL_LOADER} is missing: apt-get install musl (scripts/test does)")
+        (dest / "lib").mkdir(exist_ok=True)
+        shutil.copy(MUSL_LOADER, dest / "lib" / MUSL_LOADER.name)
+    return dest
+
+
+def pip_wheel(version: str) -> Path:
+    """pip's own wheel of ``version``, downloaded once into .cache/pip-versions."""
+    path = PIP_CACHE / f"pip-{version}-py3-none-any.whl"
+    if not path.is_file():
+        PIP_CACHE.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "-d",
+                str(PIP_CACHE),
+                f"pip=={version}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0 or not path.is_file():
+            pytest.fail(
+                f"cannot get pip {version} (needs PyPI once, then cached in {PIP_CACHE}): "
+                f"python -m pip download --no-deps -d {PIP_CACHE} pip=={version}\n{proc.stderr}"
+            )
+    return path
+
+
+def venv_with_pip(dest: Path, pip_version: str, enable: bool) -> Path:
+    """A fresh venv with alpinetags and pip ``pip_version``; the hook's .pth written if ``enable``."""
+    python = make_venv(dest)
+    run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",
+         str(pip_wheel(pip_version))])  # fmt: skip
+    if enable:
+        run([str(dest / "bin" / "alpinetags"), "pip", "enable"])
+    return python
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPINETAGS_", "PIP_", "PYTHON"))}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.update(extra)
+    return env
+
+
+def pip(python: Path, *argv: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(python), "-m", "pip", *argv], capture_output=True, text=True, env=clean_env(**env)
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"pip {argv} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+class Installed(NamedTuple):
+    """Which wheel pip installed (read back from the module), with pip's output for failure messages."""
+
+    which: str
+    stderr: str
+    stdout: str
+
+
+def install_demo(python: Path, *houses: Path, **env: str) -> Installed:
+    """Install demo from the wheelhouses and import it."""
+    links = [a for h in houses for a in ("--find-links", str(h))]
+    proc = pip(python, "install", "-v", "--force-reinstall", "--no-deps", "--no-index", *links, "demo", **env)
+    return Installed(installed_which(python), proc.stderr, proc.stdout)
+
+
+def installed_which(python: Path) -> str:
+    """``demo.WHICH`` as the venv imports it: the platform of the wheel installed (or ``sdist``)."""
+    return run([str(python), "-c", "import demo; print(demo.WHICH)"], cwd="/", env=clean_env()).stdout.strip()
+
+
+def warnings_of(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith(WARNING)]
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("pip-hook")
+    return {
+        "house": wheelhouse(base / "house", "alpine_3_17_x86_64", "musllinux_1_2_x86_64", "any", sdist=True),
+        "house318": wheelhouse(base / "house318", "alpine_3_18_x86_64"),
+        "house315": wheelhouse(base / "house315", "alpine_3_15_x86_64", "any"),
+        "house_musl11": wheelhouse(base / "house_musl11", "musllinux_1_1_x86_64", "any"),
+        "r316": alpine_root(base / "r316", "3.16.9"),
+        "r317": alpine_root(base / "r317", "3.17.5"),
+        "r318": alpine_root(base / "r318", "3.18.4"),
+        "r316_musl": alpine_root(base / "r316_musl", "3.16.9", loader=True),
+        "r317_musl": alpine_root(base / "r317_musl", "3.17.5", loader=True),
+        "plugin": broken_plugin_wheel(base),
+    }
+
+
+@pytest.fixture(scope="module", params=[NEWEST_PIP, OLD_PIP])
+def hooked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with the .pth enabled, once with each tested pip."""
+    dest = tmp_path_factory.mktemp(f"venv-pip-{request.param}")
+    python = venv_with_pip(dest, request.param, enable=True)
+    version = pip(python, "--version").stdout
+    assert version.startswith(f"pip {request.param} "), version
+    return python
+
+
+# --- pure functions ---------------------------------------------------------------------------------
+
+
+def test_explicit_platforms_expand() -> None:
+    from alpinetags.pip_hook import expand_platforms
+
+    assert expand_platforms(["alpine_3_3_x86_64"]) == [
+        "alpine_3_3_x86_64", "alpine_3_2_x86_64", "alpine_3_1_x86_64", "alpine_3_0_x86_64",
+    ]  # fmt: skip
+    assert expand_platforms(["musllinux_1_2_aarch64", "linux_aarch64"]) == [
+        "musllinux_1_2_aarch64", "musllinux_1_1_aarch64", "musllinux_1_0_aarch64", "linux_aarch64",
+    ]  # fmt: skip
+    # 32-bit x86 on 3.13+ stops at 3.13 (time64), as the Alpine plugin says
+    assert expand_platforms(["alpine_3_14_i686"]) == ["alpine_3_14_i686", "alpine_3_13_i686"]
+    assert expand_platforms(["manylinux2014_x86_64"]) == ["manylinux2014_x86_64"]
+
+
+def test_off_switch_values() -> None:
+    from alpinetags.pip_hook import hook_enabled
+
+    assert hook_enabled({})
+    assert hook_enabled({"ALPINETAGS_PIP": "1"})
+    for off in ("0", "off", "false", "NO", " 0 "):
+        assert not hook_enabled({"ALPINETAGS_PIP": off})
+
+
+# --- the .pth at interpreter start --------------------------------------------------------------------
+
+
+def test_pth_imports_nothing_at_start(hooked: Path) -> None:
+    code = (
+        "import sys\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'alpinetags', 'pluggy', 'distro', 'packaging', 'pip'})\n"
+        "hook = [f for f in sys.meta_path if getattr(f, 'alpinetags_pip_hook', False)]\n"
+        "print(heavy, len(hook))\n"
+    )
+    proc = subprocess.run([str(hooked), "-c", code], capture_output=True, text=True, env=clean_env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[] 1"
+    assert proc.stderr == ""
+
+
+# --- the cases of the issue ---------------------------------------------------------------------------
+
+
+def test_alpine_317_installs_the_alpine_wheel(hooked: Path, places: dict[str, Path]) -> None:
+    got = install_demo(hooked, places["house"], ALPINETAGS_ROOT=str(places["r317"]))
+    assert got.which == "alpine_3_17_x86_64", got
+    assert not warnings_of(got.stderr)
+
+
+def test_alpine_316_does_not(hooked: Path, places: dict[str, Path]) -> None:
+    got = install_demo(hooked, places["house"], ALPINETAGS_ROOT=str(places["r316"]))
+    assert got.which == "any", got
+
+
+def test_switched_off_for_one_command(hooked: Path, places: dict[str, Path]) -> None:
+    got = install_demo(hooked, places["house"], ALPINETAGS_ROOT=str(places["r317"]), ALPINETAGS_PIP="0")
+    assert got.which == "any", got
+
+
+def test_alpine_318_takes_the_318_wheel(hooked: Path, places: dict[str, Path]) -> None:
+    got = install_demo(hooked, places["house"], places["house318"], ALPINETAGS_ROOT=str(places["r318"]))
+    assert got.which == "alpine_3_18_x86_64", got
+
+
+def test_root_with_musl_loader_adds_its_musllinux_tags(hooked: Path, places: dict[str, Path]) -> None:
+    """The design call: a root with a readable musl loader also gets that musl's musllinux tags."""
+    got = install_demo(hooked, places["house"], ALPINETAGS_ROOT=str(places["r316_musl"]))
+    assert got.which == "musllinux_1_2_x86_64", got
+    got = install_demo(hooked, places["house"], ALPINETAGS_ROOT=str(places["r317_musl"]))
+    assert got.which == "alpine_3_17_x86_64", got  # the release's tag beats musllinux
+
+
+def test_without_a_root_this_glibc_host_is_unchanged(hooked: Path, places: dict[str, Path]) -> None:
+    got = install_demo(hooked, places["house"])
+    assert got.which == "any", got
+    on = pip(hooked, "debug", "--verbose").stdout
+    off = pip(hooked, "debug", "--verbose", ALPINETAGS_PIP="0").stdout
+    assert on == off
+
+
+def test_pip_debug_lists_the_alpine_tags_first(hooked: Path, places: dict[str, Path]) -> None:
+    out = pip(hooked, "debug", "--verbose", ALPINETAGS_ROOT=str(places["r317"])).stdout
+    tags = [line.strip() for line in out.splitlines() if line.startswith("  ") and line.count("-") == 2]
+    cp = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    assert tags[0] == f"{cp}-{cp}-alpine_3_17_x86_64"
+    assert f"{cp}-{cp}-alpine_3_0_x86_64" in tags
+    assert "py3-none-alpine_3_17_x86_64" in tags
+    # pip's own platforms follow the alpine ones for each interpreter/abi
+    assert tags.index(f"{cp}-{cp}-alpine_3_0_x86_64") < tags.index(f"{cp}-{cp}-linux_x86_64")
+    assert not any("musllinux" in t for t in tags)  # no loader in this root, glibc host
+
+
+def test_platform_alpine_318_expands_to_315(hooked: Path, places: dict[str, Path], tmp_path: Path) -> None:
+    args = ["download", "--no-index", "--find-links", str(places["house315"]), "--only-binary=:all:",
+            "--platform", "alpine_3_18_x86_64", "-d", str(tmp_path / "on"), "demo"]  # fmt: skip
+    pip(hooked, *args)
+    assert [p.name for p in (tmp_path / "on").iterdir()] == ["demo-1.0-py3-none-alpine_3_15_x86_64.whl"]
+    args[args.index(str(tmp_path / "on"))] = str(tmp_path / "off")
+    pip(hooked, *args, ALPINETAGS_PIP="0")  # pip alone does not expand
+    assert [p.name for p in (tmp_path / "off").iterdir()] == ["demo-1.0-py3-none-any.whl"]
+
+
+def test_platform_musllinux_expands(hooked: Path, places: dict[str, Path], tmp_path: Path) -> None:
+    pip(hooked, "download", "--no-index", "--find-links", str(places["house_musl11"]), "--only-binary=:all:",
+        "--platform", "musllinux_1_2_x86_64", "-d", str(tmp_path), "demo",
+        ALPINETAGS_ROOT=str(places["r317"]))  # fmt: skip
+    # the explicit platform wins over the host (3.17 root): no alpine tag was added, musllinux expanded
+    assert [p.name for p in tmp_path.iterdir()] == ["demo-1.0-py3-none-musllinux_1_1_x86_64.whl"]
+
+
+# --- the command line ----------------------------------------------------------------------------------
+
+
+def test_status_says_on_and_lists_the_platforms(hooked: Path, places: dict[str, Path]) -> None:
+    import json
+
+    tool = hooked.parent / "alpinetags"
+    proc = subprocess.run(
+        [str(tool), "pip", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=clean_env(ALPINETAGS_ROOT=str(places["r317"])),
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["on"] is True
+    assert data["pth_loaded_at_start"] is True
+    assert data["pip"]["patch_point"] is True
+    assert data["platforms_added"][0] == "alpine_3_17_x86_64"
+    assert data["platforms_added"][-1] == "alpine_3_0_x86_64"
+    off = subprocess.run(
+        [str(tool), "pip", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=clean_env(ALPINETAGS_PIP="0"),
+    )
+    assert json.loads(off.stdout)["on"] is False
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with the newest pip and alpinetags, hook not enabled."""
+    return venv_with_pip(tmp_path_factory.mktemp("venv-plain"), NEWEST_PIP, enable=False)
+
+
+def test_in_process_pip_runs_with_the_hook(plain: Path, places: dict[str, Path]) -> None:
+    root = str(places["r317"])
+    got = install_demo(plain, places["house"], ALPINETAGS_ROOT=root)
+    assert got.which == "any", got  # not enabled: plain pip is unchanged
+    tool = plain.parent / "alpinetags"
+    links = ["--find-links", str(places["house"])]
+    for argv in ([str(tool)], [str(plain), "-m", "alpinetags"]):
+        run([*argv, "pip", "install", "--force-reinstall", "--no-deps", "--no-index", *links, "demo"],
+            env=clean_env(ALPINETAGS_ROOT=root))  # fmt: skip
+        assert installed_which(plain) == "alpine_3_17_x86_64"
+    install_demo(plain, places["house"])  # back to the any wheel
+    # --root is the same as ALPINETAGS_ROOT; pip's exit code comes back
+    run([str(tool), "pip", "--root", root, "install", "--force-reinstall", "--no-deps", "--no-index", *links,
+         "demo"], env=clean_env())  # fmt: skip
+    assert installed_which(plain) == "alpine_3_17_x86_64"
+    bad = subprocess.run(
+        [str(tool), "pip", "install", "--no-index", "no-such-project-xyz"], capture_output=True
+    )
+    assert bad.returncode == 1
+
+
+def test_enable_disable_user_site(plain: Path, tmp_path: Path) -> None:
+    tool = str(plain.parent / "alpinetags")
+    env = clean_env(PYTHONUSERBASE=str(tmp_path))
+    out = run([tool, "pip", "enable", "--user"], env=env).stdout
+    (pth,) = tmp_path.rglob("alpinetags-pip-hook.pth")
+    assert str(pth) in out
+    assert "user site is not active" in out  # a venv without system site packages ignores it
+    out = run([tool, "pip", "disable", "--user"], env=env).stdout
+    assert str(pth) in out and not pth.exists()
+    assert "was not on" in run([tool, "pip", "disable", "--user"], env=env).stdout
+
+
+# --- faults ---------------------------------------------------------------------------------------------
+
+
+def test_broken_plugin_warns_once_and_the_others_still_work(hooked: Path, places: dict[str, Path]) -> None:
+    pip(hooked, "install", "--no-index", str(places["plugin"]))
+    try:
+        got = install_demo(hooked, places["house"], ALPINETAGS_ROOT=str(places["r317"]))
+    finally:
+        pip(hooked, "uninstall", "-y", "alpinetags_broken")
+    assert got.which == "alpine_3_17_x86_64", got
+    (line,) = warnings_of(got.stderr)
+    assert "'broken'" in line and "broken on purpose" in line
+    assert "Traceback" not in got.stderr
+
+
+def test_failing_core_fails_open_with_one_warning(hooked: Path, places: dict[str, Path]) -> None:
+    got = install_demo(
+        hooked, places["house"], ALPINETAGS_ROOT=str(places["r317"]), ALPINETAGS_MUSL_VERSION="one.two"
+    )
+    assert got.which == "any", got  # pip's standard tags
+    (line,) = warnings_of(got.stderr)
+    assert "pip hook off" in line and "ALPINETAGS_MUSL_VERSION" in line
+    assert "Traceback" not in got.stderr
+
+
+def test_pth_left_after_uninstall(tmp_path: Path, places: dict[str, Path]) -> None:
+    python = venv_with_pip(tmp_path / "venv", NEWEST_PIP, enable=True)
+    pip(python, "uninstall", "-y", "alpinetags")
+    (pth,) = (tmp_path / "venv").rglob("alpinetags-pip-hook.pth")
+    proc = subprocess.run([str(python), "-c", "pass"], capture_output=True, text=True, env=clean_env())
+    assert proc.returncode == 0 and proc.stderr == ""
+    got = install_demo(python, places["house"], ALPINETAGS_ROOT=str(places["r317"]))
+    assert got.which == "any", got
+    (line,) = warnings_of(got.stderr)
+    assert "cannot import alpinetags" in line and str(pth) in line
