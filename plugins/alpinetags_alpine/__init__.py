@@ -42,7 +42,8 @@ APK_ARCH_TO_TAG = {
 TIME64_ARCHES = frozenset({"i686", "armv7l", "armv6l"})
 TIME64_MINOR = 13
 
-_VERSION_RE = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:_([a-z]+)\d*)?\Z")
+# At most three digits a part: a hostile VERSION_ID=3.99999999 would otherwise ask for a hundred million tags.
+_VERSION_RE = re.compile(r"v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?(?:_([a-z]+)\d*)?\Z")
 
 
 @dataclass(frozen=True)
