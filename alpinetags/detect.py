@@ -23,7 +23,7 @@ from .plugins import Registry, disabled_from_env, load_plugins
 
 ROOT_ENV = "ALPINETAGS_ROOT"
 MUSL_VERSION_ENV = "ALPINETAGS_MUSL_VERSION"
-_LIBC_VERSION_RE = re.compile(r"\d+\.\d+(\.\d+)?\Z")
+_LIBC_VERSION_RE = re.compile(r"\d{1,3}\.\d{1,3}(\.\d{1,3})?\Z")  # no part of musl has more digits
 
 #: Where an interpreter is looked for in a root given without ``--executable``.
 ROOT_EXECUTABLES = (

@@ -85,7 +85,17 @@ huge = st.builds(
     st.sampled_from([1 << 20, MAX_OS_RELEASE_SIZE + 1, 4096]),
     st.sampled_from([b"a", b"9", b"\x00", b"\xff", b"'"]),
 )
+#: A well-formed Alpine file whose version is hostile: absurd numbers must not become absurd tag lists.
+hostile_alpine = st.builds(
+    lambda version, code: b"ID=alpine\nID_LIKE=alpine\nVERSION_ID=" + version + b"\n" + grammar(code),
+    st.sampled_from(
+        [b"3.99999999", b"99999999.1", b"3.1000", b"3.999", b"3.0", b"3.-1", b"3.19_alpha99999999"]
+    )
+    | st.integers(min_value=0, max_value=10**12).map(lambda n: b"3.%d" % n),
+    st.binary(max_size=9),
+)
 contents = st.one_of(
+    hostile_alpine,
     st.binary(max_size=300),  # random bytes: invalid UTF-8, NULs
     structured,
     st.just(b""),
