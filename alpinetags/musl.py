@@ -50,7 +50,10 @@ LOADER_ARCH = {
 _BANNER = b"musl libc ("
 # Version parts have at most three digits: a hostile "1.999999999" would otherwise ask for a billion tags.
 # No fourth numeric part: the loader also holds "127.0.0.1" (its resolver's default), which is no version.
-_VERSION_STR_RE = re.compile(rb"\x00(\d{1,3}\.\d{1,3}\.\d{1,3}(?![.0-9])[0-9A-Za-z._+~-]{0,40})\x00")
+# The string need not follow a NUL: in Debian's i386 loader it follows float constants ("...\x80=1.2.3\0").
+_VERSION_STR_RE = re.compile(
+    rb"(?<![0-9A-Za-z._+~-])(\d{1,3}\.\d{1,3}\.\d{1,3}(?![.0-9])[0-9A-Za-z._+~-]{0,40})\x00"
+)
 _RUN_VERSION_RE = re.compile(r"^Version (\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9])\S{0,40})", re.MULTILINE)
 _WINDOW = 64 * 1024
 
