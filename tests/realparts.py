@@ -260,6 +260,31 @@ def make_root(dest: Path, system: str, python: Optional[str] = None) -> Path:
     return root
 
 
+def clone_root(src: Path, dest: Path, system: str) -> Path:
+    """A copy of the root ``src`` (hard links: fast) laid out as ``system`` instead.
+
+    Everything but ``etc``, ``dev`` and ``proc`` is taken over (so an interpreter with alpinetags
+    installed once serves several systems); then ``make_root`` lays out those three for ``system``.
+    """
+    src, dest = Path(src), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in src.iterdir():
+        if entry.name in ("etc", "dev", "proc"):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, dest / entry.name, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _copy_entry(entry, dest / entry.name)
+    return make_root(dest, system)
+
+
+def _copy_entry(src: Path, dest: Path) -> None:
+    if src.is_symlink():
+        dest.symlink_to(os.readlink(src))
+    else:
+        _link_or_copy(str(src), str(dest))
+
+
 def _put_python(root: Path, arch: str) -> None:
     deb_arch = KRUNNER_ARCHES[arch]
     prefix = krunner_python(arch)

@@ -1,0 +1,38 @@
+"""Shared fixtures. Append new fixtures at the end; keep each small."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests import realparts
+
+
+@pytest.fixture(scope="session")
+def alpinetags_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
+    """A factory ``(system, arch) -> root``: a chroot laid out as ``system`` (``"alpine:3.17"`` or an
+    os-release sample name) whose ``/usr/bin/python3`` is the Alpine CPython of ``arch`` with the working
+    tree's alpinetags installed by its own pip.
+
+    pip runs once per arch per session; other systems are hard-linked clones with their own ``etc/``.
+    Run commands in a root with ``realparts.run_in_root(root, argv, arch=arch)``.
+    """
+    installed: dict[str, Path] = {}
+    roots: dict[tuple[str, str], Path] = {}
+
+    def get(system: str, arch: str = "x86_64") -> Path:
+        key = (system, arch)
+        if key in roots:
+            return roots[key]
+        if arch not in installed:
+            root = realparts.make_root(tmp_path_factory.mktemp(f"root-{arch}") / "root", system, python=arch)
+            realparts.install_alpinetags(root, arch=arch)
+            installed[arch] = roots[key] = root
+        else:
+            dest = tmp_path_factory.mktemp(f"root-{arch}") / "root"
+            roots[key] = realparts.clone_root(installed[arch], dest, system)
+        return roots[key]
+
+    return get
