@@ -142,18 +142,25 @@ def cmd_symbols(args: argparse.Namespace) -> int:
     containers = scan.scan_paths(args.paths)
     seconds = time.perf_counter() - started
     rows = []
+    cross: list[libc.CrossCheck] = []
     any_finding = False
     for c in containers:
         needs = libc.wheel_needs(c, the_libc.abi.exports)
         findings = libc.findings_against(needs, the_libc)
         verdicts = {}
-        if findings and not opt(args, "no_confirm"):
-            verdicts = loader.confirm(c.path, [f.member for f in findings], os.path.realpath(the_libc.path))
+        members = [f.member for f in findings]
+        if opt(args, "confirm_all"):
+            members = [o.member for o in c.objects if o.symbols.arch == the_libc.arch]
+        if members and not opt(args, "no_confirm"):
+            verdicts = loader.confirm(c.path, members, os.path.realpath(the_libc.path))
         any_finding = any_finding or bool(findings)
         rows.append((c.name, len(c.objects), libc.sweep(needs), findings, verdicts))
+        cross.append(libc.cross_check(needs, findings, verdicts, the_libc))
     total = sum(c.bytes_scanned for c in containers)
     label = f"{the_libc.path} (musl {the_libc.version})"
     md = report.symbols_markdown(rows, label, _command_line(), seconds, total)
+    if opt(args, "confirm_all"):
+        md += report.cross_check_markdown(cross)
     out = opt(args, "out")
     if out:
         os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
@@ -162,6 +169,7 @@ def cmd_symbols(args: argparse.Namespace) -> int:
     result = {
         "libc": {"path": the_libc.path, "version": the_libc.version},
         "scanned_bytes": total,
+        "loader_cross_check": [c.__dict__ for c in cross] if opt(args, "confirm_all") else None,
         "seconds": seconds,
         "wheels": [
             {
@@ -230,4 +238,9 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
         "--libc", metavar="PATH", help="the musl loader or libc.so to check against (default: this system's)"
     )
     s.add_argument("--no-confirm", action="store_true", help="do not run the loader on the findings")
+    s.add_argument(
+        "--confirm-all",
+        action="store_true",
+        help="run the loader on every object of the libc's arch, to count what the scan missed",
+    )
     s.add_argument("--out", metavar="FILE", help="also write the Markdown report here")

@@ -18,6 +18,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from ..errors import LoaderError
 from ..musl import read_musl_version
 from . import data
+from .loader import LoaderVerdict
 from .scan import ScannedContainer
 from .symbols import read_dynamic_symbols
 
@@ -33,6 +34,7 @@ class Libc:
     path: str
     version: str
     abi: data.MuslAbi
+    arch: str = ""  # wheel-tag arch of the libc's ELF: the only objects its loader can judge
 
 
 def read_libc(path: str = DEFAULT_LIBC) -> Libc:
@@ -40,7 +42,8 @@ def read_libc(path: str = DEFAULT_LIBC) -> Libc:
     its bytes, and, from 1.2.4 on, the LFS64 names its loader resolves for old binaries."""
     real = os.path.realpath(path)
     version = read_musl_version(real)
-    exports = read_dynamic_symbols(real).exported
+    own = read_dynamic_symbols(real)
+    exports = own.exported
     if not exports:
         raise LoaderError(f"{path}: exports no dynamic symbols; not a shared musl libc")
     aliases: frozenset[str] = frozenset()
@@ -48,7 +51,7 @@ def read_libc(path: str = DEFAULT_LIBC) -> Libc:
         for abi in data.musl_abis():
             aliases |= abi.aliases
         aliases = frozenset(n for n in aliases if data.lfs64_base(n) in exports)
-    return Libc(path, version, data.MuslAbi(version, "", exports, aliases))
+    return Libc(path, version, data.MuslAbi(version, own.arch, exports, aliases), own.arch)
 
 
 def carried_musllinux(container: ScannedContainer) -> Optional[tuple[int, int]]:
@@ -203,3 +206,30 @@ def sweep(needs: WheelNeeds) -> AbiSweep:
         oldest_alpine=oldest_alpine,
         gaps=gaps,
     )
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """The scan's prediction against the loader's verdicts, for one container."""
+
+    name: str
+    objects_run: int
+    predicted: int  # objects the scan said would fail
+    confirmed: int  # ... and the loader reported every predicted name missing
+    missed: tuple[
+        str, ...
+    ]  # "member: name" the loader reported missing, a libc name the scan did not predict
+
+
+def cross_check(
+    needs: WheelNeeds, findings: tuple[ObjectFinding, ...], verdicts: dict[str, LoaderVerdict], the_libc: Libc
+) -> CrossCheck:
+    known = data.known_libc_names() | the_libc.abi.exports
+    predicted = {f.member: set(f.missing) for f in findings}
+    confirmed = sum(1 for m, names in predicted.items() if m in verdicts and names <= verdicts[m].missing)
+    missed = []
+    for member, verdict in verdicts.items():
+        for name in sorted(verdict.missing - predicted.get(member, set())):
+            if name in known:
+                missed.append(f"{member}: {name}")
+    return CrossCheck(needs.container.name, len(verdicts), len(predicted), confirmed, tuple(missed))

@@ -34,9 +34,10 @@ class LoaderVerdict:
 
     member: str
     exit_code: int
-    missing: frozenset[str]  # names reported "symbol not found"
+    missing: frozenset[str]  # names reported "symbol not found" while relocating the object itself
     missing_libraries: tuple[str, ...]
     errors: tuple[str, ...]  # the loader's own error lines, as printed
+    missing_in_dependencies: frozenset[str] = frozenset()  # ... while relocating a library it needs
 
 
 def run_list(loader: str, path: str, timeout: float = RUN_TIMEOUT) -> tuple[int, str]:
@@ -59,14 +60,31 @@ def run_list(loader: str, path: str, timeout: float = RUN_TIMEOUT) -> tuple[int,
     return proc.returncode, proc.stderr[:65536].decode("utf-8", "replace")
 
 
-def parse_list_output(member: str, exit_code: int, stderr: str) -> LoaderVerdict:
-    errors = tuple(line for line in stderr.splitlines() if line.startswith("Error "))
+def parse_list_output(
+    member: str, exit_code: int, stderr: str, path: str = "", base: str = ""
+) -> LoaderVerdict:
+    """The verdict in ``stderr`` of ``--list path``; errors of other objects (libraries the object loads)
+    are kept apart. ``base`` is stripped from the shown lines (the temporary unpack directory)."""
+    own: set[str] = set()
+    deps: set[str] = set()
+    target = os.path.realpath(path) if path else ""
+    for m in _MISSING_RE.finditer(stderr):
+        where = m.group(1)
+        same = not target or os.path.realpath(where) == target
+        (own if same else deps).add(m.group(2))
+    prefix = base.rstrip("/") + "/" if base else ""
+    errors = tuple(
+        line.replace(prefix, "") if prefix else line
+        for line in stderr.splitlines()
+        if line.startswith("Error ")
+    )
     return LoaderVerdict(
         member=member,
         exit_code=exit_code,
-        missing=frozenset(m.group(2) for m in _MISSING_RE.finditer(stderr)),
+        missing=frozenset(own),
         missing_libraries=tuple(m.group(1) for m in _NOLIB_RE.finditer(stderr)),
         errors=errors,
+        missing_in_dependencies=frozenset(deps),
     )
 
 
@@ -102,9 +120,9 @@ def confirm(container: str, members: list[str], loader: str) -> dict[str, Loader
             base = tmp
         out = {}
         for member in members:
-            path = os.path.join(base, *member.replace("!", "!/").split("/"))
-            code, stderr = run_list(loader, os.path.abspath(path))
-            out[member] = parse_list_output(member, code, stderr.replace(base.rstrip("/") + "/", ""))
+            path = os.path.abspath(os.path.join(base, *member.replace("!", "!/").split("/")))
+            code, stderr = run_list(loader, path)
+            out[member] = parse_list_output(member, code, stderr, path, base)
         return out
     finally:
         if tmp is not None:

@@ -136,6 +136,10 @@ class SchemeCounts:
     needless_rejects: int  # rejected though safe
     builds_needed: Optional[int]  # fewest builds so every supported release installs a safe one
     builds: tuple[str, ...]
+    #: One build on the newest target release, as publishers often do: releases that install it although it
+    #: is unsafe or broken, and releases that get no wheel at all (and build from source).
+    newest_only_broken: int = 0
+    newest_only_no_wheel: int = 0
 
 
 def _chosen(cells_for_r: list[Cell], builds: tuple[str, ...], scheme: str) -> Optional[Cell]:
@@ -173,6 +177,8 @@ def fewest_builds(
 def count(cells: list[Cell], scheme: str, arch: str, supported: list[str]) -> SchemeCounts:
     mine = [c for c in cells if c.arch == arch]
     n, builds = fewest_builds(mine, scheme, supported)
+    newest = max(supported, key=data.version_tuple)
+    from_newest = [c for c in mine if c.built_on == newest and c.installed_on in supported]
     return SchemeCounts(
         scheme=scheme,
         arch=arch,
@@ -183,4 +189,8 @@ def count(cells: list[Cell], scheme: str, arch: str, supported: list[str]) -> Sc
         needless_rejects=sum(not c.accepts(scheme) and c.safe and not c.breaks_by_symbols for c in mine),
         builds_needed=n,
         builds=builds,
+        newest_only_broken=sum(
+            c.accepts(scheme) and not (c.safe and not c.breaks_by_symbols) for c in from_newest
+        ),
+        newest_only_no_wheel=sum(not c.accepts(scheme) for c in from_newest),
     )

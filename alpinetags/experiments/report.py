@@ -11,7 +11,7 @@ from typing import Optional
 from xml.sax.saxutils import escape
 
 from . import data
-from .libc import AbiSweep, ObjectFinding
+from .libc import AbiSweep, CrossCheck, ObjectFinding
 from .loader import LoaderVerdict
 from .matrix import SCHEMES, Cell, SchemeCounts
 
@@ -90,6 +90,7 @@ def heatmap_png(cells: list[Cell], arches: Sequence[str], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
     from matplotlib.colors import ListedColormap  # type: ignore[import-not-found, unused-ignore]
+    from matplotlib.patches import Patch  # type: ignore[import-not-found, unused-ignore]
 
     keys = list(OUTCOMES)
     releases = [r.version for r in data.alpine_releases()]
@@ -106,7 +107,9 @@ def heatmap_png(cells: list[Cell], arches: Sequence[str], path: str) -> None:
             ax.set_yticks(range(0, len(releases), 2), releases[::2])
             ax.set_xlabel("installed on R")
             ax.set_ylabel("built on B")
-    fig.tight_layout()
+    handles = [Patch(facecolor=colour, edgecolor="#999", label=text) for colour, text in OUTCOMES.values()]
+    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -114,14 +117,15 @@ def heatmap_png(cells: list[Cell], arches: Sequence[str], path: str) -> None:
 def _counts_table(counts: list[SchemeCounts]) -> list[str]:
     lines = [
         "| arch | scheme | accepts | unsafe accepts (musl rule) | accepts broken by symbols | "
-        "needless rejects | builds needed | built on |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "needless rejects | builds needed | built on | one build on the newest: broken installs / no wheel |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for c in counts:
         builds = str(c.builds_needed) if c.builds_needed is not None else "> 4"
         lines.append(
             f"| {c.arch} | {c.scheme} | {c.accepts}/{c.pairs} | {c.unsafe_accepts} "
-            f"| {c.symbol_break_accepts} | {c.needless_rejects} | {builds} | {', '.join(c.builds)} |"
+            f"| {c.symbol_break_accepts} | {c.needless_rejects} | {builds} | {', '.join(c.builds)} "
+            f"| {c.newest_only_broken} / {c.newest_only_no_wheel} |"
         )
     return lines
 
@@ -153,6 +157,8 @@ def matrix_markdown(
         "- *Needless reject*: rejected, though safe and nothing breaks.",
         "- *Builds needed*: fewest builds, on releases of the target set, such that every release in it "
         "installs a safe, unbroken one (the newest accepted build is the one installed).",
+        "- *One build on the newest*: what happens when a publisher builds only on the newest target "
+        "release: how many target releases install it though unsafe or broken, how many get no wheel.",
         "",
     ]
     for label, counts in counts_by_target:
@@ -285,3 +291,21 @@ def symbols_markdown(
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def cross_check_markdown(checks: list[CrossCheck]) -> str:
+    """The loader run on every object: did the scan predict exactly what the loader refuses?"""
+    run = sum(c.objects_run for c in checks)
+    predicted = sum(c.predicted for c in checks)
+    confirmed = sum(c.confirmed for c in checks)
+    missed = [f"{c.name} `{m}`" for c in checks for m in c.missed]
+    lines = [
+        "## The loader on every object",
+        "",
+        f"The loader was run (`--list`) on {run} objects in {len(checks)} wheels. Predicted failures: "
+        f"{predicted}; confirmed by the loader: {confirmed}. Libc names the loader reported missing that "
+        f"the scan did not predict: {len(missed)}.",
+        "",
+    ]
+    lines += [f"- {m}" for m in missed]
+    return "\n".join(lines) + "\n"
