@@ -677,6 +677,8 @@ def fetch() -> None:
         line(f"alpine cpython {arch}", _fetch_krunner(arch))
     for wheel in _fetch_pypi_deps():
         line(wheel.name.split("-")[0] + " wheel", wheel)
+    # Every .deb is unpacked now; the private apt lists (~100 MB) are needed again only for a new part.
+    shutil.rmtree(CACHE / "apt", ignore_errors=True)
     for tool in ("musl-gcc", *sorted(set(QEMU_STATIC.values())), "unshare", "chroot"):
         found = shutil.which(tool)
         line(tool, found or "MISSING (apt-get install musl-tools qemu-user-static util-linux coreutils)")
