@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from alpinetags.cli import main
+from tests.realparts import musl_gcc_build, musl_loader
 from tests.roots import os_release_root
 
 MUSL_ON_NEW_ALPINE = 'libc == "musl" and distro_id == "alpine" and distro_version >= "3.18"'
@@ -209,3 +210,17 @@ def test_dockerfile_line_with_real_pip(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     names = sorted(item["metadata"]["name"] for item in report["install"])
     assert names == ["demo_common", "demo_musl"]
+
+
+def test_markers_for_a_musl_executable_in_a_void_root(tmp_path: Path) -> None:
+    """--executable: a real musl-gcc binary whose PT_INTERP names the (real) loader copied into the root."""
+    root = os_release_root(tmp_path / "void", "void")
+    (root / "lib").mkdir()
+    shutil.copy(musl_loader("amd64"), root / "lib" / "ld-musl-x86_64.so.1")
+    exe = musl_gcc_build(tmp_path / "build", static=False)
+    marker = 'distro_id == "void" and libc == "musl" and libc_version >= "1.2" and musl_version >= "1.2"'
+    result = run("markers", "--root", str(root), "--executable", str(exe), marker)
+    assert result.returncode == 0, result.stderr
+    static = musl_gcc_build(tmp_path / "build", static=True)  # no PT_INTERP: no libc is claimed
+    result = run("markers", "--root", str(root), "--executable", str(static), 'libc == ""')
+    assert result.returncode == 0, result.stderr
