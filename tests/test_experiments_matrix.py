@@ -143,3 +143,15 @@ def test_compare_picks_a_wheel_per_scheme(tmp_path: Path) -> None:
     picks = {s: {c["project"]: c["wheel"] for c in out[s]["choices"]} for s in ("alpine", "musllinux")}
     assert picks["alpine"] == {"demo": names[0], "other": None}
     assert picks["musllinux"] == {"demo": names[2], "other": names[4]}
+
+
+def test_compare_without_a_distro_has_no_alpine_platform_tags(tmp_path: Path) -> None:
+    names = [f"demo-1.0-{_tag('manylinux2014_x86_64')}.whl", "pure-1.0-py3-none-any.whl"]
+    for n in names:
+        (tmp_path / n).write_bytes(b"")
+    argv = [sys.executable, "-m", "alpinetags", "compare", "--json", "--wheels", str(tmp_path)]
+    proc = subprocess.run([*argv, "--target", "musl:1.2.3,x86_64"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    alpine = json.loads(proc.stdout)["schemes"]["alpine"]
+    assert alpine["platforms"] == []
+    assert {c["project"]: c["wheel"] for c in alpine["choices"]} == {"demo": None, "pure": names[1]}

@@ -38,7 +38,13 @@ def scheme_platforms(platform: Platform) -> dict[str, list[str]]:
 
 
 def scheme_tags(platform: Platform) -> dict[str, list[Tag]]:
-    return {name: tags_for_platforms(plats) for name, plats in scheme_platforms(platform).items()}
+    """Full tags per scheme. A scheme with no platform accepts pure wheels only: packaging reads an
+    empty ``platforms=`` as "this machine's", so it is asked for ``any`` instead."""
+    out = {}
+    for name, plats in scheme_platforms(platform).items():
+        tags = tags_for_platforms(plats or ["any"])
+        out[name] = tags if plats else [t for t in tags if t.platform == "any"]
+    return out
 
 
 @dataclass(frozen=True)
