@@ -87,7 +87,9 @@ def read_os_release(root: str = "/") -> tuple[dict[str, str], str]:
         ).os_release_info()
     except OsReleaseError:
         raise
-    except (OSError, UnicodeError, ValueError) as exc:
+    except OSError as exc:  # stat() needs no read permission; the open can still fail
+        raise OsReleaseError(f"{path}: {exc.strerror or exc}") from None
+    except (UnicodeError, ValueError) as exc:
         raise OsReleaseError(f"{path}: cannot parse: {exc}") from None
     except Exception as exc:  # distro's parser meets text it was never tested on
         raise OsReleaseError(f"{path}: cannot parse: {type(exc).__name__}: {exc}") from None
