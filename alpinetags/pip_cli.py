@@ -77,6 +77,14 @@ def cmd_pip(args: argparse.Namespace) -> int:
             "alpinetags pip: give enable, disable, status, or the arguments of a pip command", file=sys.stderr
         )
         return EXIT_USAGE
+    ignored = [f"--{name}" for name in ("executable", "arch", "target") if opt(args, name) is not None]
+    if ignored:
+        print(
+            f"alpinetags pip: {', '.join(ignored)} cannot apply to pip, which runs this interpreter; "
+            "use --root DIR, or pip's own --platform (alpine_3_19_x86_64 expands to 3_19 ... 3_0)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     _apply_common_options(args)
     command = pip_args[0]
     if command not in OWN_COMMANDS:

@@ -450,3 +450,13 @@ def test_pth_left_after_uninstall(tmp_path: Path, places: dict[str, Path]) -> No
     assert got.which == "any", got
     (line,) = warnings_of(got.stderr)
     assert "cannot import alpinetags" in line and str(pth) in line
+
+
+def test_cli_usage_errors() -> None:
+    def alpinetags(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "alpinetags", *argv], capture_output=True, text=True)
+
+    empty = alpinetags("pip")
+    assert empty.returncode == 2 and "enable, disable, status" in empty.stderr
+    stated = alpinetags("pip", "--target", "alpine:3.19,x86_64", "install", "demo")
+    assert stated.returncode == 2 and "--platform" in stated.stderr
