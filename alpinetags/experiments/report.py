@@ -244,6 +244,24 @@ def symbols_markdown(
 ) -> str:
     """One row per wheel: objects, what the given libc lacks (predicted and the loader's word), the sweep."""
     mb = total_bytes / 1e6
+    compiled = [r for r in rows if r[1] and r[2].carried]
+    over = [r[0] for r in compiled if r[2].verdict.startswith("overclaims")]
+    inexpressible = [r[0] for r in compiled if r[2].oldest_ok and not r[2].honest_musllinux]
+    flagged = sum(1 for r in rows if r[3])
+    confirmed = sum(
+        1 for r in rows for f in r[3] if f.member in r[4] and set(f.missing) <= r[4][f.member].missing
+    )
+    summary = [
+        "## Summary",
+        "",
+        f"- {len(compiled)} wheels with ELF objects and a musllinux tag; {len(over)} carry a tag that some "
+        f"listed musl accepts but cannot load: {', '.join(n.split('-')[0] for n in over) or 'none'}.",
+        f"- {len(inexpressible)} need a musl patch release no musllinux tag can state (the tag speaks in "
+        f"minors); the alpine tag can: {', '.join(n.split('-')[0] for n in inexpressible) or 'none'}.",
+        f"- Against the libc below: {flagged} wheels predicted to fail, {confirmed} objects confirmed by "
+        "the loader.",
+        "",
+    ]
     lines = [
         "# Symbol scan: what real wheels need from musl",
         "",
@@ -252,6 +270,7 @@ def symbols_markdown(
         f"{len(rows)} wheels, {mb:.1f} MB of ELF data scanned in {seconds:.2f} s "
         f"({mb / seconds if seconds else 0:.0f} MB/s, including decompression).",
         "",
+        *summary,
         f"## Against {libc_label}",
         "",
         "| wheel | ELF objects | predicted: names the libc lacks | loader's own error |",
@@ -281,13 +300,17 @@ def symbols_markdown(
         "| verdict on the carried tag |",
         "|---|---:|---|---|---|---|---|---|",
     ]
+    first_listed = data.musl_abis()[0].version
     for name, _nobj, sweep, _f, _v in rows:
         gaps = f" (not {', '.join(sweep.gaps)})" if sweep.gaps else ""
         floor = ", ".join(sweep.floor_names[:4]) + (" ..." if len(sweep.floor_names) > 4 else "")
+        needs, alpine_tag = sweep.oldest_ok or "none listed", sweep.honest_alpine or "-"
+        if sweep.oldest_ok == first_listed:  # the lists start here: the real floor may be older
+            needs, alpine_tag = f"<= {needs}", f"{alpine_tag} or older"
         lines.append(
             f"| {name} | {sweep.needs_count} | {_carried(sweep)} | "
-            f"{sweep.oldest_ok or 'none listed'}{gaps} | {floor or '-'} | "
-            f"{sweep.honest_musllinux or 'none'} | {sweep.honest_alpine or '-'} | {sweep.verdict} |"
+            f"{needs}{gaps} | {floor or '-'} | "
+            f"{sweep.honest_musllinux or 'none'} | {alpine_tag} | {sweep.verdict} |"
         )
     lines.append("")
     return "\n".join(lines)
