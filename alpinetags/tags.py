@@ -62,17 +62,30 @@ def standard_platforms(platform: Platform, target: Target) -> list[str]:
 
     For the running interpreter on glibc (or anything but musl) that is ``packaging.tags.platform_tags()``
     itself. On musl packaging would run the loader to learn the version the musl plugin already read
-    from the file, so the same list (``musllinux_<major>_<minor>_<arch>`` down to 0, then
-    ``linux_<arch>``) is built from the platform instead: no process is started. For another root,
-    executable or a stated target packaging cannot look at all (it reads ``sys.executable``), so only
-    ``linux_<arch>`` is added; a musl target's musllinux tags come from the musl plugin.
+    from the file, so the same list (``musllinux_<major>_<minor>_<arch>`` down to 0 and ``linux_<arch>``,
+    in the order of the installed packaging) is built from the platform instead: no process is started.
+    For another root, executable or a stated target packaging cannot look at all (it reads
+    ``sys.executable``), so only ``linux_<arch>`` is added; a musl target's musllinux tags come from
+    the musl plugin.
     """
     if target.is_running_system and not (platform.libc == "musl" and platform.libc_version):
         return list(packaging_platform_tags())
     linux = [f"linux_{platform.arch}"]
     if target.is_running_system:
-        return musllinux_platforms(platform.libc_version, platform.arch) + linux
+        musl = musllinux_platforms(platform.libc_version, platform.arch)
+        return linux + musl if _packaging_puts_linux_first() else musl + linux
     return linux
+
+
+def _packaging_puts_linux_first() -> bool:
+    """packaging 26.3 moved ``linux_<arch>`` before ``manylinux``/``musllinux`` (its issue 160)."""
+    from packaging import __version__ as packaging_version
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(packaging_version) >= Version("26.3.dev0")
+    except InvalidVersion:
+        return False
 
 
 def tags_for_platforms(platforms: list[str]) -> list[Tag]:
@@ -105,7 +118,10 @@ def all_platforms(
         registry = load_plugins(disabled_from_env(target.environ))
     if platform is None:
         platform = detect(target, registry)
-    return _dedupe(plugin_platforms(platform, registry, target) + standard_platforms(platform, target))
+    standard = standard_platforms(platform, target)
+    # A plugin platform that packaging gives too (musllinux on the running system) keeps packaging's place.
+    extra = [p for p in plugin_platforms(platform, registry, target) if p not in standard]
+    return _dedupe(extra + standard)
 
 
 def sys_tags(target: Optional[Target] = None, registry: Optional[Registry] = None) -> list[Tag]:
