@@ -18,6 +18,8 @@ Where the parts come from (see docs/realparts.md for what was found in them):
 
 from __future__ import annotations
 
+import atexit
+import fcntl
 import functools
 import os
 import re
@@ -412,6 +414,7 @@ def alpinetags_wheel() -> Path:
     that other processes are using.
     """
     out = Path(tempfile.mkdtemp(prefix="alpinetags-wheel-"))
+    atexit.register(shutil.rmtree, out, True)
     src = out / "src"
     shutil.copytree(REPO, src, ignore=_TREE_IGNORE, symlinks=True)
     base = [
@@ -430,6 +433,7 @@ def alpinetags_wheel() -> Path:
     )
     if proc.returncode != 0:  # no setuptools here: let pip fetch the build backend
         proc = subprocess.run([*base, str(src)], capture_output=True, text=True, check=False)
+    shutil.rmtree(src, ignore_errors=True)
     wheels = sorted(out.glob("alpinetags-*.whl"))
     if proc.returncode != 0 or not wheels:
         raise RuntimeError(f"pip wheel of the working tree failed:\n{proc.stdout}\n{proc.stderr}")
@@ -437,12 +441,13 @@ def alpinetags_wheel() -> Path:
 
 
 def dependency_wheels() -> list[Path]:
-    """The fetched pure-python wheels of alpinetags' dependencies."""
+    """The fetched pure-python wheels of alpinetags' dependencies, at the versions installed here."""
     found = []
     for name in ALPINETAGS_DEPS:
-        hits = sorted((CACHE / "pypi").glob(f"{name}-*-py3-none-any.whl"))
+        version = _installed_version(name) or "*"
+        hits = sorted((CACHE / "pypi").glob(f"{name}-{version}-py3-none-any.whl"))
         if not hits:
-            _missing(f"the {name} wheel", f"pip download --no-deps --only-binary=:all: {name}")
+            _missing(f"the {name} {version} wheel", f"pip download --no-deps --only-binary=:all: {name}")
         found.append(hits[-1])
     return found
 
@@ -659,8 +664,17 @@ def _fetch_pypi_deps() -> list[Path]:
 
 
 def fetch() -> None:
-    """Fetch and build every part, once; print one line per part."""
+    """Fetch and build every part, once; print one line per part.
+
+    Several test runs may share one checkout: the whole fetch holds a lock on ``CACHE/.lock``.
+    """
     CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _fetch_all()
+
+
+def _fetch_all() -> None:
 
     def line(part: str, path: Path | str) -> None:
         shown = os.path.relpath(path, REPO) if str(path).startswith(str(REPO)) else str(path)
