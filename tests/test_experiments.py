@@ -269,3 +269,14 @@ def test_corrupted_objects_give_symbols_or_elf_error(
         parse_dynamic_symbols(io.BytesIO(bytes(blob)), len(blob))
     except ElfError:
         pass
+
+
+def test_object_without_section_headers_is_reported_not_read_as_empty(parts: dict[str, Path]) -> None:
+    import io
+    import struct
+
+    blob = bytearray(parts["clean"].read_bytes())
+    struct.pack_into("<Q", blob, 0x28, 0)  # ELF64 little endian: e_shoff
+    struct.pack_into("<HH", blob, 0x3C, 0, 0)  # e_shnum, e_shstrndx
+    with pytest.raises(ElfError, match="no section header table"):
+        parse_dynamic_symbols(io.BytesIO(bytes(blob)), len(blob))

@@ -155,3 +155,20 @@ def test_compare_without_a_distro_has_no_alpine_platform_tags(tmp_path: Path) ->
     alpine = json.loads(proc.stdout)["schemes"]["alpine"]
     assert alpine["platforms"] == []
     assert {c["project"]: c["wheel"] for c in alpine["choices"]} == {"demo": None, "pure": names[1]}
+
+
+def test_compare_probes_a_root_on_disk(tmp_path: Path) -> None:
+    loader = Path("/usr/lib/x86_64-linux-musl/libc.so")
+    if not loader.is_file():
+        pytest.fail(f"{loader} missing: apt-get install musl (bash scripts/test does)", pytrace=False)
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "os-release").write_text('NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.16.9\n')
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "ld-musl-x86_64.so.1").write_bytes(loader.read_bytes())  # Debian's musl 1.2.3
+    argv = [sys.executable, "-m", "alpinetags", "compare", "--json", "--arch", "x86_64"]
+    proc = subprocess.run([*argv, "--root", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["platform"]["libc_version"] == "1.2.3"
+    assert out["schemes"]["alpine"]["platforms"][:2] == ["alpine_3_16_x86_64", "alpine_3_15_x86_64"]
+    assert out["schemes"]["musllinux"]["platforms"][0] == "musllinux_1_2_x86_64"

@@ -161,6 +161,9 @@ def cmd_symbols(args: argparse.Namespace) -> int:
     md = report.symbols_markdown(rows, label, _command_line(), seconds, total)
     if opt(args, "confirm_all"):
         md += report.cross_check_markdown(cross)
+    problems = [f"{c.name}: {p}" for c in containers for p in c.problems]
+    if problems:
+        md += "\n## ELF objects that could not be read\n\n" + "".join(f"- {p}\n" for p in problems)
     out = opt(args, "out")
     if out:
         os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
@@ -182,6 +185,7 @@ def cmd_symbols(args: argparse.Namespace) -> int:
                 "honest_alpine": sweep.honest_alpine,
                 "oldest_alpine": sweep.oldest_alpine,
                 "verdict": sweep.verdict,
+                "unreadable": list(container.problems),
                 "findings": [
                     {
                         "member": f.member,
@@ -194,7 +198,7 @@ def cmd_symbols(args: argparse.Namespace) -> int:
                     for f in findings
                 ],
             }
-            for name, nobj, sweep, findings, verdicts in rows
+            for (name, nobj, sweep, findings, verdicts), container in zip(rows, containers)
         ],
     }
     emit(args, result, lambda: md + (f"\n(written to {out})" if out else ""))

@@ -79,7 +79,9 @@ class _Section:
 
 def _sections(f: BinaryIO, size: int, h: ElfHeader) -> list[_Section]:
     if h.shnum == 0 or h.shoff == 0:
-        return []
+        # sstrip-style objects: the loader still reads PT_DYNAMIC, but this reader would see no names,
+        # and "needs nothing" would be a wrong answer, so say so instead.
+        raise ElfError("no section header table (stripped with sstrip?): dynamic symbols not read")
     end = "<" if h.little_endian else ">"
     fmt = end + ("IIIIIIIIII" if h.elf_class == 32 else "IIQQQQIIQQ")
     need = struct.calcsize(fmt)
