@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from ..cli import EXIT_NO, EXIT_OK, add_common, emit, make_registry, make_target, opt
+from ..cli import EXIT_NO, EXIT_OK, EXIT_USAGE, add_common, emit, make_registry, make_target, opt
 
 DEFAULT_OUT = os.path.join("experiments", "results")
 
@@ -209,7 +209,7 @@ def _experiment_help(args: argparse.Namespace) -> int:
     print(
         "usage: alpinetags experiment {matrix,symbols} ...  (alpinetags experiment --help)", file=sys.stderr
     )
-    return EXIT_NO
+    return EXIT_USAGE
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
