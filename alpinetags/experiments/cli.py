@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 import time
 from typing import Any, Callable
@@ -19,6 +18,8 @@ DEFAULT_OUT = os.path.join("experiments", "results")
 
 
 def _command_line() -> str:
+    import shlex
+
     return "alpinetags " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
