@@ -441,14 +441,17 @@ def alpinetags_wheel() -> Path:
 
 
 def dependency_wheels() -> list[Path]:
-    """The fetched pure-python wheels of alpinetags' dependencies, at the versions installed here."""
+    """The fetched pure-python wheels of alpinetags' dependencies: the versions installed here if fetched
+    (``fetch`` gets those), else the newest fetched one, which serves the root as well."""
+    from packaging.version import Version
+
     found = []
     for name in ALPINETAGS_DEPS:
-        version = _installed_version(name) or "*"
-        hits = sorted((CACHE / "pypi").glob(f"{name}-{version}-py3-none-any.whl"))
+        hits = list((CACHE / "pypi").glob(f"{name}-*-py3-none-any.whl"))
         if not hits:
-            _missing(f"the {name} {version} wheel", f"pip download --no-deps --only-binary=:all: {name}")
-        found.append(hits[-1])
+            _missing(f"the {name} wheel", f"pip download --no-deps --only-binary=:all: {name}")
+        same = [w for w in hits if w.name.split("-")[1] == _installed_version(name)]
+        found.append(same[0] if same else max(hits, key=lambda w: Version(w.name.split("-")[1])))
     return found
 
 
