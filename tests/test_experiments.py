@@ -280,3 +280,28 @@ def test_object_without_section_headers_is_reported_not_read_as_empty(parts: dic
     struct.pack_into("<HH", blob, 0x3C, 0, 0)  # e_shnum, e_shstrndx
     with pytest.raises(ElfError, match="no section header table"):
         parse_dynamic_symbols(io.BytesIO(bytes(blob)), len(blob))
+
+
+def test_libraries_a_wheel_does_not_bundle_are_listed(tmp_path: Path) -> None:
+    dep_c = tmp_path / "dep.c"
+    dep_c.write_text("int dep_value(void) { return 42; }\n")
+    user_c = tmp_path / "user.c"
+    user_c.write_text("int dep_value(void);\nint user(void) { return dep_value(); }\n")
+    dep = tmp_path / "libdep.so.1"
+    user = tmp_path / "libuser.so"
+    if shutil.which("musl-gcc") is None:
+        pytest.fail("musl-gcc missing: apt-get install musl-tools (bash scripts/test does)", pytrace=False)
+    subprocess.run(
+        ["musl-gcc", "-shared", "-fPIC", "-Wl,-soname,libdep.so.1", "-o", str(dep), str(dep_c)], check=True
+    )
+    cmd = ["musl-gcc", "-shared", "-fPIC", "-o", str(user), str(user_c), str(dep)]
+    subprocess.run(cmd, check=True)
+    alone = _wheel(tmp_path, "a-1.0-cp311-cp311-musllinux_1_2_x86_64.whl", {"a/libuser.so": user})
+    both = _wheel(
+        tmp_path,
+        "b-1.0-cp311-cp311-musllinux_1_2_x86_64.whl",
+        {"b/libuser.so": user, "b.libs/libdep.so.1": dep},
+    )
+    assert libc.sweep(libc.wheel_needs(scan.scan_wheel(str(alone)))).system_libraries == ("libdep.so.1",)
+    needs = libc.wheel_needs(scan.scan_wheel(str(both)))
+    assert needs.system_libraries == frozenset() and "dep_value" not in needs.elsewhere

@@ -187,6 +187,7 @@ def cmd_symbols(args: argparse.Namespace) -> int:
                 "oldest_alpine": sweep.oldest_alpine,
                 "verdict": sweep.verdict,
                 "unreadable": list(container.problems),
+                "system_libraries": list(sweep.system_libraries),
                 "findings": [
                     {
                         "member": f.member,

@@ -78,6 +78,7 @@ class WheelNeeds:
     per_object: tuple[tuple[str, frozenset[str]], ...]  # (member, libc names it needs)
     libc_names: frozenset[str]
     elsewhere: frozenset[str]  # needed, not a libc name, not in the container: Py*, other libraries
+    system_libraries: frozenset[str] = frozenset()  # DT_NEEDED the wheel does not bundle, besides libc
 
 
 def wheel_needs(container: ScannedContainer, extra_libc_names: frozenset[str] = frozenset()) -> WheelNeeds:
@@ -92,7 +93,15 @@ def wheel_needs(container: ScannedContainer, extra_libc_names: frozenset[str] = 
         elsewhere |= outside - libc_names
         total |= libc_names
         per_object.append((obj.member, libc_names))
-    return WheelNeeds(container, tuple(per_object), frozenset(total), frozenset(elsewhere))
+    bundled = {o.member.rsplit("/", 1)[-1] for o in container.objects}
+    bundled |= {o.symbols.soname for o in container.objects if o.symbols.soname}
+    system = {
+        lib
+        for o in container.objects
+        for lib in o.symbols.needed
+        if lib not in bundled and not lib.startswith(("libc.", "ld-musl-", "libpython"))
+    }
+    return WheelNeeds(container, tuple(per_object), frozenset(total), frozenset(elsewhere), frozenset(system))
 
 
 def is_python_name(name: str) -> bool:
@@ -128,6 +137,8 @@ class AbiSweep:
     oldest_ok: Optional[str]
     oldest_alpine: Optional[str]  # oldest Alpine release whose musl resolves everything
     gaps: tuple[str, ...]  # releases newer than oldest_ok that do not (1.1.21's hidden names)
+    #: Libraries it loads that it does not bundle (besides libc): the release must provide these too.
+    system_libraries: tuple[str, ...] = ()
 
     @property
     def floor_names(self) -> tuple[str, ...]:
@@ -205,6 +216,7 @@ def sweep(needs: WheelNeeds) -> AbiSweep:
         oldest_ok=oldest_ok,
         oldest_alpine=oldest_alpine,
         gaps=gaps,
+        system_libraries=tuple(sorted(needs.system_libraries)),
     )
 
 

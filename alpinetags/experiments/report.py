@@ -248,6 +248,7 @@ def symbols_markdown(
     over = [r[0] for r in compiled if r[2].verdict.startswith("overclaims")]
     inexpressible = [r[0] for r in compiled if r[2].oldest_ok and not r[2].honest_musllinux]
     flagged = sum(1 for r in rows if r[3])
+    system = [(r[0], list(r[2].system_libraries)) for r in rows if r[2].system_libraries]
     confirmed = sum(
         1 for r in rows for f in r[3] if f.member in r[4] and set(f.missing) <= r[4][f.member].missing
     )
@@ -260,6 +261,15 @@ def symbols_markdown(
         f"minors); the alpine tag can: {', '.join(n.split('-')[0] for n in inexpressible) or 'none'}.",
         f"- Against the libc below: {flagged} wheels predicted to fail, {confirmed} objects confirmed by "
         "the loader.",
+        f"- {len(system)} wheels load libraries they do not bundle, which no tag states: "
+        + (
+            ", ".join(
+                f"{n.split('-')[0]} ({', '.join(libs[:3])}{' ...' if len(libs) > 3 else ''})"
+                for n, libs in system
+            )
+            or "none"
+        )
+        + ".",
         "",
     ]
     lines = [
