@@ -450,6 +450,16 @@ def test_pth_left_after_uninstall(tmp_path: Path, places: dict[str, Path]) -> No
     assert got.which == "any", got
     (line,) = warnings_of(got.stderr)
     assert "cannot import alpinetags" in line and str(pth) in line
+    # a .pth precompiled by an interpreter with another bytecode magic is inert: silent start, no hook
+    import importlib.util
+
+    magic = repr(importlib.util.MAGIC_NUMBER)
+    text = pth.read_text()
+    assert magic in text
+    pth.write_text(text.replace(magic, repr(b"\x00\x00\r\n")))
+    code = "import sys; print(any(getattr(f, 'alpinetags_pip_hook', None) for f in sys.meta_path))"
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=clean_env())
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "False\n", "")
 
 
 def test_cli_usage_errors() -> None:
