@@ -23,6 +23,7 @@ import tempfile
 import time
 import timeit
 from pathlib import Path
+from typing import Callable, Optional
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -30,28 +31,42 @@ sys.path.insert(0, str(REPO))
 from tests.test_pip import NEWEST_PIP, alpine_root, clean_env, venv_with_pip, wheelhouse  # noqa: E402
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child: user + system, from wait4)."""
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise SystemExit(f"{argv} failed:\n{proc.stderr}")
-    return elapsed
+        raise SystemExit(f"{argv} failed ({proc.returncode})")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def compare(runs: int, on: list[str], env_on: dict[str, str], off: list[str], env_off: dict[str, str],
-            before_on=None, before_off=None) -> tuple[float, float]:  # type: ignore[no-untyped-def]  # fmt: skip
-    a: list[float] = []
-    b: list[float] = []
+Timing = tuple[float, float]  # (wall, CPU) seconds
+
+
+def compare(
+    runs: int,
+    side_a: tuple[list[str], dict[str, str], Optional[Callable[[], None]]],
+    side_b: tuple[list[str], dict[str, str], Optional[Callable[[], None]]],
+) -> tuple[Timing, Timing]:
+    """Median (wall, CPU) of each side; ``(argv, env, prepare)`` per side, the order alternating."""
+    a: list[Timing] = []
+    b: list[Timing] = []
     for i in range(runs):
-        order = [(a, on, env_on, before_on), (b, off, env_off, before_off)]
+        order = [(a, side_a), (b, side_b)]
         if i % 2:
             order.reverse()  # neither side always runs first
-        for sink, argv, env, before in order:
-            if before:
-                before()
+        for sink, (argv, env, prepare) in order:
+            if prepare is not None:
+                prepare()
             sink.append(timed(argv, env))
-    return statistics.median(a), statistics.median(b)
+
+    def medians(xs: list[Timing]) -> Timing:
+        return statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs)
+
+    return medians(a), medians(b)
 
 
 def main() -> int:
@@ -80,7 +95,7 @@ def main() -> int:
             pth.rename(parked)
 
     py = [str(python), "-c", "pass"]
-    with_pth, without = compare(args.runs, py, env, py, env, pth_on, pth_off)
+    with_pth, without = compare(args.runs, (py, env, pth_on), (py, env, pth_off))
     pth_on()
     rows.append(("`python -c pass`, .pth vs none", with_pth, without))
 
@@ -104,19 +119,23 @@ def main() -> int:
         str(house),
         "demo",
     ]
-    for label, extra in (("glibc host, nothing added", {}), ("ALPINETAGS_ROOT = Alpine 3.17", {
-            "ALPINETAGS_ROOT": str(root)})):  # fmt: skip
-        on, off = compare(
-            args.pip_runs, pip_cmd, {**env, **extra}, pip_cmd, {**env, **extra, "ALPINETAGS_PIP": "0"}
-        )
+    cases: list[tuple[str, dict[str, str]]] = [
+        ("glibc host, nothing added", {}),
+        ("ALPINETAGS_ROOT = Alpine 3.17", {"ALPINETAGS_ROOT": str(root)}),
+    ]
+    for label, extra in cases:
+        hook_on = {**env, **extra}
+        hook_off = {**hook_on, "ALPINETAGS_PIP": "0"}
+        on, off = compare(args.pip_runs, (pip_cmd, hook_on, None), (pip_cmd, hook_off, None))
         rows.append((f"`pip install --dry-run ... demo`, {label}: hook on vs ALPINETAGS_PIP=0", on, off))
 
     print(f"pip {NEWEST_PIP}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
           f"{args.runs} / {args.pip_runs} interleaved runs per side, medians\n")  # fmt: skip
-    print("| what | with | without | ratio |")
-    print("| --- | ---: | ---: | ---: |")
-    for what, a, b in rows:
-        print(f"| {what} | {a * 1000:.2f} ms | {b * 1000:.2f} ms | {a / b:.3f}x |")
+    print("| what | wall with | wall without | ratio | CPU with | CPU without | ratio |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for what, (wa, ca), (wb, cb) in rows:
+        print(f"| {what} | {wa * 1000:.2f} ms | {wb * 1000:.2f} ms | {wa / wb:.3f}x "
+              f"| {ca * 1000:.2f} ms | {cb * 1000:.2f} ms | {ca / cb:.3f}x |")  # fmt: skip
     print(f"\nThe .pth line alone, exec'd in-process as site does: {per_exec * 1e6:.1f} µs per start.")
     return 0
 
