@@ -40,7 +40,7 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         "pip with the alpine tags: enable/disable/status the hook, or run pip once with it",
     )
     p.epilog = EPILOG
-    p.usage = "alpinetags pip {enable,disable} [--user] | status [--json] | PIP-ARGS..."
+    p.usage = "alpinetags pip {enable,disable} [--user] | status [--json] | [--] PIP-ARGS..."
     p.add_argument(
         "pip_args",
         nargs=argparse.REMAINDER,
@@ -72,6 +72,8 @@ def _apply_common_options(args: argparse.Namespace) -> None:
 
 def cmd_pip(args: argparse.Namespace) -> int:
     pip_args: list[str] = list(opt(args, "pip_args") or [])
+    if pip_args[:1] == ["--"]:
+        pip_args = pip_args[1:]  # `alpinetags pip -- --version`: pip's options before its command
     if not pip_args:
         print(
             "alpinetags pip: give enable, disable, status, or the arguments of a pip command", file=sys.stderr

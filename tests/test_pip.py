@@ -470,3 +470,5 @@ def test_cli_usage_errors() -> None:
     assert empty.returncode == 2 and "enable, disable, status" in empty.stderr
     stated = alpinetags("pip", "--target", "alpine:3.19,x86_64", "install", "demo")
     assert stated.returncode == 2 and "--platform" in stated.stderr
+    version = alpinetags("pip", "--", "--version")  # pip's own options go after --
+    assert version.returncode == 0 and version.stdout.startswith("pip "), version.stderr
