@@ -305,3 +305,19 @@ def test_a_hanging_loader_in_a_plugin_falls_back(tmp_path: Path, caplog: pytest.
         f"plugin 'hanging-{tmp_path.name}' raised in alpinetags_detect: LoaderError: {loader}: "
         "gave no version within 2 s"
     ]
+
+
+def test_a_link_loop_in_a_root_never_lands_on_this_machine(tmp_path: Path) -> None:
+    """Absolute links that loop inside a root: resolving gives up, and the path left would be followed on
+    this machine (to this Python, this os-release). Neither may be read for the root."""
+    from alpinetags.detect import target_executable
+
+    root = tmp_path / "root"
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "etc").mkdir()
+    (root / "usr" / "bin" / "python3").symlink_to("/usr/bin/python3")  # itself, inside the root
+    (root / "etc" / "os-release").symlink_to("/etc/os-release")
+    target = Target(root=str(root))
+    assert target_executable(target) is None
+    platform = detect(target, load_plugins())
+    assert (platform.distro_id, platform.libc) == ("", "")
