@@ -199,10 +199,15 @@ def _status(own: argparse.Namespace) -> int:
 
 def run_pip(pip_args: list[str]) -> int:
     """Run ``python -m pip PIP_ARGS`` in this process with the hook installed; pip's exit code."""
+    import importlib.util
+    import runpy
+
     from .pip_hook import install
 
+    if importlib.util.find_spec("pip") is None:
+        print(f"alpinetags pip: no pip in this environment ({sys.executable} -m ensurepip)", file=sys.stderr)
+        return EXIT_PROBE
     install()
-    import runpy
 
     saved = sys.argv
     sys.argv = ["pip", *pip_args]
