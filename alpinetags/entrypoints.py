@@ -10,6 +10,7 @@ only those, for the same result. The first distribution of a name on ``sys.path`
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import re
@@ -64,19 +65,27 @@ def parse_entry_points(text: str, group: str, dist: Optional[Distribution] = Non
     return out
 
 
-def _dist_from_dirname(path: str, dirname: str) -> Distribution:
+def _read_distribution(path: str, dirname: str) -> Distribution:
+    """Name and version from the METADATA (or PKG-INFO) header, the directory name where it is silent.
+
+    Called only for distributions that declare an ``alpinetags`` entry point, so its cost is a
+    read of a few hundred bytes for each plugin distribution.
+    """
     stem = dirname.rsplit(".", 1)[0]
     name, _, version = stem.partition("-")
-    if not version:  # an .egg-info directory (an editable install) keeps its version in PKG-INFO only
+    fields: dict[str, str] = {}
+    for meta in ("METADATA", "PKG-INFO"):
         try:
-            with open(os.path.join(path, "PKG-INFO"), encoding="utf-8") as f:
-                for line in f.read(4096).splitlines():
-                    if line.startswith("Version:"):
-                        version = line.split(":", 1)[1].strip()
-                        break
+            with open(os.path.join(path, meta), encoding="utf-8") as f:
+                head = f.read(8192)
         except (OSError, UnicodeDecodeError):
-            pass
-    return Distribution(name, version.split("-")[0])
+            continue
+        for line in head.split("\n\n", 1)[0].splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key in ("Name", "Version") and key not in fields:
+                fields[key] = value.strip()
+        break
+    return Distribution(fields.get("Name", name), fields.get("Version", version.split("-")[0]))
 
 
 def _metadata_dirs(paths: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -96,8 +105,7 @@ def entry_points(group: str, paths: Optional[Iterable[str]] = None) -> list[Entr
     seen: set[str] = set()
     out: list[EntryPoint] = []
     for path, dirname in _metadata_dirs(sys.path if paths is None else paths):
-        dist = _dist_from_dirname(path, dirname)
-        key = _NORMALISE_RE.sub("_", dist.name).lower()
+        key = _NORMALISE_RE.sub("_", dirname.rsplit(".", 1)[0].partition("-")[0]).lower()
         if key in seen:
             continue
         seen.add(key)
@@ -107,5 +115,8 @@ def entry_points(group: str, paths: Optional[Iterable[str]] = None) -> list[Entr
         except (OSError, UnicodeDecodeError):
             continue
         if group in text:
-            out.extend(parse_entry_points(text, group, dist))
+            found = parse_entry_points(text, group)
+            if found:
+                dist = _read_distribution(path, dirname)
+                out.extend(dataclasses.replace(ep, dist=dist) for ep in found)
     return out

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from importlib import metadata
 from pathlib import Path
 
 from alpinetags.entrypoints import entry_points, parse_entry_points
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
-
-
 def test_same_console_scripts_as_importlib_metadata() -> None:
-    ours = {
-        (e.name, e.value, _norm(e.dist.name), e.dist.version)
-        for e in entry_points("console_scripts")
-        if e.dist
-    }
+    ours = {(e.name, e.value, e.dist.name, e.dist.version) for e in entry_points("console_scripts") if e.dist}
     theirs = {
-        (e.name, e.value, _norm(e.dist.name), e.dist.version)
+        (e.name, e.value, e.dist.name, e.dist.version)
         for e in metadata.entry_points().select(group="console_scripts")
         if e.dist
     }
