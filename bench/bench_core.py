@@ -81,7 +81,9 @@ def make_root(base: Path, sample: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=31)
     n = parser.parse_args().runs
     rows: list[tuple[str, str]] = []
