@@ -305,3 +305,18 @@ def test_libraries_a_wheel_does_not_bundle_are_listed(tmp_path: Path) -> None:
     assert libc.sweep(libc.wheel_needs(scan.scan_wheel(str(alone)))).system_libraries == ("libdep.so.1",)
     needs = libc.wheel_needs(scan.scan_wheel(str(both)))
     assert needs.system_libraries == frozenset() and "dep_value" not in needs.elsewhere
+
+
+def test_another_arch_libc_predicts_but_does_not_run(parts: dict[str, Path]) -> None:
+    from tests import realparts
+
+    arm64 = realparts.musl_loader("arm64")  # Debian's musl 1.2.3 for aarch64, fetched by realparts
+    argv = [sys.executable, "-m", "alpinetags", "experiment", "symbols", "--json", "--libc", str(arm64)]
+    proc = subprocess.run([*argv, str(parts["wheel"])], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["libc"]["version"] == "1.2.3"
+    [finding] = out["wheels"][0]["findings"]
+    assert (
+        finding["missing"] == ["preadv2"] and finding["loader_confirms"] is None
+    )  # x86_64 object, arm64 loader

@@ -136,6 +136,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def cmd_symbols(args: argparse.Namespace) -> int:
+    from ..errors import LoaderError
     from . import libc, loader, report, scan
 
     the_libc = libc.read_libc(opt(args, "libc") or libc.DEFAULT_LIBC)
@@ -144,16 +145,21 @@ def cmd_symbols(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     rows = []
     cross: list[libc.CrossCheck] = []
+    not_run: list[str] = []
     any_finding = False
     for c in containers:
         needs = libc.wheel_needs(c, the_libc.abi.exports)
         findings = libc.findings_against(needs, the_libc)
         verdicts = {}
-        members = [f.member for f in findings]
+        same_arch = {o.member for o in c.objects if o.symbols.arch == the_libc.arch}
+        members = [f.member for f in findings if f.member in same_arch]  # the loader runs its own arch only
         if opt(args, "confirm_all"):
-            members = [o.member for o in c.objects if o.symbols.arch == the_libc.arch]
+            members = sorted(same_arch)
         if members and not opt(args, "no_confirm"):
-            verdicts = loader.confirm(c.path, members, os.path.realpath(the_libc.path))
+            try:
+                verdicts = loader.confirm(c.path, members, os.path.realpath(the_libc.path))
+            except LoaderError as exc:
+                not_run.append(f"{c.name}: {exc}")
         any_finding = any_finding or bool(findings)
         rows.append((c.name, len(c.objects), libc.sweep(needs), findings, verdicts))
         cross.append(libc.cross_check(needs, findings, verdicts, the_libc))
@@ -162,6 +168,8 @@ def cmd_symbols(args: argparse.Namespace) -> int:
     md = report.symbols_markdown(rows, label, _command_line(), seconds, total)
     if opt(args, "confirm_all"):
         md += report.cross_check_markdown(cross)
+    if not_run:
+        md += "\n## The loader could not be run\n\n" + "".join(f"- {n}\n" for n in not_run)
     problems = [f"{c.name}: {p}" for c in containers for p in c.problems]
     if problems:
         md += "\n## ELF objects that could not be read\n\n" + "".join(f"- {p}\n" for p in problems)
