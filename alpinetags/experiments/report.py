@@ -218,6 +218,8 @@ def matrix_markdown(
         "are `no-data` for symbols (the musl rule still applies).",
         "- The symbol lists are x86_64; they stand for every arch (musl exports the same names everywhere, "
         "except the time64 renames on 32-bit arches, which the time64 class covers).",
+        "- Every arch is counted in every release, as the tag policies are; some arches came later to "
+        "Alpine (riscv64, loongarch64), so their early rows describe the policy, not shipped systems.",
         "",
     ]
     return "\n".join(lines)
