@@ -20,7 +20,7 @@ alpinetags experiment matrix --out "$out" "${png[@]}" | tee "$out/matrix.txt"
 alpinetags experiment symbols .cache/experiments/wheels .cache/experiments/krunner \
   --confirm-all --out "$out/symbols.md" --json >"$out/symbols.json" || [ $? -eq 1 ]
 
-wheels=(--wheels .cache/experiments/wheels --wheels .cache/experiments/krunner)
+wheels=(--check-symbols --wheels .cache/experiments/wheels --wheels .cache/experiments/krunner)
 alpinetags compare --target musl:1.2.3,x86_64 "${wheels[@]}" >"$out/compare-debian-musl-1.2.3.txt"
 alpinetags compare --target alpine:3.16,musl:1.2.3,x86_64 "${wheels[@]}" >"$out/compare-alpine-3.16.txt"
 alpinetags compare --target alpine:3.20,musl:1.2.5,x86_64 "${wheels[@]}" >"$out/compare-alpine-3.20.txt"

@@ -320,3 +320,14 @@ def test_another_arch_libc_predicts_but_does_not_run(parts: dict[str, Path]) -> 
     assert (
         finding["missing"] == ["preadv2"] and finding["loader_confirms"] is None
     )  # x86_64 object, arm64 loader
+
+
+@pytest.mark.parametrize(("musl", "verdict"), [("1.2.3", "fails on musl 1.2.3: preadv2"), ("1.2.5", "loads")])
+def test_compare_checks_the_picked_wheel_against_the_target_musl(
+    parts: dict[str, Path], musl: str, verdict: str
+) -> None:
+    argv = [sys.executable, "-m", "alpinetags", "compare", "--json", "--check-symbols", str(parts["wheel"])]
+    proc = subprocess.run([*argv, "--target", f"musl:{musl},x86_64"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    [choice] = json.loads(proc.stdout)["schemes"]["musllinux"]["choices"]
+    assert choice["wheel"] == parts["wheel"].name and choice["symbols"] == verdict

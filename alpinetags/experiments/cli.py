@@ -25,7 +25,7 @@ def _command_line() -> str:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..detect import detect
-    from .compare import SCHEMES, choose, read_wheel_names, scheme_platforms, scheme_tags
+    from .compare import SCHEMES, choose, read_wheel_names, scheme_platforms, scheme_tags, symbol_verdicts
 
     target = make_target(args)
     platform = detect(target, make_registry(args, target))
@@ -34,13 +34,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     paths = list(opt(args, "wheel_files") or []) + list(opt(args, "wheels") or [])
     wheels = read_wheel_names(paths) if paths else []
     choices = {s: choose(wheels, s, tags[s]) for s in SCHEMES}
+    verdicts: dict[str, str] = {}
+    if opt(args, "check_symbols"):
+        picked = {c.wheel for s in SCHEMES for c in choices[s] if c.wheel}
+        verdicts = symbol_verdicts(wheels, picked, platform.libc_version)
     data = {
         "platform": platform.as_dict(),
         "schemes": {
             s: {
                 "platforms": platforms[s],
                 "tag_count": len(tags[s]),
-                "choices": [c.__dict__ for c in choices[s]],
+                "choices": [dict(c.__dict__, symbols=verdicts.get(c.wheel or "")) for c in choices[s]],
             }
             for s in SCHEMES
         },
@@ -69,6 +73,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 for c in (a, m):
                     pick = c.wheel or "(nothing)"
                     out.append(f"    {c.scheme:<9} {pick}\n              {c.reason}")
+                    if c.wheel and c.wheel in verdicts:
+                        out.append(f"              symbols: {verdicts[c.wheel]}")
         return "\n".join(out)
 
     emit(args, data, text)
@@ -230,6 +236,11 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("wheel_files", nargs="*", metavar="WHEEL", help="wheel files to choose from")
     p.add_argument("--wheels", action="append", metavar="DIR", help="a directory of wheels (repeatable)")
+    p.add_argument(
+        "--check-symbols",
+        action="store_true",
+        help="also say whether the system's musl (its symbol list) resolves what each picked wheel needs",
+    )
 
     e = add("experiment", _experiment_help, "measurements: the build/install matrix, symbol scans")
     esub = e.add_subparsers(title="experiments", metavar="EXPERIMENT")

@@ -50,6 +50,7 @@ def scheme_tags(platform: Platform) -> dict[str, list[Tag]]:
 @dataclass(frozen=True)
 class Wheel:
     filename: str
+    path: str
     project: NormalizedName
     version: Version
     tags: frozenset[Tag]
@@ -72,7 +73,7 @@ def read_wheel_names(paths: Iterable[str]) -> list[Wheel]:
             project, version, _build, tags = parse_wheel_filename(name)
         except InvalidWheelFilename as exc:
             raise ConfigError(f"{name}: {exc}") from None
-        out.append(Wheel(name, project, version, tags))
+        out.append(Wheel(name, f, project, version, tags))
     return out
 
 
@@ -116,4 +117,24 @@ def choose(wheels: list[Wheel], scheme: str, tags: list[Tag]) -> list[Choice]:
             version, r, w, t = best
             why = f"{version}, tag {t} is #{r + 1} of {len(tags)}"
             out.append(Choice(scheme, project, w.filename, str(t), r, len(tags), why))
+    return out
+
+
+def symbol_verdicts(wheels: list[Wheel], picked: set[str], musl_version: str) -> dict[str, str]:
+    """For each picked wheel file: whether the target's musl (its ``musl-abi`` list) resolves every libc
+    name the wheel's objects need: ``"loads"``, ``"fails: name, ..."``, or why it cannot be said."""
+    from . import data
+    from .libc import wheel_needs
+    from .scan import scan_wheel
+
+    abi = data.abi_for(musl_version) if musl_version else None
+    out = {}
+    for w in wheels:
+        if w.filename not in picked:
+            continue
+        if abi is None:
+            out[w.filename] = f"no symbol list for musl {musl_version or '(unknown)'}"
+            continue
+        missing = abi.missing(wheel_needs(scan_wheel(w.path)).libc_names)
+        out[w.filename] = f"fails on musl {abi.version}: {', '.join(sorted(missing))}" if missing else "loads"
     return out
