@@ -329,6 +329,12 @@ def test_pip_debug_lists_the_alpine_tags_first(hooked: Path, places: dict[str, P
     assert not any("musllinux" in t for t in tags)  # no loader in this root, glibc host
 
 
+def test_pip_wheel_takes_the_alpine_wheel(hooked: Path, places: dict[str, Path], tmp_path: Path) -> None:
+    pip(hooked, "wheel", "--no-deps", "--no-index", "--find-links", str(places["house"]), "-w", str(tmp_path),
+        "demo", ALPINETAGS_ROOT=str(places["r317"]))  # fmt: skip
+    assert [p.name for p in tmp_path.iterdir()] == ["demo-1.0-py3-none-alpine_3_17_x86_64.whl"]
+
+
 def test_platform_alpine_318_expands_to_315(hooked: Path, places: dict[str, Path], tmp_path: Path) -> None:
     args = ["download", "--no-index", "--find-links", str(places["house315"]), "--only-binary=:all:",
             "--platform", "alpine_3_18_x86_64", "-d", str(tmp_path / "on"), "demo"]  # fmt: skip
