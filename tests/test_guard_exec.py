@@ -321,3 +321,52 @@ def test_a_link_loop_in_a_root_never_lands_on_this_machine(tmp_path: Path) -> No
     assert target_executable(target) is None
     platform = detect(target, load_plugins())
     assert (platform.distro_id, platform.libc) == ("", "")
+
+
+def _with_interpreter(elf: bytes, interpreter: str) -> bytes:
+    """A copy of a little-endian ELF64 executable whose PT_INTERP names ``interpreter`` (appended at
+    the end of the file, the program header pointed at it)."""
+    import struct
+
+    phoff = struct.unpack_from("<Q", elf, 0x20)[0]
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+    out = bytearray(elf)
+    new = interpreter.encode() + b"\x00"
+    at = len(out)
+    out += new
+    for i in range(phnum):
+        ph = phoff + i * phentsize
+        if struct.unpack_from("<I", out, ph)[0] == 3:  # PT_INTERP: p_offset, then p_filesz
+            struct.pack_into("<Q", out, ph + 8, at)
+            struct.pack_into("<Q", out, ph + 32, len(new))
+            return bytes(out)
+    raise AssertionError("no PT_INTERP")
+
+
+def test_another_executable_on_this_system_never_runs_its_loader(
+    recorder: tuple[Path, Path], musl_root: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """--executable (root /, not this interpreter): its PT_INTERP names a recorder that cannot be read
+    statically. It is not run; the libc is not detected."""
+    program, record = recorder
+    loader = place(program, tmp_path / "lib" / LOADER)
+    loader.write_bytes(loader.read_bytes().replace(b"musl libc (", b"xxxx xxxx ("))
+    root, _ = musl_root
+    exe = tmp_path / "python3"
+    exe.write_bytes(_with_interpreter((root / "usr/bin/python3").read_bytes(), str(loader)))
+    exe.chmod(0o755)
+    from alpinetags.elffile import read_elf
+
+    assert read_elf(str(exe)).interpreter == str(loader)
+    target = Target(executable=str(exe))
+    assert not target.is_running_system
+    platform = detect(target, load_plugins())
+    assert platform.libc_version == ""
+    proc = subprocess.run(
+        [sys.executable, "-m", "alpinetags", "detect", "--executable", str(exe), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads(proc.stdout)["libc_version"] == ""
+    assert not record.exists(), "the loader of an --executable was run"
