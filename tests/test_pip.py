@@ -284,6 +284,10 @@ def test_alpine_317_installs_the_alpine_wheel(hooked: Path, places: dict[str, Pa
     got = install_demo(hooked, places["house"], ALPINETAGS_ROOT=str(places["r317"]))
     assert got.which == "alpine_3_17_x86_64", got
     assert not warnings_of(got.stderr)
+    # pip check asks get_supported too: the installed alpine wheel is supported on 3.17 only
+    assert pip(hooked, "check", ALPINETAGS_ROOT=str(places["r317"])).returncode == 0
+    other = pip(hooked, "check", check=False, ALPINETAGS_ROOT=str(places["r316"]))
+    assert other.returncode == 1 and "demo 1.0 is not supported on this platform" in other.stdout
 
 
 def test_alpine_316_does_not(hooked: Path, places: dict[str, Path]) -> None:
