@@ -76,12 +76,14 @@ def read_os_release(root: str = "/") -> tuple[dict[str, str], str]:
         return {}, ""
     import distro
 
+    fd = -1
     try:
+        fd, for_distro = _pinned(path)
         info = distro.LinuxDistribution(
             include_lsb=False,
             include_uname=False,
             include_oslevel=False,
-            os_release_file=path,
+            os_release_file=for_distro,
             distro_release_file=os.devnull,
             root_dir=root,
         ).os_release_info()
@@ -93,7 +95,29 @@ def read_os_release(root: str = "/") -> tuple[dict[str, str], str]:
         raise OsReleaseError(f"{path}: cannot parse: {exc}") from None
     except Exception as exc:  # distro's parser meets text it was never tested on
         raise OsReleaseError(f"{path}: cannot parse: {type(exc).__name__}: {exc}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     return {str(k): str(v) for k, v in info.items()}, path
+
+
+def _pinned(path: str) -> tuple[int, str]:
+    """Open ``path`` without blocking, check it is still a sane regular file, and name it for ``distro``.
+
+    ``distro`` opens the file by name; a FIFO swapped in after ``_checked`` would block that open. The
+    name given is ``/proc/self/fd/N`` of the checked descriptor, which opens that very file; without
+    ``/proc`` it is the path itself (the check above still stands, only the swap window is open).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_OS_RELEASE_SIZE:
+            raise OsReleaseError(f"{path}: changed while being read")
+    except BaseException:
+        os.close(fd)
+        raise
+    by_fd = f"/proc/self/fd/{fd}"
+    return fd, by_fd if os.path.exists(by_fd) else path
 
 
 def read_first_line(path: str, limit: int = 256) -> str:

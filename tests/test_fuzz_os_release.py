@@ -282,3 +282,24 @@ def test_file_at_the_cap_is_parsed(root: Path, registry: Registry) -> None:
             read_os_release(str(root))
 
     assert bytes_read_by(refused) == 0
+
+
+def test_a_fifo_swapped_in_after_the_check_is_not_what_distro_opens(tmp_path: Path) -> None:
+    """Between the check and distro's open, someone replaces the file by a FIFO nobody writes to.
+
+    distro is handed the checked descriptor's /proc/self/fd name: it opens the checked file, not the
+    FIFO (which would block it forever)."""
+    from alpinetags.os_release import _pinned
+
+    path = tmp_path / "os-release"
+    path.write_text("ID=alpine\n")
+    fd, name = _pinned(str(path))
+    try:
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        os.replace(fifo, path)
+        assert name.startswith("/proc/self/fd/")
+        with open(name, encoding="utf-8") as f:  # what distro does with the name
+            assert f.read() == "ID=alpine\n"
+    finally:
+        os.close(fd)
