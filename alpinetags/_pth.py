@@ -36,8 +36,12 @@ def find_spec(name, path=None, target=None):
         try:
             from alpinetags._pth import find_tags_module_spec
         except Exception as exc:
-            sys.stderr.write("alpinetags: warning: pip hook off, pip uses its standard tags: cannot import "
-                "alpinetags (%s: %s); reinstall it or delete %s\\n" % (type(exc).__name__, exc, PTH))
+            try:
+                sys.stderr.write("alpinetags: warning: pip hook off, pip uses its standard tags: "
+                    "cannot import alpinetags (%s: %s); reinstall it or delete %s\\n"
+                    % (type(exc).__name__, exc, PTH))
+            except Exception:
+                pass
         else:
             return find_tags_module_spec(name, path, target)
 find_spec.find_spec = find_spec.alpinetags_pip_hook = find_spec
@@ -66,9 +70,9 @@ def pth_text(pth_path: str) -> str:
     The code goes in marshalled (compiled by this interpreter, which is the one that reads this
     site-packages), as hex (a shorter literal than a bytes repr, so the line compiles faster):
     compiling the source at every start would cost about 0.25 ms of a 11 ms ``python -c pass``,
-    this line about 0.12 ms. The line checks the bytecode magic number
-    first, so an interpreter with another bytecode (an upgraded Python reusing the directory) just
-    starts without the hook; ``alpinetags pip status`` then says it was not loaded.
+    this line about 0.12 ms. The line checks the bytecode magic number first, so an interpreter with
+    another bytecode (an upgraded Python reusing the directory) just starts without the hook;
+    ``alpinetags pip status`` then says it was not loaded.
     """
     import importlib.util
     import marshal
