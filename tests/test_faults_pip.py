@@ -180,6 +180,8 @@ def test_a_roots_hanging_loader_is_never_run(setup: dict[str, Path]) -> None:
 
 def _in_namespace(setup: dict[str, Path], command: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``command`` with /etc/os-release unreadable: mode 000, owned by nobody, seen from a user namespace."""
+    if os.geteuid() != 0:
+        pytest.fail("this test makes a real unreadable file and mount namespace: run the suite as root")
     if shutil.which("unshare") is None:
         pytest.fail("unshare is missing: apt-get install util-linux")
     f = setup["base"] / "os-release-unreadable"

@@ -27,6 +27,8 @@ def in_namespace(tmp_path: Path, setup: list[str], user_ns: bool, env: dict[str,
 
     Returns (alpinetags --json output, its stderr lines, packaging's tags, alpinetags' exit code).
     """
+    if os.geteuid() != 0:
+        pytest.fail("this test makes a real unreadable file and mount namespace: run the suite as root")
     if shutil.which("unshare") is None:
         pytest.fail("unshare is missing: apt-get install util-linux")
     out, err, ref = tmp_path / "out.json", tmp_path / "err.txt", tmp_path / "ref.json"
@@ -52,6 +54,8 @@ def in_namespace(tmp_path: Path, setup: list[str], user_ns: bool, env: dict[str,
 
 
 def unreadable_file(tmp_path: Path) -> Path:
+    if os.geteuid() != 0:
+        pytest.fail("this test makes a real unreadable file and mount namespace: run the suite as root")
     f = tmp_path / "os-release-unreadable"
     f.write_text("ID=alpine\nVERSION_ID=3.19.1\n")
     os.chown(f, 65534, 65534)  # nobody: unmapped in the user namespace, so root there cannot override
