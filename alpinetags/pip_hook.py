@@ -134,13 +134,10 @@ def _route_core_warnings() -> None:
 def wrap_get_supported(original: Callable[..., Any]) -> Callable[..., Any]:
     """pip's ``get_supported`` with the platforms from ``platforms_for_pip``; pip's own on any failure."""
 
-    def get_supported(
-        version: Optional[str] = None,
-        platforms: Optional[list[str]] = None,
-        impl: Optional[str] = None,
-        abis: Optional[list[str]] = None,
-    ) -> Any:
-        chosen = platforms
+    def get_supported(*args: Any, **kwargs: Any) -> Any:
+        # Only ``platforms`` changes, wherever pip put it; any other argument goes through as given.
+        positional = len(args) > 1
+        platforms = args[1] if positional else kwargs.get("platforms")
         if hook_enabled(os.environ):
             try:
                 _route_core_warnings()
@@ -148,7 +145,11 @@ def wrap_get_supported(original: Callable[..., Any]) -> Callable[..., Any]:
             except Exception as exc:
                 warn(f"pip hook off, pip uses its standard tags: {type(exc).__name__}: {exc}")
                 chosen = platforms
-        return original(version=version, platforms=chosen, impl=impl, abis=abis)
+            if positional:
+                args = (args[0], chosen, *args[2:])
+            else:
+                kwargs["platforms"] = chosen
+        return original(*args, **kwargs)
 
     get_supported.__doc__ = original.__doc__
     setattr(get_supported, _PATCHED, original)
@@ -156,11 +157,11 @@ def wrap_get_supported(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _accepts_platforms(func: Any) -> bool:
+    """Whether ``func`` is ``get_supported(version, platforms, impl, abis, ...)`` as the wrapper expects."""
     code = getattr(func, "__code__", None)
     if code is None:
         return False
-    params = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
-    return all(p in params for p in ("version", "platforms", "impl", "abis"))
+    return tuple(code.co_varnames[: min(code.co_argcount, 4)]) == ("version", "platforms", "impl", "abis")
 
 
 def patch_tags_module(module: Any) -> None:
