@@ -260,6 +260,36 @@ def test_off_switch_values() -> None:
         assert not hook_enabled({"ALPINETAGS_PIP": off})
 
 
+def test_wrapper_changes_only_platforms_with_this_pythons_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrapper around the real pip of the interpreter running the tests, positional and keyword."""
+    from pip._internal.utils import compatibility_tags
+
+    from alpinetags.pip_hook import _PATCHED, wrap_get_supported
+
+    original = getattr(compatibility_tags.get_supported, _PATCHED, compatibility_tags.get_supported)
+    wrapped = wrap_get_supported(original)
+    expanded = {str(t) for t in wrapped(None, ["alpine_3_1_x86_64"])}
+    assert "py3-none-alpine_3_0_x86_64" in expanded
+    assert {str(t) for t in wrapped(platforms=["alpine_3_1_x86_64"])} == expanded
+    monkeypatch.setenv("ALPINETAGS_PIP", "0")
+    assert [str(t) for t in wrapped(None, ["alpine_3_1_x86_64"])] == [
+        str(t) for t in original(None, ["alpine_3_1_x86_64"])
+    ]
+
+
+def test_a_pip_whose_function_moved_is_refused() -> None:
+    import types
+
+    from alpinetags.pip_hook import patch_tags_module
+
+    moved = types.ModuleType("pip._internal.utils.compatibility_tags")
+    with pytest.raises(RuntimeError, match="not found in this pip"):
+        patch_tags_module(moved)
+    moved.get_supported = lambda platforms=None, version=None: []  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="not found in this pip"):
+        patch_tags_module(moved)
+
+
 # --- the .pth at interpreter start --------------------------------------------------------------------
 
 
