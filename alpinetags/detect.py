@@ -51,17 +51,13 @@ def target_executable(target: Target) -> Optional[str]:
         return sys.executable
     for rel in ROOT_EXECUTABLES:
         # Inside the root: Alpine's /bin/sh -> /bin/busybox must not land on this machine's busybox.
-        path = target.resolve("/" + rel)
-        if os.path.isfile(path) and _inside(target.root, path):
+        try:
+            path = target.resolve("/" + rel)
+        except (OSError, ValueError):  # a link loop, or a NUL in the root
+            continue
+        if os.path.isfile(path):
             return path
     return None
-
-
-def _inside(root: str, path: str) -> bool:
-    """Whether ``path``, all links followed, stays in ``root``: ``resolve`` gives up on a link loop and
-    returns a path whose last link the system would then follow out of the root."""
-    real_root = os.path.realpath(root)
-    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
 
 
 def _glibc_version() -> str:

@@ -7,6 +7,7 @@ works the same for the running system, a foreign root on disk, or a system typed
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -63,7 +64,9 @@ class Target:
         """Map ``inside`` to a host path, following symlinks *within* the root.
 
         An absolute link in an image (``/lib/ld-musl-x86_64.so.1 -> /usr/lib/libc.so``) must land in the
-        image, not on this machine; a link loop or a path that climbs out ends in the last path tried.
+        image, not on this machine, and ``..`` stops at the root. Every link is followed here, so the
+        path returned has no link left that the system could follow out of the root; a link loop (more
+        than ``max_links`` links) raises ``OSError(ELOOP)`` rather than return a path that still has one.
         """
         if self.root in ("", "/"):
             return inside
@@ -77,8 +80,10 @@ class Target:
                     done.pop()
                 continue
             host = os.path.join(self.root, *done, part)
-            if os.path.islink(host) and links < max_links:
+            if os.path.islink(host):
                 links += 1
+                if links > max_links:
+                    raise OSError(errno.ELOOP, "too many levels of symbolic links in the root", inside)
                 dest = os.readlink(host)
                 if dest.startswith("/"):
                     done = []

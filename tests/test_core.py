@@ -225,3 +225,17 @@ def test_public_api_is_lazy_and_typed() -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert (Path(alpinetags.__file__).parent / "py.typed").exists()
+
+
+def test_links_in_a_root_stay_in_the_root(tmp_path: Path) -> None:
+    root = os_release_root(tmp_path, "postmarketos-24.06")
+    # an absolute link, as images have them: it must name the image's file, not this machine's
+    (root / "usr/share").mkdir(parents=True)
+    (root / "etc/alpine-release").rename(root / "usr/share/alpine-release")
+    (root / "etc/alpine-release").symlink_to("/usr/share/alpine-release")
+    assert detect(Target(root=str(root))).distro_version == "3.20.3"
+    (root / "lib").mkdir()
+    (root / "lib/loop").symlink_to("/lib/loop")
+    with pytest.raises(OSError, match="symbolic links"):
+        Target(root=str(root)).resolve("/lib/loop")
+    assert Target(root=str(root)).resolve("/../../etc/os-release") == str(root / "etc/os-release")

@@ -100,7 +100,7 @@ def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
     elif base.distro_id == "alpine":
         version = base.distro_version
     elif "alpine" in base.distro_like:
-        release_file = target.path("/etc/alpine-release")
+        release_file = target.resolve("/etc/alpine-release")
         version = read_first_line(release_file)
         if not version:
             return None
@@ -110,16 +110,17 @@ def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
     parse_alpine_version(version)  # raise now: a garbled version is reported, the fallback runs
     arch = base.arch
     if not target.is_running_system and not target.arch:
-        apk_arch = read_first_line(target.path("/etc/apk/arch"))
+        arch_file = target.resolve("/etc/apk/arch")
+        apk_arch = read_first_line(arch_file)
         if apk_arch in APK_ARCH_TO_TAG:
             arch = APK_ARCH_TO_TAG[apk_arch]
-            sources["arch"] = target.path("/etc/apk/arch")
+            sources["arch"] = arch_file
     libc_version = ""
-    loader = target.resolve(f"/lib/ld-musl-{LOADER_ARCH.get(arch, arch)}.so.1")
     try:
+        loader = target.resolve(f"/lib/ld-musl-{LOADER_ARCH.get(arch, arch)}.so.1")
         libc_version = read_musl_version(loader)
         sources["libc_version"] = f"read from {loader}"
-    except LoaderError:
+    except (LoaderError, OSError):
         pass  # an image without its loader still has a release; musllinux tags are then left out
     sources["libc"] = "Alpine is a musl distribution"
     return dataclasses.replace(

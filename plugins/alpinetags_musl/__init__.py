@@ -29,7 +29,10 @@ def musl_loader_version(target: Target, interpreter: str) -> tuple[str, str]:
     The file is read first (no process, works for any root and arch). Only for the running system,
     and only if reading fails, is the loader run.
     """
-    path = target.resolve(interpreter)
+    try:
+        path = target.resolve(interpreter)
+    except OSError as exc:
+        raise LoaderError(f"{interpreter} in {target.root}: {exc.strerror}") from None
     try:
         return read_musl_version(path), f"read from {path}"
     except LoaderError:
