@@ -14,6 +14,7 @@ import dataclasses
 import importlib
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -65,6 +66,15 @@ def parse_entry_points(text: str, group: str, dist: Optional[Distribution] = Non
     return out
 
 
+def _read_text(path: str, limit: int) -> str:
+    """Up to ``limit`` characters of a regular file; a FIFO or device in a metadata folder never blocks."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "r", encoding="utf-8") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path}: not a regular file")
+        return f.read(limit)
+
+
 def _read_distribution(path: str, dirname: str) -> Distribution:
     """Name and version from the METADATA (or PKG-INFO) header, the directory name where it is silent.
 
@@ -76,8 +86,7 @@ def _read_distribution(path: str, dirname: str) -> Distribution:
     fields: dict[str, str] = {}
     for meta in ("METADATA", "PKG-INFO"):
         try:
-            with open(os.path.join(path, meta), encoding="utf-8") as f:
-                head = f.read(8192)
+            head = _read_text(os.path.join(path, meta), 8192)
         except (OSError, UnicodeDecodeError):
             continue
         for line in head.split("\n\n", 1)[0].splitlines():
@@ -110,8 +119,7 @@ def entry_points(group: str, paths: Optional[Iterable[str]] = None) -> list[Entr
             continue
         seen.add(key)
         try:
-            with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as f:
-                text = f.read(1 << 20)
+            text = _read_text(os.path.join(path, "entry_points.txt"), 1 << 20)
         except (OSError, UnicodeDecodeError):
             continue
         if group in text:

@@ -34,3 +34,15 @@ def test_first_distribution_on_the_path_wins(tmp_path: Path) -> None:
         (info / "entry_points.txt").write_text(f"[alpinetags]\ndemo = {module}\n")
     found = entry_points("alpinetags", [str(tmp_path / "a"), str(tmp_path / "b")])
     assert [(e.value, e.dist and e.dist.version) for e in found] == [("first", "1.0")]
+
+
+def test_a_fifo_for_entry_points_txt_does_not_block(tmp_path: Path) -> None:
+    import os
+
+    info = tmp_path / "fifo_plugin-1.0.dist-info"
+    info.mkdir()
+    os.mkfifo(info / "entry_points.txt")
+    good = tmp_path / "good_plugin-1.0.dist-info"
+    good.mkdir()
+    (good / "entry_points.txt").write_text("[alpinetags]\ngood = good_plugin\n")
+    assert [e.name for e in entry_points("alpinetags", [str(tmp_path)])] == ["good"]
