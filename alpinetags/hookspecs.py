@@ -41,6 +41,14 @@ class AlpinetagsSpec:
         are joined in hook order (``tryfirst`` first) and placed before packaging's own platform tags.
         """
 
+    @hookspec(firstresult=True)
+    def alpinetags_expand_platform(self, platform_tag: str) -> Optional[list[str]]:
+        """Every platform tag a system whose best tag is ``platform_tag`` accepts, best first.
+
+        For an explicit platform (``pip --platform alpine_3_18_x86_64``): the plugin that owns the tag's
+        scheme answers (``alpine_3_18_x86_64`` ... ``alpine_3_0_x86_64``); others return ``None``.
+        """
+
     @hookspec
     def alpinetags_marker_variables(self, platform: Platform) -> dict[str, str]:
         """Extra environment-marker variables for ``platform`` (name -> string value)."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional
@@ -34,8 +33,6 @@ from ._pth import TAGS_MODULE, WARNING_PREFIX, install_finder, warn
 
 OFF_ENV = "ALPINETAGS_PIP"
 _OFF_VALUES = frozenset({"0", "off", "false", "no"})
-_ALPINE_RE = re.compile(r"alpine_(\d+)_(\d+)_([a-z0-9_]+)\Z")
-_MUSLLINUX_RE = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)\Z")
 _PATCHED = "_alpinetags_original"
 
 _host_cache: dict[tuple[tuple[str, str], ...], list[str]] = {}
@@ -50,32 +47,17 @@ def _dedupe(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def expand_platform(platform: str) -> list[str]:
-    """One ``--platform`` value as the platforms it stands for, newest first.
+def expand_platforms(platforms: Sequence[str], environ: Optional[Mapping[str, str]] = None) -> list[str]:
+    """Every explicit ``--platform`` expanded by the plugin owning its scheme, duplicates dropped.
 
-    ``alpine_3_19_x86_64`` -> the tags Alpine 3.19 accepts (3_19 ... 3_0, with the 32-bit time64 floor of
-    the Alpine plugin); ``musllinux_1_2_x86_64`` -> 1_2, 1_1, 1_0; anything else -> itself.
+    ``alpine_3_19_x86_64`` -> 3_19 ... 3_0 (Alpine plugin), ``musllinux_1_2_x86_64`` -> 1_2, 1_1, 1_0
+    (musl plugin); anything else stands for itself. A blocked plugin expands nothing.
     """
-    m = _ALPINE_RE.match(platform)
-    if m:
-        from alpinetags_alpine import AlpineVersion, alpine_platforms
+    from .plugins import disabled_from_env, load_plugins
+    from .tags import expand_platforms as core_expand
 
-        version = AlpineVersion(int(m.group(1)), int(m.group(2)), prerelease=False)
-        return alpine_platforms(version, m.group(3))
-    m = _MUSLLINUX_RE.match(platform)
-    if m:
-        from .musl import musllinux_platforms
-
-        return musllinux_platforms(f"{m.group(1)}.{m.group(2)}", m.group(3)) or [platform]
-    return [platform]
-
-
-def expand_platforms(platforms: Sequence[str]) -> list[str]:
-    """Every explicit platform expanded in place, duplicates dropped (first place kept)."""
-    out: list[str] = []
-    for p in platforms:
-        out.extend(expand_platform(p))
-    return _dedupe(out)
+    env = os.environ if environ is None else environ
+    return core_expand(list(platforms), load_plugins(disabled_from_env(env)))
 
 
 def host_platforms(environ: Mapping[str, str]) -> list[str]:
@@ -90,7 +72,7 @@ def host_platforms(environ: Mapping[str, str]) -> list[str]:
 
     target = default_target(environ)
     registry = load_plugins(disabled_from_env(target.environ))
-    found = plugin_platforms(detect(target, registry), registry)
+    found = plugin_platforms(detect(target, registry), registry, target)
     _host_cache[key] = found
     return found
 
@@ -105,7 +87,7 @@ def platforms_for_pip(
     ``None`` keeps pip's default (this system, nothing added).
     """
     if given:
-        return expand_platforms(given)
+        return expand_platforms(given, environ)
     added = host_platforms(environ)
     if not added:
         return None

@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
-
-from packaging.tags import (
-    Tag,
-    compatible_tags,
-    cpython_tags,
-    generic_tags,
-    interpreter_name,
-    interpreter_version,
-)
-from packaging.tags import (
-    platform_tags as packaging_platform_tags,
-)
+from typing import TYPE_CHECKING, Optional
 
 from .detect import default_target, detect
 from .model import Platform, Target
 from .musl import musllinux_platforms
 from .plugins import Registry, disabled_from_env, load_plugins
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
+
+# packaging.tags is imported where tags are built, not here: the pip hook needs only plugin_platforms
+# and expand_platforms, and pip has its own vendored copy of packaging.
 
 _PLATFORM_TAG_RE = re.compile(r"[a-z0-9_]+\Z")
 
@@ -57,6 +51,21 @@ def plugin_platforms(
     return _dedupe(out)
 
 
+def expand_platforms(platform_tags: list[str], registry: Optional[Registry] = None) -> list[str]:
+    """Each explicit platform tag followed by the older ones its system accepts, as the owning plugin says.
+
+    ``["alpine_3_2_x86_64", "linux_x86_64"]`` -> ``["alpine_3_2_x86_64", "alpine_3_1_x86_64",
+    "alpine_3_0_x86_64", "linux_x86_64"]``; a tag no plugin owns stands for itself.
+    """
+    if registry is None:
+        registry = load_plugins(disabled_from_env(os.environ))
+    out: list[str] = []
+    for tag in platform_tags:
+        found, _name = registry.call_first("alpinetags_expand_platform", _is_tag_list, platform_tag=tag)
+        out.extend(found or [tag])
+    return _dedupe(out)
+
+
 def standard_platforms(platform: Platform, target: Target) -> list[str]:
     """The platform tags packaging would give the target.
 
@@ -69,7 +78,9 @@ def standard_platforms(platform: Platform, target: Target) -> list[str]:
     the musl plugin.
     """
     if target.is_running_system and not (platform.libc == "musl" and platform.libc_version):
-        return list(packaging_platform_tags())
+        from packaging.tags import platform_tags
+
+        return list(platform_tags())
     linux = [f"linux_{platform.arch}"]
     if target.is_running_system:
         musl = musllinux_platforms(platform.libc_version, platform.arch)
@@ -90,6 +101,14 @@ def _packaging_puts_linux_first() -> bool:
 
 def tags_for_platforms(platforms: list[str]) -> list[Tag]:
     """The tags this interpreter accepts on the given platforms, ordered as ``sys_tags`` orders them."""
+    from packaging.tags import (
+        compatible_tags,
+        cpython_tags,
+        generic_tags,
+        interpreter_name,
+        interpreter_version,
+    )
+
     name = interpreter_name()
     tags: list[Tag] = []
     if name == "cp":

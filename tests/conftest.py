@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +36,16 @@ def alpinetags_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, 
         return roots[key]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def _restore_alpinetags_logger() -> Iterator[None]:
+    """The pip hook, run in-process by some tests, gives the ``alpinetags`` logger its own stderr handler
+    and stops propagation (right inside pip); later tests read warnings through pytest's capture."""
+    import logging
+
+    logger = logging.getLogger("alpinetags")
+    handlers, propagate = list(logger.handlers), logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.propagate = propagate

@@ -239,3 +239,22 @@ def test_links_in_a_root_stay_in_the_root(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="symbolic links"):
         Target(root=str(root)).resolve("/lib/loop")
     assert Target(root=str(root)).resolve("/../../etc/os-release") == str(root / "etc/os-release")
+
+
+def test_explicit_platforms_are_expanded_by_the_plugin_owning_them() -> None:
+    from alpinetags.tags import expand_platforms
+
+    given = ["alpine_3_2_x86_64", "musllinux_1_1_x86_64", "manylinux2014_x86_64", "alpine_3_14_armv7l"]
+    assert expand_platforms(given, load_plugins()) == [
+        "alpine_3_2_x86_64",
+        "alpine_3_1_x86_64",
+        "alpine_3_0_x86_64",
+        "musllinux_1_1_x86_64",
+        "musllinux_1_0_x86_64",
+        "manylinux2014_x86_64",
+        "alpine_3_14_armv7l",
+        "alpine_3_13_armv7l",  # the time64 floor
+    ]
+    assert expand_platforms(given, load_plugins(disabled={"alpine"}))[:2] == given[:1] + [
+        "musllinux_1_1_x86_64"
+    ]

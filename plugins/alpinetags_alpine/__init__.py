@@ -142,6 +142,18 @@ def alpinetags_platform_tags(platform: Platform, target: Target) -> list[str]:
     return alpine_platforms(parse_alpine_version(platform.distro_version), platform.arch)
 
 
+_TAG_RE = re.compile(r"alpine_(\d{1,3})_(\d{1,3})_([a-z0-9_]+)\Z")
+
+
+@hookimpl
+def alpinetags_expand_platform(platform_tag: str) -> Optional[list[str]]:
+    """``alpine_3_18_x86_64`` -> what Alpine 3.18 accepts (with the time64 floor on 32-bit arches)."""
+    m = _TAG_RE.match(platform_tag)
+    if not m:
+        return None
+    return alpine_platforms(AlpineVersion(int(m.group(1)), int(m.group(2)), False), m.group(3))
+
+
 @hookimpl
 def alpinetags_marker_variables(platform: Platform) -> dict[str, str]:
     """``alpine_version``: the release as ``major.minor`` (``3.19``), ``""`` off Alpine."""

@@ -12,6 +12,7 @@ Alpine root gets them too; for the running system they equal packaging's own.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Optional
 
 from alpinetags import Platform, Target, hookimpl
@@ -64,6 +65,18 @@ def alpinetags_platform_tags(platform: Platform) -> list[str]:
     if platform.libc != "musl" or not platform.libc_version:
         return []
     return musllinux_platforms(platform.libc_version, platform.arch)
+
+
+_TAG_RE = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)\Z")
+
+
+@hookimpl
+def alpinetags_expand_platform(platform_tag: str) -> Optional[list[str]]:
+    """``musllinux_1_2_x86_64`` -> 1_2, 1_1, 1_0 (PEP 656; pip does not expand it, pip issue 10760)."""
+    m = _TAG_RE.match(platform_tag)
+    if not m:
+        return None
+    return musllinux_platforms(f"{m.group(1)}.{m.group(2)}", m.group(3)) or None
 
 
 @hookimpl
