@@ -36,9 +36,9 @@ sys.addaudithook(lambda ev, args: _runs.append(args) if ev == "subprocess.Popen"
 
 FIRST_CALL = {
     "packaging": "import time, packaging.tags as T\ns=time.perf_counter(); list(T.sys_tags())\n",
-    "alpinetags": "import time, alpinetags.tags as T\ns=time.perf_counter(); T.sys_tags()\n",
+    "alpinetags": "import time, packaging.tags, alpinetags.tags as T\ns=time.perf_counter(); T.sys_tags()\n",
     "alpinetags, imports warmed": (
-        "import time, alpinetags.tags as T, distro, alpinetags_alpine, alpinetags_musl\n"
+        "import time, alpinetags.tags as T, distro, alpinetags_alpine, alpinetags_musl, packaging.tags\n"
         "s=time.perf_counter(); T.sys_tags()\n"
     ),
 }
