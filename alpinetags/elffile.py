@@ -8,12 +8,12 @@ PEP 656 needs (the interpreter's loader names the libc).
 from __future__ import annotations
 
 import os
-import stat
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO, Optional
 
 from .errors import ElfError
+from .safefile import open_regular
 
 #: No input makes the reader read more than this many bytes in all.
 MAX_READ = 64 * 1024
@@ -136,17 +136,12 @@ def read_elf(path: str) -> ElfHeader:
     A missing or unreadable file, or a path with a NUL in it, is an ``ElfError`` too, so callers need one
     ``except``.
     """
+    fd, size = open_regular(path, None, ElfError)
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ElfError(f"{path}: not a regular file")
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise ElfError(f"{path}: not a regular file")
-            return parse_elf(f, st.st_size)
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise ElfError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
+            return parse_elf(f, size)
+    except OSError as exc:
+        raise ElfError(f"{path}: {exc.strerror or exc}") from None
     except ElfError as exc:
         if str(exc).startswith(path):
             raise

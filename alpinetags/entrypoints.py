@@ -14,12 +14,16 @@ import dataclasses
 import importlib
 import os
 import re
-import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Optional
 
+from .errors import PluginError
+from .safefile import read_regular
+
+#: METADATA carries the whole long description; only its head is read, but any size is accepted.
+_MAX_METADATA = 1 << 30
 _SECTION_RE = re.compile(r"\[\s*([^\]]+?)\s*\]")
 _NORMALISE_RE = re.compile(r"[-_.]+")
 
@@ -67,12 +71,9 @@ def parse_entry_points(text: str, group: str, dist: Optional[Distribution] = Non
 
 
 def _read_text(path: str, limit: int) -> str:
-    """Up to ``limit`` characters of a regular file; a FIFO or device in a metadata folder never blocks."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "r", encoding="utf-8") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path}: not a regular file")
-        return f.read(limit)
+    """Up to ``limit`` bytes of a regular file as text; a FIFO or device in a metadata folder never blocks."""
+    data = read_regular(path, _MAX_METADATA, PluginError, "plugin metadata", limit=limit)
+    return data.decode("utf-8", "replace")  # a head cut inside a character still gives its Name line
 
 
 def _read_distribution(path: str, dirname: str) -> Distribution:
@@ -87,7 +88,7 @@ def _read_distribution(path: str, dirname: str) -> Distribution:
     for meta in ("METADATA", "PKG-INFO"):
         try:
             head = _read_text(os.path.join(path, meta), 8192)
-        except (OSError, UnicodeDecodeError):
+        except (PluginError, UnicodeDecodeError):
             continue
         for line in head.split("\n\n", 1)[0].splitlines():
             key, sep, value = line.partition(":")
@@ -120,7 +121,7 @@ def entry_points(group: str, paths: Optional[Iterable[str]] = None) -> list[Entr
         seen.add(key)
         try:
             text = _read_text(os.path.join(path, "entry_points.txt"), 1 << 20)
-        except (OSError, UnicodeDecodeError):
+        except (PluginError, UnicodeDecodeError):
             continue
         if group in text:
             found = parse_entry_points(text, group)

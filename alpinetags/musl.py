@@ -17,12 +17,12 @@ import os
 import re
 import selectors
 import signal
-import stat
 import subprocess
 import time
 from typing import Optional
 
 from .errors import LoaderError
+from .safefile import read_regular, regular_size
 
 #: The file name every musl dynamic loader has.
 LOADER_NAME_RE = re.compile(r"ld-musl-([a-z0-9_]+)\.so\.1\Z")
@@ -69,18 +69,6 @@ def loader_arch(path: str) -> Optional[str]:
     return m.group(1) if m else None
 
 
-def _regular_file_size(path: str) -> int:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise LoaderError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise LoaderError(f"{path}: not a regular file")
-    if st.st_size > MAX_LOADER_SIZE:
-        raise LoaderError(f"{path}: {st.st_size} bytes is too large for a musl loader")
-    return st.st_size
-
-
 def _version_strings(data: bytes) -> set[str]:
     """The strings ``_VERSION_STR_RE`` finds in ``data``, found by trying it only after a first ``N.``."""
     found: set[str] = set()
@@ -123,19 +111,7 @@ def read_musl_version(path: str) -> str:
     The file is opened without blocking and checked again on the open descriptor, so a FIFO or device
     swapped in after the first check cannot block the read; at most ``MAX_LOADER_SIZE`` bytes are read.
     """
-    _regular_file_size(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (OSError, ValueError) as exc:
-        raise LoaderError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise LoaderError(f"{path}: not a regular file")
-            data = f.read(min(st.st_size, MAX_LOADER_SIZE))
-    except OSError as exc:
-        raise LoaderError(f"{path}: {exc.strerror or exc}") from None
+    data = read_regular(path, MAX_LOADER_SIZE, LoaderError, "a musl loader")
     try:
         return version_from_loader_bytes(data)
     except LoaderError as exc:
@@ -148,7 +124,7 @@ def check_runnable_loader(path: str) -> None:
         raise LoaderError(f"{path}: refusing to run a relative path")
     if loader_arch(path) is None:
         raise LoaderError(f"{path}: refusing to run a file not named ld-musl-<arch>.so.1")
-    _regular_file_size(path)
+    regular_size(path, MAX_LOADER_SIZE, LoaderError, "a musl loader")
 
 
 def _read_stderr(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bool]:

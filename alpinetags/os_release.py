@@ -8,10 +8,10 @@ on a FIFO, no reading of huge files, and one typed error for every way the file 
 from __future__ import annotations
 
 import os
-import stat
 from typing import Optional
 
 from .errors import OsReleaseError
+from .safefile import open_regular, read_regular, regular_size
 
 #: Real os-release files are under 1 KB; a larger one is refused unread.
 MAX_OS_RELEASE_SIZE = 64 * 1024
@@ -19,18 +19,8 @@ CANDIDATES = ("etc/os-release", "usr/lib/os-release")
 
 
 def _checked(path: str) -> Optional[int]:
-    """Size of ``path`` if it is a readable regular file of sane size, None if it does not exist."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:  # a symlink loop, no permission, a name too long, a NUL in it
-        raise OsReleaseError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise OsReleaseError(f"{path}: not a regular file")
-    if st.st_size > MAX_OS_RELEASE_SIZE:
-        raise OsReleaseError(f"{path}: {st.st_size} bytes is too large for an os-release file")
-    return st.st_size
+    """Size of ``path`` if it is a regular file of sane size, ``None`` if it does not exist."""
+    return regular_size(path, MAX_OS_RELEASE_SIZE, OsReleaseError, "an os-release file", missing_ok=True)
 
 
 def find_os_release(root: str = "/") -> Optional[str]:
@@ -99,14 +89,7 @@ def _pinned(path: str) -> tuple[int, str]:
     name given is ``/proc/self/fd/N`` of the checked descriptor, which opens that very file; without
     ``/proc`` it is the path itself (the check above still stands, only the swap window is open).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_OS_RELEASE_SIZE:
-            raise OsReleaseError(f"{path}: changed while being read")
-    except BaseException:
-        os.close(fd)
-        raise
+    fd, _size = open_regular(path, MAX_OS_RELEASE_SIZE, OsReleaseError, "an os-release file")
     by_fd = f"/proc/self/fd/{fd}"
     return fd, by_fd if os.path.exists(by_fd) else path
 
@@ -115,11 +98,7 @@ def read_first_line(path: str, limit: int = 256) -> str:
     """First line of a small text file such as ``/etc/alpine-release``; ``""`` if it does not exist."""
     if _checked(path) is None:
         return ""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(limit)
-    except OSError as exc:
-        raise OsReleaseError(f"{path}: {exc.strerror or exc}") from None
+    raw = read_regular(path, MAX_OS_RELEASE_SIZE, OsReleaseError, "an os-release file", limit=limit)
     try:
         return raw.decode("utf-8").splitlines()[0].strip() if raw.strip() else ""
     except UnicodeDecodeError:
