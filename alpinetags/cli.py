@@ -161,7 +161,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_tags(args: argparse.Namespace) -> int:
+def _probe_tags(args: argparse.Namespace) -> tuple[Any, list[str], list[str]]:
+    """The platform the options describe, its platform tags and its full tag list (as text)."""
     from .detect import detect
     from .tags import all_platforms, tags_for_platforms
 
@@ -169,7 +170,11 @@ def cmd_tags(args: argparse.Namespace) -> int:
     registry = make_registry(args, target)
     platform = detect(target, registry)
     platforms = all_platforms(target, registry, platform)
-    tags = [str(t) for t in tags_for_platforms(platforms)]
+    return platform, platforms, [str(t) for t in tags_for_platforms(platforms)]
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    platform, platforms, tags = _probe_tags(args)
     limit = opt(args, "limit")
     shown = tags[:limit] if limit else tags
     data = {"platform": platform.as_dict(), "platforms": platforms, "tags": shown}
@@ -213,14 +218,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from .detect import detect
-    from .tags import all_platforms, tags_for_platforms
-
-    target = make_target(args)
-    registry = make_registry(args, target)
-    platform = detect(target, registry)
-    platforms = all_platforms(target, registry, platform)
-    tags = [str(t) for t in tags_for_platforms(platforms)]
+    platform, platforms, tags = _probe_tags(args)
     data = {
         "platform": platform.as_dict(),
         "platforms": platforms,

@@ -181,3 +181,18 @@ def detect(target: Optional[Target] = None, registry: Optional[Registry] = None)
     found, name = registry.call_first("alpinetags_detect", _is_platform, target=target, base=base)
     platform = dataclasses.replace(found, detected_by=name) if found is not None else base
     return apply_overrides(platform, target.environ)
+
+
+def probe(
+    target: Optional[Target] = None,
+    registry: Optional[Registry] = None,
+    platform: Optional[Platform] = None,
+) -> tuple[Target, Registry, Platform]:
+    """Fill in what a caller did not give: this process's target, its plugins, the detected platform."""
+    if target is None:
+        target = default_target()
+    if registry is None:
+        registry = load_plugins(disabled_from_env(target.environ))
+    if platform is None:
+        platform = detect(target, registry)
+    return target, registry, platform

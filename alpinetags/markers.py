@@ -537,16 +537,10 @@ def default_environment(
     variables. A plugin may not redefine a variable already set: that is reported as a fault and
     skipped, as is a name two plugins give (the first one wins).
     """
-    from .detect import default_target, detect
+    from .detect import probe
     from .markers_vars import plugin_marker_variables
-    from .plugins import disabled_from_env, load_plugins
 
-    if target is None:
-        target = default_target()
-    if registry is None:
-        registry = load_plugins(disabled_from_env(target.environ))
-    if platform is None:
-        platform = detect(target, registry)
+    target, registry, platform = probe(target, registry, platform)
     env = _standard_environment()
     if not target.is_running_system or target.arch:
         env.update(os_name="posix", sys_platform="linux", platform_system="Linux")

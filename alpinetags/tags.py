@@ -11,7 +11,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Optional
 
-from .detect import default_target, detect
+from .detect import probe
 from .model import Platform, Target
 from .musl import musllinux_platforms
 from .plugins import Registry, disabled_from_env, load_plugins
@@ -131,12 +131,7 @@ def all_platforms(
     platform: Optional[Platform] = None,
 ) -> list[str]:
     """Plugin platforms, then the standard ones, without duplicates."""
-    if target is None:
-        target = default_target()
-    if registry is None:
-        registry = load_plugins(disabled_from_env(target.environ))
-    if platform is None:
-        platform = detect(target, registry)
+    target, registry, platform = probe(target, registry, platform)
     standard = standard_platforms(platform, target)
     # A plugin platform that packaging gives too (musllinux on the running system) keeps packaging's place.
     extra = [p for p in plugin_platforms(platform, registry, target) if p not in standard]
