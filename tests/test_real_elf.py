@@ -32,14 +32,6 @@ ARCH_FACTS = {
     "ppc64el": (64, True, 21, "ppc64le"),
 }
 #: ``<arch>`` of ld-musl-<arch>.so.1, as musl names it.
-MUSL_NAMES = {
-    "amd64": "x86_64",
-    "i386": "i386",
-    "arm64": "aarch64",
-    "armhf": "armhf",
-    "s390x": "s390x",
-    "ppc64el": "powerpc64le",
-}
 _ET = {"EXEC": 2, "DYN": 3}
 
 
@@ -81,7 +73,7 @@ def test_musl_loader_header(deb_arch: str) -> None:
         header.e_type,
         header.interpreter,
     )
-    assert loader_arch(str(path)) == MUSL_NAMES[deb_arch]
+    assert loader_arch(str(path)) == realparts.LOADER_ARCHES[deb_arch]
 
 
 def test_musl_gcc_dynamic_build(tmp_path: Path) -> None:

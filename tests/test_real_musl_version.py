@@ -21,14 +21,6 @@ pytestmark = pytest.mark.realparts
 
 DEB_ARCHES = ["amd64", "i386", "arm64", "armhf", "s390x", "ppc64el"]
 #: ``musl libc (<name>)`` in the banner, as musl names each arch.
-BANNER_NAMES = {
-    "amd64": "x86_64",
-    "i386": "i386",
-    "arm64": "aarch64",
-    "armhf": "armhf",
-    "s390x": "s390x",
-    "ppc64el": "powerpc64le",
-}
 
 
 def run_loader(deb_arch: str) -> tuple[str, str]:
@@ -45,7 +37,7 @@ def run_loader(deb_arch: str) -> tuple[str, str]:
 @pytest.mark.parametrize("deb_arch", DEB_ARCHES)
 def test_read_equals_run(deb_arch: str) -> None:
     banner_arch, ran = run_loader(deb_arch)
-    assert banner_arch == BANNER_NAMES[deb_arch]
+    assert banner_arch == realparts.LOADER_ARCHES[deb_arch]
     assert read_musl_version(str(realparts.musl_loader(deb_arch))) == ran
 
 
@@ -60,7 +52,7 @@ def test_plugin_reads_a_foreign_sysroot(deb_arch: str) -> None:
     root = realparts.musl_sysroot(deb_arch)
     target = Target(root=str(root))
     assert not target.is_running_system  # so the plugin may only read, never run
-    version, how = musl_loader_version(target, f"/lib/ld-musl-{BANNER_NAMES[deb_arch]}.so.1")
+    version, how = musl_loader_version(target, f"/lib/ld-musl-{realparts.LOADER_ARCHES[deb_arch]}.so.1")
     assert version == ran
     assert how.startswith("read from ") and how.endswith("libc.so")  # followed the link inside the root
 

@@ -12,7 +12,6 @@ read or an exception of another type.
 from __future__ import annotations
 
 import os
-import stat
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -20,6 +19,7 @@ from typing import BinaryIO
 from ..arch import elf_arch
 from ..elffile import ElfHeader, parse_elf
 from ..errors import ElfError
+from ..safefile import open_regular
 
 #: No table (section headers, .dynsym, .dynstr, .dynamic) larger than this is read.
 MAX_TABLE = 64 * 1024 * 1024
@@ -166,12 +166,10 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
 
 def read_dynamic_symbols(path: str) -> DynamicSymbols:
     """The dynamic symbols of the ELF file at ``path`` (a regular file; links are followed)."""
+    fd, size = open_regular(path, None, ElfError)
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise ElfError(f"{path}: not a regular file")
-        with open(path, "rb") as f:
-            return parse_dynamic_symbols(f, st.st_size)
+        with os.fdopen(fd, "rb") as f:
+            return parse_dynamic_symbols(f, size)
     except OSError as exc:
         raise ElfError(f"{path}: {exc.strerror or exc}") from None
     except ElfError as exc:
