@@ -7,13 +7,12 @@ PEP 656 needs (the interpreter's loader names the libc).
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO, Optional
 
 from .errors import ElfError
-from .safefile import open_regular
+from .safefile import parse_regular
 
 #: No input makes the reader read more than this many bytes in all.
 MAX_READ = 64 * 1024
@@ -136,13 +135,4 @@ def read_elf(path: str) -> ElfHeader:
     A missing or unreadable file, or a path with a NUL in it, is an ``ElfError`` too, so callers need one
     ``except``.
     """
-    fd, size = open_regular(path, None, ElfError)
-    try:
-        with os.fdopen(fd, "rb") as f:
-            return parse_elf(f, size)
-    except OSError as exc:
-        raise ElfError(f"{path}: {exc.strerror or exc}") from None
-    except ElfError as exc:
-        if str(exc).startswith(path):
-            raise
-        raise ElfError(f"{path}: {exc}") from None
+    return parse_regular(path, parse_elf, ElfError)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Optional
+from typing import BinaryIO, Callable, Optional, TypeVar
 
 from .errors import AlpinetagsError
+
+T = TypeVar("T")
 
 
 def _fail(error: type[AlpinetagsError], path: str, exc: BaseException) -> AlpinetagsError:
@@ -81,3 +83,18 @@ def read_regular(
             return f.read(min(size, max_size if limit is None else limit))
     except OSError as exc:
         raise _fail(error, path, exc) from None
+
+
+def parse_regular(path: str, parse: Callable[[BinaryIO, int], T], error: type[AlpinetagsError]) -> T:
+    """``parse(file, size)`` on ``path`` opened as ``open_regular`` opens it (no size cap: the parser bounds
+    its own reads); an ``error`` the parser raises gets the path in front of its message."""
+    fd, size = open_regular(path, None, error)
+    try:
+        with os.fdopen(fd, "rb") as f:
+            return parse(f, size)
+    except OSError as exc:
+        raise _fail(error, path, exc) from None
+    except error as exc:
+        if str(exc).startswith(path):
+            raise
+        raise error(f"{path}: {exc}") from None

@@ -49,3 +49,17 @@ def _restore_alpinetags_logger() -> Iterator[None]:
     yield
     logger.handlers[:] = handlers
     logger.propagate = propagate
+
+
+@pytest.fixture(scope="module")
+def shm() -> Iterator[Path]:
+    """A scratch directory in memory (``/dev/shm`` where there is one) for tests that write many files."""
+    import os
+    import shutil
+    import tempfile
+
+    base = Path(
+        tempfile.mkdtemp(prefix="alpinetags-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    )
+    yield base
+    shutil.rmtree(base, ignore_errors=True)

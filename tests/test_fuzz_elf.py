@@ -16,8 +16,6 @@ import re
 import shutil
 import struct
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -353,15 +351,6 @@ def mutate_loader(data: bytes, version_at: int, banner_at: int, code: bytes) -> 
         else:  # bytes appended
             buf.extend(bytes([a]) * (b * 16))
     return bytes(buf)
-
-
-@pytest.fixture(scope="module")
-def shm() -> Iterator[Path]:
-    base = Path(
-        tempfile.mkdtemp(prefix="alpinetags-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-    )
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_real_loader_version_read_equals_run() -> None:

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,12 +160,8 @@ def bytes_read_by(func: Callable[[], object]) -> int:
 
 
 @pytest.fixture(scope="module")
-def root() -> Iterator[Path]:
-    base = Path(
-        tempfile.mkdtemp(prefix="alpinetags-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-    )
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
+def root(shm: Path) -> Path:
+    return shm
 
 
 @pytest.fixture(scope="module")

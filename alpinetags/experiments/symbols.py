@@ -11,7 +11,6 @@ read or an exception of another type.
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -19,7 +18,7 @@ from typing import BinaryIO
 from ..arch import elf_arch
 from ..elffile import ElfHeader, parse_elf
 from ..errors import ElfError
-from ..safefile import open_regular
+from ..safefile import parse_regular
 
 #: No table (section headers, .dynsym, .dynstr, .dynamic) larger than this is read.
 MAX_TABLE = 64 * 1024 * 1024
@@ -166,13 +165,4 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
 
 def read_dynamic_symbols(path: str) -> DynamicSymbols:
     """The dynamic symbols of the ELF file at ``path`` (a regular file; links are followed)."""
-    fd, size = open_regular(path, None, ElfError)
-    try:
-        with os.fdopen(fd, "rb") as f:
-            return parse_dynamic_symbols(f, size)
-    except OSError as exc:
-        raise ElfError(f"{path}: {exc.strerror or exc}") from None
-    except ElfError as exc:
-        if str(exc).startswith(path):
-            raise
-        raise ElfError(f"{path}: {exc}") from None
+    return parse_regular(path, parse_dynamic_symbols, ElfError)
