@@ -70,10 +70,10 @@ def parse_entry_points(text: str, group: str, dist: Optional[Distribution] = Non
     return out
 
 
-def _read_text(path: str, limit: int) -> str:
+def _read_text(path: str, limit: int, errors: str = "strict") -> str:
     """Up to ``limit`` bytes of a regular file as text; a FIFO or device in a metadata folder never blocks."""
     data = read_regular(path, _MAX_METADATA, PluginError, "plugin metadata", limit=limit)
-    return data.decode("utf-8", "replace")  # a head cut inside a character still gives its Name line
+    return data.decode("utf-8", errors)
 
 
 def _read_distribution(path: str, dirname: str) -> Distribution:
@@ -87,7 +87,7 @@ def _read_distribution(path: str, dirname: str) -> Distribution:
     fields: dict[str, str] = {}
     for meta in ("METADATA", "PKG-INFO"):
         try:
-            head = _read_text(os.path.join(path, meta), 8192)
+            head = _read_text(os.path.join(path, meta), 8192, "replace")  # a head may end mid-character
         except (PluginError, UnicodeDecodeError):
             continue
         for line in head.split("\n\n", 1)[0].splitlines():
