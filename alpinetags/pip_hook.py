@@ -36,6 +36,7 @@ _OFF_VALUES = frozenset({"0", "off", "false", "no"})
 _PATCHED = "_alpinetags_original"
 
 _host_cache: dict[tuple[tuple[str, str], ...], list[str]] = {}
+_registry_cache: dict[str, Any] = {}
 
 
 def hook_enabled(environ: Mapping[str, str]) -> bool:
@@ -47,17 +48,25 @@ def _dedupe(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _registry(environ: Mapping[str, str]) -> Any:
+    """The plugins for this process (``ALPINETAGS_DISABLE_PLUGINS`` honoured), loaded once per setting."""
+    from .plugins import DISABLE_ENV, disabled_from_env, load_plugins
+
+    key = environ.get(DISABLE_ENV, "")
+    if key not in _registry_cache:
+        _registry_cache[key] = load_plugins(disabled_from_env(environ))
+    return _registry_cache[key]
+
+
 def expand_platforms(platforms: Sequence[str], environ: Optional[Mapping[str, str]] = None) -> list[str]:
     """Every explicit ``--platform`` expanded by the plugin owning its scheme, duplicates dropped.
 
     ``alpine_3_19_x86_64`` -> 3_19 ... 3_0 (Alpine plugin), ``musllinux_1_2_x86_64`` -> 1_2, 1_1, 1_0
     (musl plugin); anything else stands for itself. A blocked plugin expands nothing.
     """
-    from .plugins import disabled_from_env, load_plugins
     from .tags import expand_platforms as core_expand
 
-    env = os.environ if environ is None else environ
-    return core_expand(list(platforms), load_plugins(disabled_from_env(env)))
+    return core_expand(list(platforms), _registry(os.environ if environ is None else environ))
 
 
 def host_platforms(environ: Mapping[str, str]) -> list[str]:
@@ -66,13 +75,11 @@ def host_platforms(environ: Mapping[str, str]) -> list[str]:
     cached = _host_cache.get(key)
     if cached is not None:
         return cached
-    from .detect import default_target, detect
-    from .plugins import disabled_from_env, load_plugins
+    from .detect import default_target, probe
     from .tags import plugin_platforms
 
-    target = default_target(environ)
-    registry = load_plugins(disabled_from_env(target.environ))
-    found = plugin_platforms(detect(target, registry), registry, target)
+    target, registry, platform = probe(default_target(environ), _registry(environ))
+    found = plugin_platforms(platform, registry, target)
     _host_cache[key] = found
     return found
 
@@ -159,7 +166,7 @@ def patch_tags_module(module: Any) -> None:
     if original is None or not _accepts_platforms(original):
         raise RuntimeError(
             f"{module.__name__}.get_supported(version, platforms, impl, abis) not found in this pip "
-            f"(supported: pip 24.x to 26.x)"
+            f"(tested: pip 23.0 to 26.3)"
         )
     wrapped = wrap_get_supported(original)
     module.get_supported = wrapped
