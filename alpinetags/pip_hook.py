@@ -44,10 +44,6 @@ def hook_enabled(environ: Mapping[str, str]) -> bool:
     return environ.get(OFF_ENV, "").strip().lower() not in _OFF_VALUES
 
 
-def _dedupe(items: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
 def _registry(environ: Mapping[str, str]) -> Any:
     """The plugins for this process (``ALPINETAGS_DISABLE_PLUGINS`` honoured), loaded once per setting."""
     from .plugins import DISABLE_ENV, disabled_from_env, load_plugins
@@ -98,7 +94,9 @@ def platforms_for_pip(
     added = host_platforms(environ)
     if not added:
         return None
-    return _dedupe([*added, *pip_platform_tags()])
+    from .tags import dedupe
+
+    return dedupe([*added, *pip_platform_tags()])
 
 
 def _pip_platform_tags() -> Any:
@@ -186,9 +184,3 @@ def install() -> None:
         patch_tags_module(module)
     except Exception as exc:
         warn(f"pip hook off, pip uses its standard tags: {type(exc).__name__}: {exc}")
-
-
-def is_patched() -> bool:
-    """Whether pip's tag module is imported in this process and patched."""
-    module = sys.modules.get(TAGS_MODULE)
-    return module is not None and hasattr(getattr(module, "get_supported", None), _PATCHED)

@@ -182,12 +182,3 @@ def load_plugins(disabled: Iterable[str] = (), extra: Iterable[tuple[str, object
             raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from exc
         registry.plugins.append(PluginInfo(name, repr(plugin), "", "", "loaded"))
     return registry
-
-
-def plugin_label(registry: Optional[Registry], name: str) -> str:
-    """``name (distribution version)`` for messages."""
-    if registry:
-        for p in registry.plugins:
-            if p.name == name and p.distribution:
-                return f"{name} ({p.distribution} {p.version})"
-    return name

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
 from .detect import probe
@@ -29,7 +30,8 @@ def _is_tag_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(t, str) and _PLATFORM_TAG_RE.match(t) for t in value)
 
 
-def _dedupe(items: list[str]) -> list[str]:
+def dedupe(items: Sequence[str]) -> list[str]:
+    """``items`` in order, each once."""
     return list(dict.fromkeys(items))
 
 
@@ -48,7 +50,7 @@ def plugin_platforms(
     hook = "alpinetags_platform_tags"
     for _name, tags in registry.call_all(hook, _is_tag_list, platform=platform, target=target):
         out.extend(tags)
-    return _dedupe(out)
+    return dedupe(out)
 
 
 def expand_platforms(platform_tags: list[str], registry: Optional[Registry] = None) -> list[str]:
@@ -63,7 +65,7 @@ def expand_platforms(platform_tags: list[str], registry: Optional[Registry] = No
     for tag in platform_tags:
         found, _name = registry.call_first("alpinetags_expand_platform", _is_tag_list, platform_tag=tag)
         out.extend(found or [tag])
-    return _dedupe(out)
+    return dedupe(out)
 
 
 def standard_platforms(platform: Platform, target: Target) -> list[str]:
@@ -135,7 +137,7 @@ def all_platforms(
     standard = standard_platforms(platform, target)
     # A plugin platform that packaging gives too (musllinux on the running system) keeps packaging's place.
     extra = [p for p in plugin_platforms(platform, registry, target) if p not in standard]
-    return _dedupe(extra + standard)
+    return dedupe(extra + standard)
 
 
 def sys_tags(target: Optional[Target] = None, registry: Optional[Registry] = None) -> list[Tag]:

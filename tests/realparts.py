@@ -31,14 +31,16 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, Optional
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "realparts"
-#: The shared facts (os-release samples) live beside the repository.
+#: The shared facts (os-release samples, real Alpine minirootfs) live beside the repository.
 SHARED_DATA = REPO.parent / "shared" / "data"
 OS_RELEASE_SAMPLES = SHARED_DATA / "os-release"
+MINIROOTFS_DIR = SHARED_DATA / "alpine-minirootfs"
 
 HOW_TO_FETCH = "run `bash scripts/test` or `python -m tests.realparts fetch`"
 
@@ -174,6 +176,129 @@ def musl_libs(deb_arch: str) -> list[Path]:
 def busybox() -> Path:
     """A statically linked x86_64 busybox (Debian's busybox-static)."""
     return _need(CACHE / "busybox" / "bin" / "busybox", "busybox", "apt-get download busybox-static")
+
+
+# --------------------------------------------------------------------------------------------------
+# real Alpine systems: the official minirootfs tarballs in ../shared/data/alpine-minirootfs
+
+
+@dataclass(frozen=True)
+class Minirootfs:
+    """One row of ``MANIFEST.tsv``: an official Alpine minirootfs tarball and what its apk database says."""
+
+    file: str  # alpine-minirootfs-3.17.10-x86_64.tar.gz
+    branch: str  # v3.17, or edge
+    release: str  # 3.17.10 (os-release VERSION_ID)
+    musl_apk: str  # the musl package version its apk database records: 1.2.3-r5
+    sha256: str
+
+    @property
+    def arch(self) -> str:
+        """The Alpine arch (``x86_64``, ``aarch64``, ``x86``): the last part of the file name."""
+        return self.file[: -len(".tar.gz")].rsplit("-", 1)[1]
+
+    @property
+    def musl_version(self) -> str:
+        """The upstream musl version: ``1.2.4_git20230717-r4`` -> ``1.2.4``, ``1.1.24-r10`` -> ``1.1.24``."""
+        m = re.match(r"\d+\.\d+\.\d+", self.musl_apk)
+        assert m, self.musl_apk
+        return m.group(0)
+
+    @property
+    def minor(self) -> str:
+        """``3.17`` for the release, ``edge`` for edge."""
+        return "edge" if self.branch == "edge" else ".".join(self.release.split(".")[:2])
+
+    @property
+    def name(self) -> str:
+        """A short id for test names: ``3.17-x86_64``, ``edge-x86_64``."""
+        return f"{self.minor}-{self.arch}"
+
+
+def minirootfs_manifest() -> list[Minirootfs]:
+    """Every tarball of ``MANIFEST.tsv`` (oldest release first per arch); fails the test if ``../shared`` is
+    missing."""
+    manifest = MINIROOTFS_DIR / "MANIFEST.tsv"
+    if not manifest.is_file():
+        _missing(f"the real Alpine minirootfs manifest ({manifest})", "check out ../shared beside the repo")
+    rows = []
+    lines = manifest.read_text().splitlines()
+    head = lines[0].split("\t")
+    for line in lines[1:]:
+        if not line.strip():
+            continue
+        row = dict(zip(head, line.split("\t")))
+        rows.append(
+            Minirootfs(row["file"], row["branch"], row["alpine_release"], row["musl_version"], row["sha256"])
+        )
+
+    def key(m: Minirootfs) -> tuple[str, tuple[int, ...]]:
+        nums = tuple(int(x) for x in re.findall(r"\d+", m.release.split("_")[0]))
+        return (m.arch, nums)
+
+    return sorted(rows, key=key)
+
+
+def find_minirootfs(minor: str, arch: str = "x86_64") -> Minirootfs:
+    """The manifest row of Alpine ``minor`` (``"3.17"`` or ``"edge"``) for ``arch`` (Alpine's arch name)."""
+    for m in minirootfs_manifest():
+        if m.minor == minor and m.arch == arch:
+            return m
+    _missing(f"an Alpine {minor} {arch} minirootfs in {MINIROOTFS_DIR}")
+
+
+def alpine_minirootfs(minor: str, arch: str = "x86_64") -> Path:
+    """The unpacked real Alpine root of ``minor`` (``"3.17"``, ``"edge"``) and ``arch``, shared and
+    read-only by convention: a test that writes into a root uses ``copy_minirootfs``."""
+    m = find_minirootfs(minor, arch)
+    root = CACHE / "alpine" / m.file[: -len(".tar.gz")]
+    _need(root / ".done", f"the unpacked {m.file}", "tar -xzf it from ../shared/data/alpine-minirootfs")
+    return root
+
+
+def copy_minirootfs(minor: str, dest: Path, arch: str = "x86_64") -> Path:
+    """A private copy of a real Alpine root at ``dest`` (hard links, so cheap), with ``dev`` nodes for
+    chroots. Files are hard-linked: replace a file (write a new one, rename) rather than edit it."""
+    src = alpine_minirootfs(minor, arch)
+    dest = Path(dest)
+    shutil.copytree(src, dest, symlinks=True, copy_function=_link_or_copy, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".done"))  # fmt: skip
+    (dest / "dev").mkdir(exist_ok=True)
+    (dest / "proc").mkdir(exist_ok=True)
+    (dest / "tmp").mkdir(exist_ok=True)
+    os.chmod(dest / "tmp", 0o1777)
+    for name, (major, minor_) in {
+        "null": (1, 3),
+        "zero": (1, 5),
+        "random": (1, 8),
+        "urandom": (1, 9),
+    }.items():
+        _mknod(dest / "dev" / name, major, minor_)
+    return dest
+
+
+def _fetch_minirootfs(m: Minirootfs) -> Path:
+    """Unpack one tarball into ``CACHE/alpine`` (once), after checking its sha256 against the manifest."""
+    import hashlib
+
+    root = CACHE / "alpine" / m.file[: -len(".tar.gz")]
+    if (root / ".done").exists():
+        return root
+    tarball = MINIROOTFS_DIR / m.file
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    if digest != m.sha256:
+        raise RuntimeError(f"{tarball}: sha256 {digest} is not the manifest's {m.sha256}")
+    tmp = root.with_name(root.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    # No device nodes in a minirootfs; --no-same-owner keeps the files ours even if the test runs as root.
+    _run(["tar", "-xzf", str(tarball), "-C", str(tmp), "--no-same-owner", "--exclude=./dev/*"])
+    (tmp / ".done").write_text(m.file + "\n")
+    if root.exists():
+        shutil.rmtree(root)
+    tmp.rename(root)
+    return root
 
 
 # --------------------------------------------------------------------------------------------------
@@ -692,6 +817,8 @@ def _fetch_all() -> None:
         for package in GLIBC_LIBS:
             line(f"{package}:{deb_arch} (patched)", _fetch_glibc_lib(package, deb_arch))
         line(f"alpine cpython {arch}", _fetch_krunner(arch))
+    for m in minirootfs_manifest():
+        line(f"alpine {m.name}", _fetch_minirootfs(m))
     for wheel in _fetch_pypi_deps():
         line(wheel.name.split("-")[0] + " wheel", wheel)
     # Every .deb is unpacked now; the private apt lists (~100 MB) are needed again only for a new part.
