@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import functools
+import importlib
 import os
 import re
 import shutil
@@ -33,7 +34,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import NoReturn, Optional, Union
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "realparts"
@@ -804,7 +805,7 @@ def fetch() -> None:
 
 def _fetch_all() -> None:
 
-    def line(part: str, path: Path | str) -> None:
+    def line(part: str, path: Union[Path, str]) -> None:
         shown = os.path.relpath(path, REPO) if str(path).startswith(str(REPO)) else str(path)
         print(f"  {part:<24} {shown}", flush=True)
 
@@ -821,6 +822,9 @@ def _fetch_all() -> None:
         line(f"alpine {m.name}", _fetch_minirootfs(m))
     for wheel in _fetch_pypi_deps():
         line(wheel.name.split("-")[0] + " wheel", wheel)
+    # Parts of one topic live in tests/parts_<topic>.py, each with ``fetch(line)``: run them too.
+    for module in sorted((REPO / "tests").glob("parts_*.py")):
+        importlib.import_module(f"tests.{module.stem}").fetch(line)
     # Every .deb is unpacked now; the private apt lists (~100 MB) are needed again only for a new part.
     shutil.rmtree(CACHE / "apt", ignore_errors=True)
     for tool in ("musl-gcc", *sorted(set(QEMU_STATIC.values())), "unshare", "chroot"):
