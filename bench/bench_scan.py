@@ -16,8 +16,8 @@ import os
 import sys
 import time
 
+from alpinetags.elfscan import scan_paths
 from alpinetags.experiments.libc import sweep, wheel_needs
-from alpinetags.experiments.scan import scan_paths
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT = [os.path.join(REPO, ".cache", "experiments", d) for d in ("wheels", "krunner")]

@@ -19,9 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alpinetags import elfscan as scan
+from alpinetags import facts as data
+from alpinetags.elfdynamic import parse_dynamic_symbols, read_dynamic_symbols
 from alpinetags.errors import ElfError
-from alpinetags.experiments import data, libc, loader, scan
-from alpinetags.experiments.symbols import parse_dynamic_symbols, read_dynamic_symbols
+from alpinetags.experiments import libc, loader
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "experiments"

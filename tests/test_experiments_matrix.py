@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from packaging.tags import interpreter_name, interpreter_version
 
-from alpinetags.experiments import data, matrix
+from alpinetags import facts as data
+from alpinetags.experiments import matrix
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 

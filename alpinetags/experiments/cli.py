@@ -82,7 +82,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from . import data as d
+    from .. import facts as d
     from . import matrix, report
 
     arches = opt(args, "arches") or [a.tag_arch for a in d.alpine_arches()]
@@ -142,8 +142,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def cmd_symbols(args: argparse.Namespace) -> int:
+    from .. import elfscan as scan
     from ..errors import LoaderError
-    from . import libc, loader, report, scan
+    from . import libc, loader, report
 
     the_libc = libc.read_libc(opt(args, "libc") or libc.DEFAULT_LIBC)
     started = time.perf_counter()

@@ -15,12 +15,12 @@ from typing import Optional
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from .. import facts as data
+from ..elfdynamic import read_dynamic_symbols
+from ..elfscan import ScannedContainer
 from ..errors import LoaderError
 from ..musl import read_musl_version
-from . import data
 from .loader import LoaderVerdict
-from .scan import ScannedContainer
-from .symbols import read_dynamic_symbols
 
 #: The loader of this machine (Debian's musl 1.2.3 in the project's reference setup).
 DEFAULT_LIBC = "/lib/ld-musl-x86_64.so.1"

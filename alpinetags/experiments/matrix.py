@@ -27,8 +27,8 @@ from typing import Optional
 
 from alpinetags_alpine import TIME64_ARCHES, TIME64_MINOR, alpine_platforms, parse_alpine_version
 
+from .. import facts as data
 from ..musl import musllinux_platforms
-from . import data
 
 SCHEMES = ("alpine", "musllinux")
 

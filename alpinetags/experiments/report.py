@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Optional
 from xml.sax.saxutils import escape
 
-from . import data
+from .. import facts as data
 from .libc import AbiSweep, CrossCheck, ObjectFinding
 from .loader import LoaderVerdict
 from .matrix import SCHEMES, Cell, SchemeCounts

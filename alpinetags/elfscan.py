@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Optional
 
-from ..errors import ConfigError, ElfError
-from .symbols import DynamicSymbols, parse_dynamic_symbols, read_dynamic_symbols
+from .elfdynamic import DynamicSymbols, parse_dynamic_symbols, read_dynamic_symbols
+from .errors import ConfigError, ElfError
 
 ELF_MAGIC = b"\x7fELF"
 #: No single member larger than this is decompressed.

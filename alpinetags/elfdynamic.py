@@ -15,10 +15,10 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ..arch import elf_arch
-from ..elffile import ElfHeader, parse_elf
-from ..errors import ElfError
-from ..safefile import parse_regular
+from .arch import elf_arch
+from .elffile import ElfHeader, parse_elf
+from .errors import ElfError
+from .safefile import parse_regular
 
 #: No table (section headers, .dynsym, .dynstr, .dynamic) larger than this is read.
 MAX_TABLE = 64 * 1024 * 1024
