@@ -1,8 +1,10 @@
 """A small, bounded ELF header reader: class, byte order, machine, and the PT_INTERP path.
 
 It reads at most ``MAX_READ`` bytes of any file, whatever the header claims, and every way a file
-can be short, lying or hostile ends in ``ElfError``. Only the program headers are read: that is all
-PEP 656 needs (the interpreter's loader names the libc).
+can be short, lying or hostile ends in ``ElfError``. Only the program headers are read from a file:
+that is all PEP 656 needs (the interpreter's loader names the libc). ``read_only_data`` reads the
+section headers of a file already in memory (a musl loader), to tell the data a program uses from
+notes the toolchain appended (``.comment`` says ``GCC: (Alpine 9.3.0) 9.3.0``, which is no musl version).
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from .safefile import parse_regular
 MAX_READ = 64 * 1024
 _MAX_INTERP = 4096
 _PT_INTERP = 3
+_PT_LOAD = 1
+_PF_X, _PF_W = 1, 2
+_SHT_PROGBITS = 1
+_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR = 1, 2, 4
+#: No ELF file alpinetags reads has more sections than this (musl's loaders have about 20).
+MAX_SECTIONS = 4096
 
 EM_386 = 3
 EM_MIPS = 8
@@ -45,6 +53,8 @@ class ElfHeader:
     shentsize: int = 0
     shnum: int = 0
     shstrndx: int = 0
+    #: PT_LOAD segments as (file offset, file size, flags): what the program maps from the file.
+    loads: tuple[tuple[int, int, int], ...] = ()
 
 
 class _BoundedReader:
@@ -93,12 +103,15 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
         raise ElfError(f"program header entry size {phentsize} is smaller than {ph_size}")
     table = reader.read(phoff, phentsize * phnum, "program header table") if phnum else b""
     interpreter: Optional[str] = None
+    loads: list[tuple[int, int, int]] = []
     for i in range(phnum):
         fields = struct.unpack_from(ph_fmt, table, i * phentsize)
         if ei_class == 1:
-            p_type, p_offset, p_filesz = fields[0], fields[1], fields[4]
+            p_type, p_offset, p_filesz, p_flags = fields[0], fields[1], fields[4], fields[6]
         else:
-            p_type, p_offset, p_filesz = fields[0], fields[2], fields[5]
+            p_type, p_offset, p_filesz, p_flags = fields[0], fields[2], fields[5], fields[1]
+        if p_type == _PT_LOAD:
+            loads.append((p_offset, p_filesz, p_flags))
         if p_type != _PT_INTERP:
             continue
         if interpreter is not None:
@@ -123,7 +136,73 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
         shentsize=sh[0],
         shnum=sh[1],
         shstrndx=sh[2],
+        loads=tuple(loads),
     )
+
+
+@dataclass(frozen=True)
+class DataRange:
+    """A stretch of a file the program maps read-only and does not execute (``.rodata``)."""
+
+    start: int
+    end: int
+    name: str  # the section name, or "PT_LOAD" when the file has no section headers
+
+
+def read_only_data(data: bytes) -> list[DataRange]:
+    """The read-only, non-executable data of the ELF file ``data``: where a program keeps its constants.
+
+    From the section headers: allocated ``PROGBITS`` sections that are neither writable nor executable
+    (``.rodata``, ``.rodata.str1.1``, ...); never ``.comment`` or another non-allocated section, which
+    the program never sees and the toolchain fills with its own version strings. A file stripped of its
+    section headers falls back to its non-writable ``PT_LOAD`` segments (still nothing non-allocated).
+    Every lying offset or size is an ``ElfError``.
+    """
+    import io
+
+    header = parse_elf(io.BytesIO(data), len(data))
+    size = len(data)
+    if header.shnum == 0 or header.shoff == 0:
+        out = [
+            DataRange(off, off + filesz, "PT_LOAD")
+            for off, filesz, flags in header.loads
+            if not flags & _PF_W and 0 <= off and off + filesz <= size and filesz > 0
+        ]
+        if not out:
+            raise ElfError("no section headers and no read-only PT_LOAD segment")
+        return out
+    if header.shnum > MAX_SECTIONS:
+        raise ElfError(f"{header.shnum} section headers is not plausible")
+    end = "<" if header.little_endian else ">"
+    fmt = end + ("IIIIIIIIII" if header.elf_class == 32 else "IIQQQQIIQQ")
+    entsize = struct.calcsize(fmt)
+    if header.shentsize < entsize:
+        raise ElfError(f"section header entry size {header.shentsize} is smaller than {entsize}")
+    if header.shoff + header.shentsize * header.shnum > size:
+        raise ElfError("the section header table lies outside the file")
+    sections = [
+        struct.unpack_from(fmt, data, header.shoff + i * header.shentsize) for i in range(header.shnum)
+    ]
+    names_at = -1
+    if header.shstrndx < header.shnum:
+        names_at = sections[header.shstrndx][4]
+    out = []
+    for name_off, sh_type, flags, _addr, offset, sec_size, *_rest in sections:
+        if sh_type != _SHT_PROGBITS or not flags & _SHF_ALLOC or flags & (_SHF_WRITE | _SHF_EXECINSTR):
+            continue
+        if offset + sec_size > size:
+            raise ElfError(f"a read-only section lies outside the file ({offset}+{sec_size} > {size})")
+        out.append(DataRange(offset, offset + sec_size, _section_name(data, names_at, name_off)))
+    return out
+
+
+def _section_name(data: bytes, names_at: int, name_off: int) -> str:
+    """The name of a section from the name table (for messages only; ``?`` when it cannot be read)."""
+    if names_at < 0 or names_at + name_off >= len(data):
+        return "?"
+    at = names_at + name_off
+    stop = data.find(b"\x00", at, at + 64)
+    return data[at:stop].decode("ascii", "replace") if stop > at else "?"
 
 
 def read_elf(path: str) -> ElfHeader:

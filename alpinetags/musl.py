@@ -21,7 +21,8 @@ import subprocess
 import time
 from typing import Optional
 
-from .errors import LoaderError
+from .elffile import read_only_data
+from .errors import ElfError, LoaderError
 from .safefile import read_regular, regular_size
 
 #: The file name every musl dynamic loader has.
@@ -88,21 +89,48 @@ def _version_strings(data: bytes) -> set[str]:
 def version_from_loader_bytes(data: bytes) -> str:
     """Find musl's version string in the bytes of a loader (``libc.so``).
 
-    The version sits in .rodata near the banner; the search starts in a small window around the banner
-    (fast, and avoids version-like strings elsewhere) and widens, to the whole file last, only while
-    nothing is found.
+    musl keeps its version (``__libc_version``) and the banner ("musl libc (") in read-only data, so only
+    that is searched: the section headers say where it is (``elffile.read_only_data``). Anything else,
+    ``.comment`` above all (``GCC: (Alpine 9.3.0) 9.3.0`` in Alpine 3.6-3.12), holds the toolchain's
+    versions, not musl's. The search starts in a small window around the banner, inside the section that
+    holds it (fast, and avoids version-like strings elsewhere), and widens to that section, then to all
+    read-only data, only while nothing is found. Two different versions where one is looked for is an
+    error, not a guess.
     """
-    at = data.find(_BANNER)
-    if at < 0:
-        raise LoaderError("no musl banner: not a musl loader")
-    windows = [data[max(0, at - half) : at + half] for half in _WINDOWS]
-    for window in (*windows, data):
-        found = _version_strings(window)
-        if len(found) == 1:
-            return found.pop()
-        if len(found) > 1:
-            raise LoaderError(f"several version strings in the loader: {sorted(found)}")
-    raise LoaderError("musl banner found but no version string")
+    try:
+        ranges = read_only_data(data)
+    except ElfError as exc:
+        raise LoaderError(f"not a loader alpinetags can read: {exc}") from None
+    home = None
+    at = -1
+    for r in ranges:
+        at = data.find(_BANNER, r.start, r.end)
+        if at >= 0:
+            home = r
+            break
+    if home is None:
+        raise LoaderError("no musl banner in its read-only data: not a musl loader")
+    windows = [(max(home.start, at - half), min(home.end, at + half)) for half in _WINDOWS]
+    tried: list[tuple[int, int]] = []
+    for start, end in (*windows, (home.start, home.end)):
+        if tried and tried[-1] == (start, end):
+            continue
+        tried.append((start, end))
+        found = _version_strings(data[start:end])
+        if found:
+            return _one(found, f"{home.name} near the banner")
+    found = set()
+    for r in ranges:
+        found |= _version_strings(data[r.start : r.end])
+    if found:
+        return _one(found, "read-only data")
+    raise LoaderError(f"musl banner found in {home.name} but no version string in read-only data")
+
+
+def _one(found: set[str], where: str) -> str:
+    if len(found) > 1:
+        raise LoaderError(f"several version strings in {where}: {sorted(found)}; cannot tell musl's")
+    return found.pop()
 
 
 def read_musl_version(path: str) -> str:
