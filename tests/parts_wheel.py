@@ -1,0 +1,161 @@
+"""Real parts of the publisher's side (``alpinetags wheel show``/``wheel tag``): the tools that judge it.
+
+* ``pip 26.3`` and ``wheel 0.48.0`` (pinned by version and sha256), installed into one venv per test session
+  by ``tools_venv``: ``python -m wheel unpack`` verifies every RECORD hash and size of a retagged wheel,
+  ``python -m wheel pack`` writes the plain ``linux_x86_64`` wheel the round trip starts from (so the input
+  wheel is not made by the code under test), and pip 26.3 installs the result.
+* ``build_ssl_extension``: a real C extension for the Alpine-built CPython 3.11, compiled with ``musl-gcc``
+  against the real ``libssl``/``libcrypto`` of a real Alpine minirootfs (no OpenSSL headers: the two
+  functions it calls are declared in the source).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import venv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Union
+
+from tests import realparts
+
+CACHE = realparts.CACHE / "wheel-tools"
+
+#: (file, sha256), fetched with ``pip download --no-deps --only-binary=:all:`` on 2026-12-01.
+PINNED: tuple[tuple[str, str], ...] = (
+    ("pip-26.3-py3-none-any.whl", "f3b60b20ffaadd4415ed7957212a38ac63fa4c5fa375bd0f4a797777940fad13"),
+    ("wheel-0.48.0-py3-none-any.whl", "3217dcc807155e45db462d7ef2431f5ddda0d7273b700d05a67b271ceb1287ab"),
+)
+
+#: The C source of the test extension ``sslmod``: ``version()`` calls into libssl and libcrypto.
+SSLMOD_C = r"""
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+/* Declared here instead of including OpenSSL's headers: both have this signature in OpenSSL 1.1 and 3.
+   TLS_method is in libssl, OpenSSL_version_num in libcrypto, so the module needs both libraries. */
+extern unsigned long OpenSSL_version_num(void);
+extern const void *TLS_method(void);
+
+static PyObject *version(PyObject *self, PyObject *args) {
+    if (TLS_method() == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "TLS_method() returned NULL");
+        return NULL;
+    }
+    return PyLong_FromUnsignedLong(OpenSSL_version_num());
+}
+
+static PyMethodDef methods[] = {
+    {"version", version, METH_NOARGS, "OPENSSL_VERSION_NUMBER of the libcrypto loaded"},
+    {NULL, NULL, 0, NULL},
+};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "sslmod", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_sslmod(void) { return PyModule_Create(&module); }
+"""
+#: The Alpine CPython's extension suffix (its sysconfig says so).
+EXT_SUFFIX = ".cpython-311-x86_64-linux-musl.so"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pinned_wheels() -> list[Path]:
+    out = []
+    for name, digest in PINNED:
+        path = CACHE / name
+        if not path.is_file() or _sha256(path) != digest:
+            realparts._missing(f"{name} with sha256 {digest}", f"pip download --no-deps {name}")
+        out.append(path)
+    return out
+
+
+def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
+    """Download the pinned wheels into ``CACHE`` (once), checking each sha256."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for name, digest in PINNED:
+        path = CACHE / name
+        if not path.is_file():
+            spec = "==".join(name.split("-")[:2])
+            realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                            "--no-deps", "--only-binary=:all:", "-d", str(CACHE), spec])  # fmt: skip
+        if _sha256(path) != digest:
+            raise RuntimeError(f"{path}: sha256 is not the pinned {digest}")
+        line(name.split("-")[0] + " (wheel tests)", path)
+
+
+@functools.cache
+def tools_venv() -> Path:
+    """The python of a venv (once per session) with the pinned pip 26.3 and wheel 0.48.0 installed.
+
+    wheel's dependency ``packaging`` comes from realparts' fetched wheels, so nothing is downloaded here.
+    """
+    wheels = pinned_wheels()
+    dest = Path(tempfile.mkdtemp(prefix="alpinetags-wheel-tools-"))
+    venv.EnvBuilder(with_pip=True, clear=True).create(dest)
+    python = dest / "bin" / "python"
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",
+         "--find-links", str(CACHE), "--find-links", str(realparts.CACHE / "pypi"), *map(str, wheels)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"installing {wheels} into {dest} failed:\n{proc.stdout}\n{proc.stderr}")
+    return python
+
+
+def build_ssl_extension(dest: Path, root: Path, libssl: str, libcrypto: str) -> Path:
+    """Compile ``sslmod`` into ``dest`` with musl-gcc for the Alpine CPython 3.11, linked against the real
+    ``libssl``/``libcrypto`` sonames found in ``root``'s ``/lib`` (a real Alpine minirootfs)."""
+    musl_gcc = shutil.which("musl-gcc")
+    if musl_gcc is None:
+        realparts._missing("musl-gcc", "apt-get install musl-tools musl-dev")
+    include = realparts.krunner_python("x86_64") / "include" / "python3.11"
+    lib = Path(root) / "lib"
+    for name in (libssl, libcrypto):
+        if not (lib / name).exists():
+            realparts._missing(f"{lib / name}")
+    dest.mkdir(parents=True, exist_ok=True)
+    src = dest / "sslmod.c"
+    src.write_text(SSLMOD_C)
+    out = dest / f"sslmod{EXT_SUFFIX}"
+    argv = [musl_gcc, "-shared", "-fPIC", "-O1", f"-I{include}", str(src), f"-L{lib}",
+            f"-Wl,-rpath-link,{lib}", f"-l:{libssl}", f"-l:{libcrypto}", "-o", str(out)]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{proc.stderr}")
+    return out
+
+
+def pack_wheel(dest_dir: Path, files: dict[str, Path], name: str, version: str, tag: str) -> Path:
+    """A wheel of ``files`` (path in the wheel -> file) made by ``python -m wheel pack`` (pinned wheel
+    0.48.0), tagged ``tag``: the plain ``linux_x86_64`` wheel a build on Alpine gives."""
+    work = Path(tempfile.mkdtemp(prefix="pack-", dir=dest_dir))
+    tree = work / f"{name}-{version}"
+    dist_info = tree / f"{name}-{version}.dist-info"
+    dist_info.mkdir(parents=True)
+    for inside, src in files.items():
+        (tree / inside).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, tree / inside)
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: alpinetags round-trip test\n\n"
+        "A C extension linked against a real Alpine library.\n"
+    )
+    (dist_info / "WHEEL").write_text(
+        f"Wheel-Version: 1.0\nGenerator: tests/parts_wheel.py\nRoot-Is-Purelib: false\nTag: {tag}\n"
+    )
+    out = work / "out"
+    out.mkdir()
+    proc = subprocess.run([str(tools_venv()), "-m", "wheel", "pack", "-d", str(out), str(tree)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    wheels = list(out.glob("*.whl"))
+    if proc.returncode != 0 or len(wheels) != 1:
+        raise RuntimeError(f"wheel pack {tree} failed:\n{proc.stdout}\n{proc.stderr}")
+    final = Path(dest_dir) / wheels[0].name
+    wheels[0].replace(final)
+    shutil.rmtree(work)
+    return final
