@@ -1,0 +1,66 @@
+"""time64 across Alpine 3.13, measured on the real x86 roots (i386 runs natively here, in a chroot).
+
+What a 3.12 program sees on 3.13 is compared with what the same program sees on 3.12: musl keeps the
+32-bit time symbols, so a program that only talks to musl behaves the same; a library with ``time_t`` in
+its API, rebuilt 64-bit under the same soname, does not. The expected years are the calendar's, not
+anything alpinetags computes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from experiments import time64
+
+pytestmark = pytest.mark.realparts
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[time64.Run]:
+    return time64.measure(tmp_path_factory.mktemp("time64"))
+
+
+@pytest.mark.parametrize("command", [" ".join(c) for c in time64.COMMANDS])
+def test_old_busybox_behaves_on_3_13_as_on_3_12(runs: list[time64.Run], command: str) -> None:
+    old = time64.by(runs, "busybox (3.12)", "3.12", command)
+    new = time64.by(runs, "busybox (3.12)", "3.13", command)
+    assert old.returncode == new.returncode == 0
+    assert new.output == old.output
+
+
+def test_dates_before_2038_are_right_and_after_2038_wrap_on_both(runs: list[time64.Run]) -> None:
+    for run_on in ("3.12", "3.13"):
+        assert (
+            "2030-01-02 03:04:05"
+            in time64.by(runs, "busybox (3.12)", run_on, "stat -c %y %n /tmp/t2030").output
+        )
+        # 32-bit time_t cannot hold 2040: the old program wraps to 1903 on its own release too
+        assert time64.by(runs, "busybox (3.12)", run_on, "stat -c %y %n /tmp/t2040").output.startswith(
+            "1903-"
+        )
+    assert (
+        "2040-01-02 03:04:05" in time64.by(runs, "busybox (3.13)", "3.13", "stat -c %y %n /tmp/t2040").output
+    )
+
+
+def test_a_library_with_time_t_in_its_api_breaks_across_3_13(runs: list[time64.Run]) -> None:
+    program = "caller (3.12, libcrypto.so.1.1)"
+    on_old, on_new = time64.by(runs, program, "3.12"), time64.by(runs, program, "3.13")
+    assert on_old.returncode == on_new.returncode == 0
+    # 1700000000 is in 2023: musl answers right on both releases
+    assert "musl gmtime_r: 2023" in on_old.output and "musl gmtime_r: 2023" in on_new.output
+    # OpenSSL 1.1 on 3.12 agrees; on 3.13 (same soname, rebuilt with 64-bit time_t) it reads 8 bytes where
+    # the caller stored 4 and the int after it (1): 1700000000 + 2**32 seconds is in 2159
+    assert "libcrypto OPENSSL_gmtime: 2023" in on_old.output
+    assert "libcrypto OPENSSL_gmtime: 2159" in on_new.output
+
+
+def test_the_caller_needs_what_a_3_12_program_needs(tmp_path: Path) -> None:
+    from alpinetags.elfdynamic import read_dynamic_symbols
+
+    syms = read_dynamic_symbols(str(time64.build_caller(tmp_path)))
+    assert set(syms.needed) == {"libc.musl-x86.so.1", "libcrypto.so.1.1"}
+    assert {"gmtime_r", "OPENSSL_gmtime"} <= set(syms.required)
+    assert not any(n.startswith("__") and "time64" in n for n in syms.required)
