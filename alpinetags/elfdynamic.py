@@ -1,7 +1,11 @@
-"""Dynamic symbols of an ELF object: what it needs from others, and what it offers them.
+"""Dynamic linking facts of an ELF object: what it needs from others, where it says to look, and what it
+offers them.
 
-A musl binary fails to load when an undefined, non-weak name in its ``.dynsym`` is defined by no loaded
-object; musl has no symbol versions, so the *names* are the whole contract. This module reads them.
+A musl binary fails to load when a ``DT_NEEDED`` library is not found along its search path, or when an
+undefined, non-weak name in its ``.dynsym`` is defined by no loaded object; musl has no symbol versions, so
+the *names* are the whole contract. glibc adds one more: each ``GLIBC_2.34``-style version an object asks
+for (``.gnu.version_r``) must be defined by the library it names (``.gnu.version_d``). This module reads
+all of that; ``alpinetags.native`` decides what it means for a given root.
 
 The ELF header comes from ``alpinetags.elffile.parse_elf``; here only the section header table,
 ``.dynsym``, its string table and ``.dynamic`` (for ``DT_NEEDED``/``DT_SONAME``) are read, each at an offset
@@ -12,6 +16,7 @@ read or an exception of another type.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -30,7 +35,11 @@ SHN_UNDEF = 0
 STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 1, 2, 10
 STT_SECTION, STT_FILE = 3, 4
 STV_DEFAULT, STV_PROTECTED = 0, 3
-DT_NULL, DT_NEEDED, DT_SONAME = 0, 1, 14
+DT_NULL, DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 14, 15, 29
+SHT_GNU_VERDEF, SHT_GNU_VERNEED = 0x6FFFFFFD, 0x6FFFFFFE
+VER_FLG_BASE, VER_FLG_WEAK = 1, 2
+#: No version table has more entries than this (glibc's libc.so.6 defines about 40).
+MAX_VERSION_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,20 @@ class DynamicSymbols:
     required: frozenset[str]  # undefined, global: must be found or loading fails
     weak: frozenset[str]  # undefined, weak: resolve to 0 when missing
     exported: frozenset[str]  # defined, global or weak, default or protected visibility
+    rpath: tuple[str, ...] = ()  # DT_RPATH entries, unexpanded ("$ORIGIN/../lib")
+    runpath: tuple[str, ...] = ()  # DT_RUNPATH entries, unexpanded
+    #: glibc: (file named in .gnu.version_r, the non-weak versions wanted from it), in file order.
+    version_needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: glibc: the versions this object defines (.gnu.version_d), without its own base name.
+    version_defs: frozenset[str] = frozenset()
+    machine: int = 0  # e_machine, so that objects of the same ISA can be told apart even if arch is ""
+    elf_class: int = 0  # 32 or 64
+
+    @property
+    def is_python_extension(self) -> bool:
+        """Whether this is a CPython extension module: it exports ``PyInit_<name>`` (or Python 2's
+        ``init<name>`` is not considered). Such a module gets the C API from the interpreter that loads it."""
+        return any(name.startswith("PyInit_") for name in self.exported)
 
 
 def _read(f: BinaryIO, size: int, offset: int, length: int, what: str) -> bytes:
@@ -67,6 +90,49 @@ def _name(strtab: bytes, offset: int, what: str) -> str:
     return strtab[offset:end].decode("utf-8", "replace")
 
 
+def _paths(value: str) -> tuple[str, ...]:
+    return tuple(p for p in value.split(":") if p)
+
+
+def _walk_versions(
+    table: bytes, strtab: bytes, end: str, count: int, need: bool
+) -> Iterator[tuple[str, int, list[tuple[str, int]]]]:
+    """The entries of ``.gnu.version_r`` (``need``) or ``.gnu.version_d``: (file or "", flags, [(name,
+    flags)]). Both are linked lists by byte offsets; every offset is checked, and a loop ends at
+    ``MAX_VERSION_ENTRIES``."""
+    head_fmt, aux_fmt = (end + "HHIII", end + "IHHII") if need else (end + "HHHHIII", end + "II")
+    head_size, aux_size = struct.calcsize(head_fmt), struct.calcsize(aux_fmt)
+    at, seen = 0, 0
+    for _ in range(min(count, MAX_VERSION_ENTRIES)):
+        if at < 0 or at + head_size > len(table):
+            raise ElfError("version table entry lies outside its section")
+        if need:
+            _v, cnt, file_off, aux, nxt = struct.unpack_from(head_fmt, table, at)
+            file, flags = _name(strtab, file_off, ".gnu.version_r"), 0
+        else:
+            _v, flags, _ndx, cnt, _hash, aux, nxt = struct.unpack_from(head_fmt, table, at)
+            file = ""
+        names = []
+        aux_at = at + aux
+        for _ in range(cnt):
+            seen += 1
+            if seen > MAX_VERSION_ENTRIES or aux_at < 0 or aux_at + aux_size > len(table):
+                raise ElfError("version table auxiliary entry lies outside its section")
+            if need:
+                _hash2, vflags, _other, name_off, aux_next = struct.unpack_from(aux_fmt, table, aux_at)
+            else:
+                name_off, aux_next = struct.unpack_from(aux_fmt, table, aux_at)
+                vflags = 0
+            names.append((_name(strtab, name_off, "version name"), vflags))
+            if not aux_next:
+                break
+            aux_at += aux_next
+        yield file, flags, names
+        if not nxt:
+            break
+        at += nxt
+
+
 @dataclass(frozen=True)
 class _Section:
     type: int
@@ -74,6 +140,7 @@ class _Section:
     size: int
     link: int
     entsize: int
+    info: int = 0
 
 
 def _sections(f: BinaryIO, size: int, h: ElfHeader) -> list[_Section]:
@@ -91,10 +158,10 @@ def _sections(f: BinaryIO, size: int, h: ElfHeader) -> list[_Section]:
     table = _read(f, size, h.shoff, h.shentsize * h.shnum, "section header table")
     out = []
     for i in range(h.shnum):
-        _n, s_type, _fl, _addr, s_off, s_size, s_link, _info, _align, s_entsize = struct.unpack_from(
+        _n, s_type, _fl, _addr, s_off, s_size, s_link, s_info, _align, s_entsize = struct.unpack_from(
             fmt, table, i * h.shentsize
         )
-        out.append(_Section(s_type, s_off, s_size, s_link, s_entsize))
+        out.append(_Section(s_type, s_off, s_size, s_link, s_entsize, s_info))
     return out
 
 
@@ -114,6 +181,10 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
     weak: set[str] = set()
     exported: set[str] = set()
     needed: list[str] = []
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    version_needs: list[tuple[str, tuple[str, ...]]] = []
+    version_defs: set[str] = set()
     soname = ""
     if h.elf_class == 32:
         sym_fmt, sym_fields = end + "IIIBBH", (0, 3, 4, 5)  # name, value, size, info, other, shndx
@@ -152,6 +223,21 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
                     needed.append(_name(strtab, val, "DT_NEEDED"))
                 elif tag == DT_SONAME:
                     soname = _name(strtab, val, "DT_SONAME")
+                elif tag == DT_RPATH:
+                    rpath = _paths(_name(strtab, val, "DT_RPATH"))
+                elif tag == DT_RUNPATH:
+                    runpath = _paths(_name(strtab, val, "DT_RUNPATH"))
+        elif sec.type in (SHT_GNU_VERNEED, SHT_GNU_VERDEF):
+            need = sec.type == SHT_GNU_VERNEED
+            what = ".gnu.version_r" if need else ".gnu.version_d"
+            table = _read(f, size, sec.offset, sec.size, what)
+            strtab = _linked_strtab(f, size, sections, sec, what)
+            for file, flags, names in _walk_versions(table, strtab, end, sec.info, need):
+                if need:
+                    wanted = tuple(n for n, vflags in names if not vflags & VER_FLG_WEAK)
+                    version_needs.append((file, wanted))
+                elif not flags & VER_FLG_BASE and names:
+                    version_defs.add(names[0][0])  # the others name the versions it inherits from
     return DynamicSymbols(
         arch=elf_arch(h),
         interpreter=h.interpreter or "",
@@ -160,6 +246,12 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
         required=frozenset(required - exported),
         weak=frozenset(weak - exported),
         exported=frozenset(exported),
+        rpath=rpath,
+        runpath=runpath,
+        version_needs=tuple(version_needs),
+        version_defs=frozenset(version_defs),
+        machine=h.machine,
+        elf_class=h.elf_class,
     )
 
 
