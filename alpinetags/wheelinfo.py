@@ -243,6 +243,7 @@ def _judge_tag(
         systems = f"Alpine {_span_text([r.version for r in bad_musl])} (musl {bad_musl[0].musl}...)"
         out.append(Overclaim(platform, systems, tuple(lacking)))
     table = table_releases()
+    by_systems: dict[str, list[str]] = {}
     for span in spans:
         if not span.known:
             continue
@@ -250,7 +251,8 @@ def _judge_tag(
             r for r in table if facts.version_tuple(r)[:2] >= (major, minor) and r not in span.releases
         ]
         if lacking_in:
-            out.append(Overclaim(platform, f"Alpine {_span_text(lacking_in)}", (span.soname,)))
+            by_systems.setdefault(f"Alpine {_span_text(lacking_in)}", []).append(span.soname)
+    out.extend(Overclaim(platform, systems, tuple(names)) for systems, names in by_systems.items())
     return out
 
 
