@@ -1,4 +1,9 @@
-"""Wheel-tag arch names: for this interpreter (as packaging computes them) and from an ELF header."""
+"""Wheel-tag arch names: for this interpreter (as packaging computes them) and from an ELF header.
+
+``armv8l`` is what a 32-bit ARM userland on an ARMv8 CPU (a 32-bit container on an arm64 host) reports.
+packaging treats it as ``armv8l`` first and ``armv7l`` second (its ``_linux_platforms``): the same
+32-bit hard-float userland, so armv7l wheels run there. ``compatible_arches`` says that in one place.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from .elffile import (
     EM_X86_64,
     ElfHeader,
 )
+from .errors import ConfigError
 
 
 def host_arch() -> str:
@@ -29,8 +35,31 @@ def host_arch() -> str:
     arch = plat.split("-", 1)[1] if "-" in plat else plat
     arch = arch.replace(".", "_").replace("-", "_")
     if sys.maxsize <= 2**32:
-        arch = {"x86_64": "i686", "aarch64": "armv7l"}.get(arch, arch)
+        arch = {"x86_64": "i686", "aarch64": "armv8l"}.get(arch, arch)
     return arch
+
+
+#: Every arch a wheel tag names that alpinetags knows (``--arch`` and ``--target`` accept these only).
+KNOWN_ARCHES = frozenset(
+    {
+        "x86_64", "i686", "aarch64", "armv8l", "armv7l", "armv6l", "ppc64le", "ppc64", "ppc",
+        "s390x", "s390", "riscv64", "riscv32", "loongarch64",
+    }
+)  # fmt: skip
+
+
+def check_arch(arch: str, what: str) -> str:
+    """``arch`` if it is in ``KNOWN_ARCHES``; else a ``ConfigError`` naming ``what`` and the value."""
+    if arch not in KNOWN_ARCHES:
+        raise ConfigError(
+            f"{what}: {arch!r} is not a wheel-tag arch; one of {', '.join(sorted(KNOWN_ARCHES))}"
+        )
+    return arch
+
+
+def compatible_arches(arch: str) -> list[str]:
+    """The arches whose wheels run on ``arch``, best first: ``armv8l`` -> armv8l, armv7l (as packaging)."""
+    return ["armv8l", "armv7l"] if arch == "armv8l" else [arch]
 
 
 def elf_arch(header: ElfHeader) -> str:

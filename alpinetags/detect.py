@@ -8,22 +8,29 @@ hooks are asked in order, and the first answer wins. Overrides from the environm
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Optional
 
-from .arch import elf_arch, host_arch
+from .arch import check_arch, elf_arch, host_arch
 from .elffile import read_elf
-from .errors import AlpinetagsError, ConfigError
-from .model import Platform, Target
+from .errors import AlpinetagsError, ConfigError, ElfError
+from .model import Platform, Target, parse_target_spec
+from .musl import loader_arch
 from .os_release import read_os_release
 from .plugins import Registry, disabled_from_env, load_plugins
 
 ROOT_ENV = "ALPINETAGS_ROOT"
 MUSL_VERSION_ENV = "ALPINETAGS_MUSL_VERSION"
 _LIBC_VERSION_RE = re.compile(r"\d{1,3}\.\d{1,3}(\.\d{1,3})?\Z")  # no part of musl has more digits
+#: glibc's loader names on every Linux arch (ld-linux-x86-64.so.2, ld-linux-armhf.so.3, ld64.so.2, ld.so.1).
+_GLIBC_LOADER_RE = re.compile(r"(ld-linux[a-z0-9_-]*\.so\.\d|ld64\.so\.\d|ld\.so\.1)\Z")
+
+log = logging.getLogger("alpinetags")
 
 #: Where an interpreter is looked for in a root given without ``--executable``.
 ROOT_EXECUTABLES = (
@@ -60,6 +67,97 @@ def target_executable(target: Target) -> Optional[str]:
     return None
 
 
+@dataclass(frozen=True)
+class Interpreter:
+    """What an interpreter's ELF header says about its libc: the loader it asks for names the libc."""
+
+    path: str  # the host path read
+    loader: Optional[str]  # PT_INTERP as written (a path inside the target); None: statically linked
+    libc: str  # "musl", "glibc", or "" (static, or a loader of no known libc)
+
+    def describe(self) -> str:
+        """For ``sources``: ``PT_INTERP of /usr/bin/python3: /lib/ld-musl-x86_64.so.1``."""
+        if self.loader is None:
+            return f"{self.path} is statically linked (no PT_INTERP): no libc loader"
+        return f"PT_INTERP of {self.path}: {self.loader}"
+
+
+def libc_of_loader(loader: Optional[str]) -> str:
+    """``musl`` for ``ld-musl-<arch>.so.1``, ``glibc`` for glibc's loader names, else ``""``."""
+    if loader is None:
+        return ""
+    if loader_arch(loader) is not None:
+        return "musl"
+    return "glibc" if _GLIBC_LOADER_RE.search(os.path.basename(loader)) else ""
+
+
+def read_interpreter(target: Target) -> Optional[Interpreter]:
+    """The libc the target's interpreter is linked against, from its PT_INTERP; ``None`` when the target
+    has no executable to read (a root with none of ``ROOT_EXECUTABLES``). Raises ``ElfError``.
+
+    This, not os-release, decides the libc: an Alpine root may hold a glibc or a static Python, whose
+    wheels must be manylinux ones whatever the distro says.
+    """
+    exe = target_executable(target)
+    if exe is None:
+        log.info("no interpreter to read in %s", target.root)
+        return None
+    header = read_elf(exe)
+    found = Interpreter(exe, header.interpreter, libc_of_loader(header.interpreter))
+    log.info("read %s: %s", exe, found.describe())
+    return found
+
+
+def explicit_executable_arch(path: str) -> str:
+    """The wheel-tag arch of an executable the user named; ``ConfigError`` saying what is wrong with it.
+
+    An explicit ``--executable`` is never replaced by this machine's arch: a directory, a file that is not
+    ELF or is cut short, or a machine no wheel is built for (MIPS) is bad input.
+    """
+    if os.path.isdir(path):
+        raise ConfigError(f"--executable {path!r} is a directory, not an interpreter")
+    try:
+        header = read_elf(path)
+    except ElfError as exc:
+        raise ConfigError(f"--executable {path!r} is not a readable ELF file: {exc}") from None
+    arch = elf_arch(header)
+    if not arch:
+        raise ConfigError(
+            f"--executable {path!r} is an ELF file of machine {header.machine} (class {header.elf_class}), "
+            "for which no wheel arch exists"
+        )
+    return arch
+
+
+def target_from_options(
+    root: Optional[str],
+    executable: Optional[str],
+    arch: Optional[str],
+    spec: Optional[str],
+    environ: Mapping[str, str],
+) -> Target:
+    """The ``Target`` the command-line options describe; every bad value is a ``ConfigError`` naming it.
+
+    ``--arch`` must be a wheel-tag arch; ``--executable`` must be an ELF interpreter of a wheel arch;
+    ``--target`` is parsed and checked here, so nothing of it reaches a plugin unchecked.
+    """
+    root = root or default_target(environ).root
+    if not os.path.isdir(root):
+        raise ConfigError(f"--root {root!r} is not a directory")
+    if arch is not None:
+        check_arch(arch, "--arch")
+    if executable is not None:
+        if not os.path.lexists(executable):
+            raise ConfigError(f"--executable {executable!r} does not exist")
+        explicit_executable_arch(executable)
+    given = parse_target_spec(spec) if spec else None
+    if given is not None:
+        check_arch(given.arch, "--target")
+        if arch is not None and arch != given.arch:
+            raise ConfigError(f"--arch {arch} and --target {spec!r} name two arches")
+    return Target(root=root, executable=executable, arch=arch, environ=dict(environ), given=given)
+
+
 def _glibc_version() -> str:
     try:
         value = os.confstr("CS_GNU_LIBC_VERSION") or ""
@@ -70,11 +168,19 @@ def _glibc_version() -> str:
 
 
 def base_platform(target: Target, registry: Optional[Registry] = None) -> Platform:
-    """What the core reads without any plugin. A broken file is reported and left out, not raised."""
+    """What the core reads without any plugin. A broken file is reported and left out, not raised;
+    an explicit ``--executable`` that cannot stand for an interpreter is a ``ConfigError``."""
     sources: list[tuple[str, str]] = []
     arch = target.arch or ""
     if arch:
         sources.append(("arch", "--arch"))
+    if target.executable and not target.is_running_system:
+        exe_arch = explicit_executable_arch(target.executable)
+        if not arch:
+            arch = exe_arch
+            sources.append(("arch", f"ELF header of {target.executable}"))
+    if arch:
+        pass
     elif target.is_running_system:
         arch = host_arch()
         sources.append(("arch", "this interpreter (sysconfig)"))
@@ -90,6 +196,7 @@ def base_platform(target: Target, registry: Optional[Registry] = None) -> Platfo
         if not arch:
             arch = host_arch()
             sources.append(("arch", "this interpreter (sysconfig), nothing else said"))
+    log.info("arch %s (%s)", arch, dict(sources).get("arch", ""))
     distro_id = distro_version = ""
     distro_like: tuple[str, ...] = ()
     try:
@@ -108,6 +215,16 @@ def base_platform(target: Target, registry: Optional[Registry] = None) -> Platfo
         if libc_version:
             libc = "glibc"
             sources.append(("libc", "confstr(CS_GNU_LIBC_VERSION)"))
+            log.info("libc glibc %s (confstr)", libc_version)
+    else:
+        try:
+            interp = read_interpreter(target)
+        except AlpinetagsError as exc:
+            _report(registry, f"cannot read the interpreter: {exc}")
+            interp = None
+        if interp is not None and interp.libc:
+            libc = interp.libc
+            sources.append(("libc", interp.describe()))
     return Platform(
         arch=arch,
         distro_id=distro_id,

@@ -50,6 +50,11 @@ class Target:
         """
         if self.given is not None or os.path.realpath(self.root) != "/":
             return False
+        if self.arch is not None:
+            from .arch import host_arch
+
+            if self.arch != host_arch():
+                return False  # another arch stated: this interpreter's tags and loader do not apply
         if self.executable is None:
             return True
         return os.path.realpath(self.executable) == os.path.realpath(sys.executable)

@@ -21,6 +21,7 @@ import subprocess
 import time
 from typing import Optional
 
+from .arch import compatible_arches
 from .elffile import read_only_data
 from .errors import ElfError, LoaderError
 from .safefile import read_regular, regular_size
@@ -39,6 +40,7 @@ LOADER_ARCH = {
     "x86_64": "x86_64",
     "i686": "i386",
     "aarch64": "aarch64",
+    "armv8l": "armhf",
     "armv7l": "armhf",
     "armv6l": "armhf",
     "ppc64le": "powerpc64le",
@@ -231,10 +233,11 @@ def musllinux_platforms(version: str, arch: str) -> list[str]:
 
     Only the major and minor count; any patch or suffix is ignored. A major other than 1 (a future
     musl 2.x) gets its own minors only, since PEP 656 says nothing across majors. A part of more than
-    three digits is not a musl version (and would ask for a billion tags): ``[]``.
+    three digits is not a musl version (and would ask for a billion tags): ``[]``. ``armv8l`` gets its
+    own tags, then armv7l's, as packaging gives them (``arch.compatible_arches``).
     """
     m = re.match(r"(\d{1,3})\.(\d{1,3})(?![0-9])", version)
     if not m:
         return []
     major, minor = int(m.group(1)), int(m.group(2))
-    return [f"musllinux_{major}_{n}_{arch}" for n in range(minor, -1, -1)]
+    return [f"musllinux_{major}_{n}_{a}" for a in compatible_arches(arch) for n in range(minor, -1, -1)]

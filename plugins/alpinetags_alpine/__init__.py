@@ -7,20 +7,32 @@ release links against libraries and a musl that the newer release still provides
   3.21 are built on the final 3.21, which edge may not yet match, so edge accepts 3.20 and older.
 * On the 32-bit arches (x86, armhf, armv7) Alpine 3.13 moved to musl 1.2 and a 64-bit ``time_t``. A
   wheel built on 3.12 or older passes 32-bit ``time_t`` values to a libc that expects 64-bit ones, so
-  on 3.13 and later those arches accept nothing older than ``alpine_3_13``.
+  on 3.13 and later those arches accept nothing older than ``alpine_3_13``. ``armv8l`` (a 32-bit ARM
+  userland on an ARMv8 CPU) is that same 32-bit userland: the same floor, and, as packaging does,
+  its own tags first and then armv7l's.
+
+Alpine is a musl distribution, but the interpreter decides the libc: a glibc-linked or static Python
+on an Alpine root (or on any system with ``ALPINETAGS_ALPINE_VERSION`` set) cannot load Alpine's
+wheels, so it gets no alpine tags and keeps what packaging gives. Only when there is no interpreter
+to read (a bare root) is musl assumed, and ``sources`` says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from dataclasses import dataclass
 from typing import Optional
 
 from alpinetags import Platform, Target, hookimpl
-from alpinetags.errors import ConfigError, LoaderError
-from alpinetags.musl import LOADER_ARCH, read_musl_version
+from alpinetags.arch import compatible_arches
+from alpinetags.detect import Interpreter, read_interpreter
+from alpinetags.errors import AlpinetagsError, ConfigError, LoaderError
+from alpinetags.musl import LOADER_ARCH, read_musl_version, run_musl_version
 from alpinetags.os_release import read_first_line
+
+log = logging.getLogger("alpinetags")
 
 __version__ = "0.1.0"
 
@@ -39,7 +51,7 @@ APK_ARCH_TO_TAG = {
     "loongarch64": "loongarch64",
 }
 #: Arches where Alpine 3.13 switched to 64-bit time_t.
-TIME64_ARCHES = frozenset({"i686", "armv7l", "armv6l"})
+TIME64_ARCHES = frozenset({"i686", "armv8l", "armv7l", "armv6l"})
 TIME64_MINOR = 13
 
 # At most three digits a part: a hostile VERSION_ID=3.99999999 would otherwise ask for a hundred million tags.
@@ -71,7 +83,11 @@ def alpine_platforms(version: AlpineVersion, arch: str) -> list[str]:
     oldest = 0
     if arch in TIME64_ARCHES and version.major == 3 and newest >= TIME64_MINOR:
         oldest = TIME64_MINOR
-    return [f"alpine_{version.major}_{n}_{arch}" for n in range(newest, oldest - 1, -1)]
+    return [
+        f"alpine_{version.major}_{n}_{a}"
+        for a in compatible_arches(arch)
+        for n in range(newest, oldest - 1, -1)
+    ]
 
 
 def _override(target: Target) -> Optional[str]:
@@ -108,38 +124,86 @@ def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
     else:
         return None
     parse_alpine_version(version)  # raise now: a garbled version is reported, the fallback runs
+    log.info("Alpine %s (%s)", version, sources.get("distro", ""))
     arch = base.arch
-    if not target.is_running_system and not target.arch:
+    if not target.is_running_system and not target.arch and not target.executable:
         arch_file = target.resolve("/etc/apk/arch")
         apk_arch = read_first_line(arch_file)
+        log.info("read %s: %r", arch_file, apk_arch)
         if apk_arch in APK_ARCH_TO_TAG:
             arch = APK_ARCH_TO_TAG[apk_arch]
             sources["arch"] = arch_file
-    libc_version = ""
     try:
-        loader = target.resolve(f"/lib/ld-musl-{LOADER_ARCH.get(arch, arch)}.so.1")
-        libc_version = read_musl_version(loader)
-        sources["libc_version"] = f"read from {loader}"
-    except (LoaderError, OSError):
-        pass  # an image without its loader still has a release; musllinux tags are then left out
-    sources["libc"] = "Alpine is a musl distribution"
+        interp = read_interpreter(target)
+    except AlpinetagsError as exc:
+        log.info("interpreter unreadable, musl assumed: %s", exc)
+        interp = None
+    libc, libc_version = base.libc, base.libc_version
+    if interp is not None and interp.libc != "musl":
+        # A glibc or static interpreter: Alpine's musl is not what it runs on; packaging's tags stand.
+        sources["libc"] = sources.get("libc") or interp.describe()
+        if not libc:
+            libc = interp.libc
+        log.info("not a musl interpreter: %s", interp.describe())
+    else:
+        libc = "musl"
+        libc_version = _loader_version(target, arch, interp, sources)
     return dataclasses.replace(
         base,
         arch=arch,
         distro_id="alpine",
         distro_version=version,
         distro_like=base.distro_like if base.distro_id == "alpine" else (base.distro_id, "alpine"),
-        libc="musl",
+        libc=libc,
         libc_version=libc_version,
         sources=tuple(sources.items()),
     )
 
 
+def _loader_version(target: Target, arch: str, interp: Optional[Interpreter], sources: dict[str, str]) -> str:
+    """The musl version of the interpreter's loader (or, with no interpreter, of Alpine's loader for
+    ``arch``); ``""`` when it cannot be had: the release still stands, musllinux tags are left out."""
+    if interp is None:
+        inside = f"/lib/ld-musl-{LOADER_ARCH.get(arch, arch)}.so.1"
+        sources["libc"] = "assumed: Alpine is a musl distribution (no interpreter found to read)"
+    else:
+        inside = interp.loader or ""
+        sources["libc"] = interp.describe()
+    try:
+        loader = target.resolve(inside)
+        version = read_musl_version(loader)
+        sources["libc_version"] = f"read from {loader}"
+    except (LoaderError, OSError) as exc:
+        if not target.is_running_system or interp is None:
+            log.info("musl version not read: %s", exc)
+            return ""
+        try:
+            version = run_musl_version(inside)
+        except LoaderError as run_exc:
+            log.info("musl version not found: %s", run_exc)
+            return ""
+        sources["libc_version"] = f"ran {inside}"
+    log.info("musl %s (%s)", version, sources["libc_version"])
+    return version
+
+
 @hookimpl(tryfirst=True)
 def alpinetags_platform_tags(platform: Platform, target: Target) -> list[str]:
+    """Alpine's tags for a musl interpreter on Alpine; for ``--target``, a libc left unsaid is musl."""
     if platform.distro_id != "alpine" or not platform.distro_version or _override(target) == "":
         return []
-    return alpine_platforms(parse_alpine_version(platform.distro_version), platform.arch)
+    stated = platform.detected_by == "--target"
+    if platform.libc != "musl" and not (stated and not platform.libc):
+        return []
+    try:
+        version = parse_alpine_version(platform.distro_version)
+    except ValueError:
+        if stated:
+            raise ConfigError(
+                f"--target: {platform.distro_version!r} is not an Alpine version like 3.19"
+            ) from None
+        raise
+    return alpine_platforms(version, platform.arch)
 
 
 _TAG_RE = re.compile(r"alpine_(\d{1,3})_(\d{1,3})_([a-z0-9_]+)\Z")
