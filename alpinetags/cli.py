@@ -29,7 +29,6 @@ COMMAND_MODULES: list[str] = [
     "alpinetags.markers_cli",  # markers, filter
     "alpinetags.pip_cli",  # pip enable/disable/status, pip <args>
     "alpinetags.experiments.cli",  # compare, experiment matrix/symbols
-    "alpinetags.wheel_cli",  # wheel show/tag
 ]
 
 EPILOG = """\
@@ -96,27 +95,11 @@ def opt(args: argparse.Namespace, name: str, default: Any = None) -> Any:
 
 
 def make_target(args: argparse.Namespace) -> Any:
-    """The ``Target`` the options describe; ``ALPINETAGS_ROOT`` is used when ``--root`` is not given."""
-    from .detect import default_target
-    from .errors import ConfigError
-    from .model import Target, parse_target_spec
+    """The ``Target`` the options describe (``detect.target_from_options``: bad values are exit 2)."""
+    from .detect import target_from_options
 
-    environ = dict(os.environ)
-    base = default_target(environ)
-    root = opt(args, "root") or base.root
-    if not os.path.isdir(root):
-        raise ConfigError(f"--root {root!r} is not a directory")
-    spec = opt(args, "target")
-    executable = opt(args, "executable")
-    if executable is not None and not os.path.exists(executable):
-        raise ConfigError(f"--executable {executable!r} does not exist")
-    return Target(
-        root=root,
-        executable=executable,
-        arch=opt(args, "arch"),
-        environ=environ,
-        given=parse_target_spec(spec) if spec else None,
-    )
+    names = ("root", "executable", "arch", "target")
+    return target_from_options(*(opt(args, n) for n in names), environ=dict(os.environ))
 
 
 def make_registry(args: argparse.Namespace, target: Any) -> Any:
