@@ -163,3 +163,84 @@ def oldest_alpine_with_musl(musl_version: str, data_dir: str = DATA_DIR) -> Opti
         if version_tuple(release.musl) >= want:
             return release
     return None
+
+
+# --------------------------------------------------------------------------------------------------
+# system libraries per Alpine release (alpine-sonames/sonames.tsv, a copy of shared/data)
+
+SONAMES_DIR = "alpine-sonames"
+
+
+@dataclass(frozen=True)
+class SonameRow:
+    """One row of ``sonames.tsv``: the sonames one source package ships in one Alpine release (x.0)."""
+
+    release: str  # "3.17"
+    package: str  # the aport: "openssl"
+    version: str  # "3.0.7-r0"
+    sonames: tuple[str, ...]
+
+
+def _soname_cell(cell: str) -> tuple[str, ...]:
+    """``"libssl.so.3 libcrypto.so.3"`` -> both; parenthesised remarks (``(no libtinfo.so.6)``) and the
+    musl row's ``$ARCH`` patterns are not sonames a release ships."""
+    kept = re.sub(r"\([^)]*\)", " ", cell)
+    return tuple(t for t in kept.split() if ".so" in t and "$" not in t)
+
+
+@cache
+def alpine_sonames(data_dir: str = DATA_DIR) -> tuple[SonameRow, ...]:
+    """Every row of the soname table, oldest release first."""
+    rows = []
+    for row in _rows(os.path.join(data_dir, SONAMES_DIR, "sonames.tsv")):
+        if len(row) >= 4:
+            rows.append(SonameRow(row[0], row[1], row[2], _soname_cell(row[3])))
+    return tuple(sorted(rows, key=lambda r: version_tuple(r.release)))
+
+
+def soname_table_releases(data_dir: str = DATA_DIR) -> tuple[str, ...]:
+    """The Alpine releases the soname table covers, oldest first (``3.10`` ... ``3.24``)."""
+    return tuple(dict.fromkeys(r.release for r in alpine_sonames(data_dir)))
+
+
+def soname_providers(soname: str, data_dir: str = DATA_DIR) -> tuple[SonameRow, ...]:
+    """The rows (release, package) that ship ``soname``, oldest release first; ``()`` if the table does
+    not know it (the table has 28 libraries, not all of Alpine)."""
+    return tuple(r for r in alpine_sonames(data_dir) if soname in r.sonames)
+
+
+def soname_provider(soname: str, release: str, data_dir: str = DATA_DIR) -> Optional[SonameRow]:
+    """The package that ships ``soname`` in Alpine ``release`` (``3.17`` or ``3.17.10``), or ``None``."""
+    minor = ".".join(release.split(".")[:2])
+    return next((r for r in soname_providers(soname, data_dir) if r.release == minor), None)
+
+
+def alpine_soname_hints(release: str, soname: str, data_dir: str = DATA_DIR) -> list[str]:
+    """What to tell a user of Alpine ``release`` whose system lacks ``soname``, from the table.
+
+    Either the package to add (apk resolves ``so:<soname>`` to whichever package provides it), or, when
+    that release has no such package, the releases that had one and what the same package ships now.
+    Nothing for a soname the table does not know or a release it cannot place.
+    """
+    providers = soname_providers(soname, data_dir)
+    if not providers:
+        return []
+    minor = ".".join(release.split(".")[:2])
+    known = soname_table_releases(data_dir)
+    here = next((r for r in providers if r.release == minor), None)
+    if here is not None:
+        return [f"apk add so:{soname}  (Alpine {minor}: package {here.package} {here.version} ships it)"]
+    first, last = providers[0].release, providers[-1].release
+    span = first if first == last else f"{first}-{last}"
+    hint = f"no Alpine {minor or release} package ships {soname} (Alpine {span}: {providers[-1].package})"
+    now = next(
+        (r for r in alpine_sonames(data_dir) if r.release == minor and r.package == providers[-1].package),
+        None,
+    )
+    if now is not None and now.sonames:
+        hint += f"; Alpine {minor}'s {now.package} {now.version} ships {' '.join(now.sonames)}"
+    if minor not in known:
+        hint = (
+            f"Alpine {span} ships {soname} ({providers[-1].package}); {minor or release} is not in the table"
+        )
+    return [hint]

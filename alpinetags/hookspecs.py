@@ -52,3 +52,12 @@ class AlpinetagsSpec:
     @hookspec
     def alpinetags_marker_variables(self, platform: Platform) -> dict[str, str]:
         """Extra environment-marker variables for ``platform`` (name -> string value)."""
+
+    @hookspec
+    def alpinetags_native_hints(
+        self, distro_id: str, distro_version: str, arch: str, soname: str
+    ) -> list[str]:
+        """Ways out for a system that lacks the library ``soname`` (``apk add so:libssl.so.3``), from a plugin
+        that knows the distribution; ``[]`` for one it does not. The native check (``alpinetags check`` and
+        the pip hook) asks every plugin for each missing soname and shows all the answers.
+        """

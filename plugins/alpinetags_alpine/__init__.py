@@ -225,3 +225,13 @@ def alpinetags_marker_variables(platform: Platform) -> dict[str, str]:
         return {"alpine_version": ""}
     v = parse_alpine_version(platform.distro_version)
     return {"alpine_version": f"{v.major}.{v.minor}"}
+
+
+@hookimpl
+def alpinetags_native_hints(distro_id: str, distro_version: str, arch: str, soname: str) -> list[str]:
+    """Which Alpine package ships a missing soname in this release, or which releases had it."""
+    if distro_id != "alpine":
+        return []
+    from alpinetags.facts import alpine_soname_hints
+
+    return alpine_soname_hints(distro_version, soname)
