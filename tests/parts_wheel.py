@@ -32,6 +32,19 @@ PINNED: tuple[tuple[str, str], ...] = (
     ("wheel-0.48.0-py3-none-any.whl", "3217dcc807155e45db462d7ef2431f5ddda0d7273b700d05a67b271ceb1287ab"),
 )
 
+#: Real musllinux wheels ``wheel show`` is tested on: (file, sha256, pip spec). jiter overclaims its tag
+#: (``getrandom``, musl 1.1.20), pillow needs musl 1.2.3's ``qsort_r`` and the system's ``libz.so.1`` besides
+#: 26 bundled libraries, markupsafe needs nothing new. Also in ``bash experiments/fetch.sh``'s set.
+REAL_WHEELS: tuple[tuple[str, str, str], ...] = (
+    ("jiter-0.19.0-cp311-cp311-musllinux_1_1_x86_64.whl",
+     "fe16c8e0caf7513c6b4e1c6466761b153aa16c4e18a84ddcf6dcf731b2bace1a", "jiter==0.19.0"),
+    ("markupsafe-3.0.4-cp311-cp311-musllinux_1_2_x86_64.whl",
+     "50b5bedc9ed8a94fc8857a42ef4f84a81ea88f8d4f05dc8705fb23ee6d8dcca7", "markupsafe==3.0.4"),
+    ("pillow-13.0.0-cp311-cp311-musllinux_1_2_x86_64.whl",
+     "f391dc92a015c478745192fe4f2e120c2af2aba18d9fe0616341cbf537599806", "pillow==13.0.0"),
+)  # fmt: skip
+EXPERIMENT_WHEELS = realparts.REPO / ".cache" / "experiments" / "wheels"
+
 #: The C source of the test extension ``sslmod``: ``version()`` calls into libssl and libcrypto.
 SSLMOD_C = r"""
 #define PY_SSIZE_T_CLEAN
@@ -74,9 +87,35 @@ def pinned_wheels() -> list[Path]:
     return out
 
 
+def real_wheel(name: str) -> Path:
+    """The pinned real wheel whose file name starts with ``name-`` (``"jiter"``)."""
+    for filename, _digest, spec in REAL_WHEELS:
+        if filename.startswith(name + "-"):
+            path = CACHE / filename
+            if not path.is_file():
+                realparts._missing(f"{filename}", f"pip download --no-deps {spec}")
+            return path
+    raise ValueError(f"no pinned real wheel {name!r}")
+
+
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     """Download the pinned wheels into ``CACHE`` (once), checking each sha256."""
     CACHE.mkdir(parents=True, exist_ok=True)
+    for filename, digest, spec in REAL_WHEELS:
+        path = CACHE / filename
+        if not path.is_file():
+            known = EXPERIMENT_WHEELS / filename
+            if known.is_file() and _sha256(known) == digest:
+                shutil.copy2(known, path)
+            else:
+                platform = filename.split("-")[-1][: -len(".whl")]
+                realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                                "--no-deps", "--only-binary=:all:", "--platform", platform,
+                                "--python-version", "3.11", "--implementation", "cp", "-d", str(CACHE),
+                                spec])  # fmt: skip
+        if _sha256(path) != digest:
+            raise RuntimeError(f"{path}: sha256 is not the pinned {digest}")
+        line(filename.split("-")[0] + " (wheel show tests)", path)
     for name, digest in PINNED:
         path = CACHE / name
         if not path.is_file():
