@@ -23,8 +23,6 @@ from typing import Optional
 from . import facts
 from .elfscan import ScannedContainer, scan_wheel
 
-#: DT_NEEDED names that are the libc or the interpreter itself, never a system library to record.
-_NOT_SYSTEM = ("libc.", "ld-musl-", "libpython", "ld-linux")
 _SONAME_RE = re.compile(r"lib[A-Za-z0-9_+.-]*\.so(?:\.[0-9]+)*\Z")
 _PLATFORM_RE = re.compile(r"(musllinux|alpine)_(\d+)_(\d+)_([a-z0-9_]+)\Z")
 #: Packages named ``*-compat`` keep an old soname alive after the distribution moved on (Alpine 3.17-3.18's
@@ -33,14 +31,12 @@ _COMPAT_SUFFIX = "-compat"
 
 
 def system_sonames(container: ScannedContainer) -> tuple[str, ...]:
-    """The sonames the wheel's ELF files need and do not bundle, libc and libpython left out, sorted.
+    """The sonames the wheel's ELF files need and do not bundle, sorted: the native check's answer
+    (``native.system_sonames_needed``: libc's own names left out), without ``libpython``, which the
+    interpreter that loads the module brings."""
+    from .native import system_sonames_needed
 
-    Bundled means a file of the wheel has that name or that ``DT_SONAME`` (auditwheel's ``*.libs/``).
-    """
-    bundled = {o.member.rsplit("/", 1)[-1] for o in container.objects}
-    bundled |= {o.symbols.soname for o in container.objects if o.symbols.soname}
-    needed = {lib for o in container.objects for lib in o.symbols.needed}
-    return tuple(sorted(n for n in needed - bundled if not n.startswith(_NOT_SYSTEM)))
+    return tuple(n for n in system_sonames_needed(container.objects) if not n.startswith("libpython"))
 
 
 def libc_names(container: ScannedContainer) -> dict[str, frozenset[str]]:
