@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "alpinetags.markers_cli",  # markers, filter
     "alpinetags.pip_cli",  # pip enable/disable/status, pip <args>
     "alpinetags.experiments.cli",  # compare, experiment matrix/symbols
+    "alpinetags.check_cli",  # check (native libraries)
     "alpinetags.wheel_cli",  # wheel show/tag
 ]
 
