@@ -23,10 +23,10 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Literal, Optional, Union
+from typing import TYPE_CHECKING, Literal, Optional, Union
 
 from packaging.specifiers import InvalidSpecifier, Specifier
 from packaging.utils import canonicalize_name
@@ -358,9 +358,10 @@ def _compare(lhs: EnvValue, op: str, rhs: EnvValue, variable: str) -> bool:
         )
     if variable in _SET_VARIABLES:
         if isinstance(rhs, str):
-            lhs, rhs = canonicalize_name(lhs), canonicalize_name(rhs)
-        else:
-            lhs, rhs = canonicalize_name(lhs), {canonicalize_name(v) for v in rhs}
+            # packaging 26.4 made this an error (26.3 compared the two strings): a set variable whose
+            # environment value is a string is a caller's mistake, and answering it would hide that.
+            raise UndefinedComparison(f"{variable} must be a set of names, not the string {rhs!r}")
+        lhs, rhs = canonicalize_name(lhs), {canonicalize_name(v) for v in rhs}
     if is_version_variable(variable) and isinstance(rhs, str):
         try:
             spec = Specifier(f"{op}{rhs}")
@@ -372,6 +373,17 @@ def _compare(lhs: EnvValue, op: str, rhs: EnvValue, variable: str) -> bool:
     if oper is None:
         raise UndefinedComparison(f"{op!r} is not defined on {lhs!r} and {rhs!r} ({variable})")
     return oper(lhs, rhs)
+
+
+def _compare_extra_set(extras: frozenset[str], op: str, literal: str) -> bool:
+    """``extra`` given as the set of selected extras (packaging 26.4): ``==`` is membership, ``!=`` its
+    negation, anything else undefined. An empty set became ``""`` in ``evaluate``, as in packaging."""
+    names = {canonicalize_name(name) for name in extras}
+    if op == "==":
+        return literal in names
+    if op == "!=":
+        return literal not in names
+    raise UndefinedComparison(f"only == and != are defined on the set of selected extras, not {op!r}")
 
 
 def _known_list(environment: Mapping[str, EnvValue]) -> str:
@@ -404,6 +416,8 @@ class _Evaluator:
     def compare(self, item: _Compare) -> bool:
         current = self.lookup(item)
         try:
+            if item.variable == "extra" and not isinstance(current, str):
+                return _compare_extra_set(current, item.op, item.value)
             if item.variable_left:
                 return _compare(current, item.op, item.value, item.variable)
             return _compare(item.value, item.op, current, item.variable)
@@ -491,7 +505,12 @@ class Marker:
             current.update(environment)
             if "extra" in current:
                 extra = current["extra"]
-                current["extra"] = canonicalize_name(extra) if isinstance(extra, str) and extra else ""
+                if isinstance(extra, str) and extra:
+                    current["extra"] = canonicalize_name(extra)
+                elif isinstance(extra, (set, frozenset)) and extra:
+                    current["extra"] = frozenset(canonicalize_name(name) for name in extra)
+                else:
+                    current["extra"] = ""
         full_version = current.get("python_full_version")
         if isinstance(full_version, str) and full_version.endswith("+"):
             # A Python built from an untagged checkout says "3.13.0+", which is no PEP 440 version.
