@@ -19,8 +19,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any, Callable, Optional
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_PROBE = 0, 1, 2, 3
 
@@ -33,16 +33,8 @@ COMMAND_MODULES: list[str] = [
     "alpinetags.wheel_cli",  # wheel show/tag
 ]
 
-EPILOG = """\
-examples:
-  alpinetags                         what this system is, and its first tags
-  alpinetags tags --json             every tag, best first, for scripts
-  alpinetags detect --root /srv/img  probe an image unpacked on disk (nothing in it is executed)
-  alpinetags tags --target alpine:3.19,musl:1.2.4,aarch64
-                                     tags for a system stated outright, as pip --platform does
-  ALPINETAGS_DISABLE_PLUGINS=alpine alpinetags tags
-                                     without the Alpine plugin
-
+#: What every command's --help ends with, after its own examples.
+FOOTER = """\
 environment:
   ALPINETAGS_ROOT            the root to probe (same as --root)
   ALPINETAGS_ALPINE_VERSION  force the Alpine release (3.19), or empty to switch Alpine tags off
@@ -51,6 +43,63 @@ environment:
 
 exit codes: 0 done, 1 negative answer, 2 bad input, 3 system could not be probed
 """
+
+MAIN_EXAMPLES = """\
+examples:
+  alpinetags                         what this system is, and its first tags
+  alpinetags tags --json             every tag, best first, for scripts
+  alpinetags detect --root /srv/img  probe an image unpacked on disk (nothing in it is executed)
+  alpinetags check                   do this environment's compiled modules load here?
+  alpinetags COMMAND --help          each command's own examples
+"""
+
+TAGS_EXAMPLES = """\
+examples:
+  alpinetags tags --limit 5          the five best tags here
+  alpinetags tags --json | jq -r '.platforms[]'
+                                     the platform tags alone, for scripts
+  alpinetags tags --root /srv/alpine-3.19
+                                     the tags of an unpacked image (read, never run)
+  alpinetags tags --target alpine:3.19,musl:1.2.4,aarch64
+                                     a system stated outright, as pip --platform does
+  alpinetags tags --arch aarch64     this system's tags for another arch
+  ALPINETAGS_DISABLE_PLUGINS=alpine alpinetags tags
+                                     without the Alpine plugin
+"""
+
+DETECT_EXAMPLES = """\
+examples:
+  alpinetags detect                  this system: arch, distro, libc, and the file each came from
+  alpinetags detect -v               also log every file read and every plugin's answer
+  alpinetags detect --root /srv/img --json
+                                     an image unpacked on disk, for scripts
+  alpinetags detect --executable /srv/img/usr/bin/python3 --root /srv/img
+                                     judge the libc by that interpreter's ELF header
+"""
+
+PLUGINS_EXAMPLES = """\
+examples:
+  alpinetags plugins                 name, status, distribution and marker variables of each plugin
+  alpinetags plugins --json          the same, for scripts
+  alpinetags plugins --disable-plugin alpine
+                                     shows the Alpine plugin as blocked
+"""
+
+
+def examples_epilog(examples: str) -> str:
+    """A command's ``--help`` epilog: its own examples, then what every command shares."""
+    return f"{examples.rstrip()}\n\n{FOOTER}" if examples else FOOTER
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts such as ``--limit``: 1 or more (argparse exits 2 naming the value)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 1 or more")
+    return value
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +159,13 @@ def make_registry(args: argparse.Namespace, target: Any) -> Any:
     disabled = set(disabled_from_env(target.environ))
     for item in opt(args, "disable_plugin") or []:
         disabled.update(n for n in item.split(",") if n)
-    return load_plugins(disabled)
+    registry = load_plugins(disabled)
+    known = {p.name for p in registry.plugins}
+    for name in sorted(disabled - known):
+        from .plugins import warn_once
+
+        warn_once(f"no plugin named {name!r} to disable (found: {', '.join(sorted(known)) or 'none'})")
+    return registry
 
 
 def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
@@ -226,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="alpinetags",
         description="Wheel tags for this system, with distro tags (alpine_3_19_x86_64) before the "
         "standard ones, and a musllinux fallback for other musl systems.",
-        epilog=EPILOG,
+        epilog=examples_epilog(MAIN_EXAMPLES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from . import __version__
@@ -236,29 +291,58 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=cmd_summary)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str, examples: str = ""
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
             help=help,
             description=help,
-            epilog=EPILOG,
+            epilog=examples_epilog(examples),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_common(p)
         p.set_defaults(func=func)
         return p
 
-    t = add("tags", cmd_tags, "print every wheel tag this interpreter accepts here, best first")
-    t.add_argument("--limit", type=int, default=argparse.SUPPRESS, metavar="N", help="print only the first N")
-    add("detect", cmd_detect, "say what system this is, which plugin found it, from which files")
+    t = add(
+        "tags", cmd_tags, "print every wheel tag this interpreter accepts here, best first", TAGS_EXAMPLES
+    )
+    t.add_argument(
+        "--limit", type=positive_int, default=argparse.SUPPRESS, metavar="N", help="print only the first N"
+    )
+    add(
+        "detect",
+        cmd_detect,
+        "say what system this is, which plugin found it, from which files",
+        DETECT_EXAMPLES,
+    )
     add(
         "plugins",
         cmd_plugins,
         "list the plugins found (name, status, where from, marker variables)",
+        PLUGINS_EXAMPLES,
     )
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(sub, add)
     return parser
+
+
+class _LowerLevelFormatter(logging.Formatter):
+    """``alpinetags: warning: ...``, the one spelling every warning of alpinetags uses (pip's hook too)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"alpinetags: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def configure_logging(verbose: bool) -> None:
+    """Warnings always; with ``-v`` also the info lines: each file read, each plugin asked, its answer."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LowerLevelFormatter())
+    logger = logging.getLogger("alpinetags")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -266,10 +350,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if opt(args, "verbose") else logging.WARNING,
-        format="alpinetags: %(levelname)s: %(message)s",
-    )
+    configure_logging(bool(opt(args, "verbose")))
     try:
         return int(args.func(args))
     except ConfigError as exc:

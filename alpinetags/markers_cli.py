@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .cli import EXIT_NO, EXIT_OK, emit, make_registry, make_target
 
@@ -60,16 +61,41 @@ def cmd_filter(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MARKERS_EXAMPLES = """\
+examples:
+  alpinetags markers 'libc == "musl"' && echo musl
+                                     branch a shell script on the marker (exit 0 holds, 1 not)
+  alpinetags markers 'alpine_version >= "3.17"' --root /srv/img
+                                     evaluate for an image on disk
+  alpinetags markers --json 'distro_id == "alpine"'
+                                     the answer and the whole environment, for scripts
+  alpinetags markers --target alpine:3.19,musl:1.2.4,x86_64 'musl_version >= "1.2.4"'
+                                     for a system stated outright
+"""
+
+FILTER_EXAMPLES = """\
+examples:
+  alpinetags filter requirements.txt > requirements-here.txt
+                                     keep the lines whose markers hold here, markers removed
+  alpinetags filter --root /srv/img requirements.txt
+                                     the lines an image needs
+  cat requirements.txt | alpinetags filter - --json
+                                     from stdin, with each line's verdict, for scripts
+"""
+
+
 def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add(
         "markers",
         cmd_markers,
         "evaluate a PEP 508 marker with libc/distro variables here: exit 0 holds, 1 not, 2 bad marker",
+        MARKERS_EXAMPLES,
     )
     p.add_argument("marker", metavar="EXPR", help='e.g. \'libc == "musl" and distro_version >= "3.18"\'')
     p = add(
         "filter",
         cmd_filter,
         "print the lines of a requirements file whose markers hold here (markers removed, -r read in place)",
+        FILTER_EXAMPLES,
     )
     p.add_argument("file", metavar="FILE", help="requirements file, or - for standard input")

@@ -7,11 +7,14 @@ on a FIFO, no reading of huge files, and one typed error for every way the file 
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Optional
 
 from .errors import OsReleaseError
 from .safefile import open_regular, read_regular, regular_size
+
+log = logging.getLogger("alpinetags")
 
 #: Real os-release files are under 1 KB; a larger one is refused unread.
 MAX_OS_RELEASE_SIZE = 64 * 1024
@@ -79,7 +82,9 @@ def read_os_release(root: str = "/") -> tuple[dict[str, str], str]:
     finally:
         if fd >= 0:
             os.close(fd)
-    return {str(k): str(v) for k, v in info.items()}, path
+    fields = {str(k): str(v) for k, v in info.items()}
+    log.info("read %s: ID=%s VERSION_ID=%s", path, fields.get("id", ""), fields.get("version_id", ""))
+    return fields, path
 
 
 def _pinned(path: str) -> tuple[int, str]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pluggy
 
@@ -45,6 +45,21 @@ def warn_once(message: str, key: Optional[str] = None) -> None:
 
 def _short(message: str) -> str:
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+
+
+def _describe(result: Any) -> str:
+    """A hook's answer for ``-v``: a platform by its facts, a list as it is, ``None`` as "no answer"."""
+    if result is None:
+        return "no answer"
+    try:  # a plugin's answer is not checked yet: describing it must not raise
+        facts = getattr(result, "as_dict", None)
+        if callable(facts):
+            d = facts()
+            keys = ("distro_id", "distro_version", "libc", "libc_version", "arch")
+            return " ".join(f"{k}={d.get(k, '')}" for k in keys)
+        return repr(result)
+    except Exception as exc:
+        return f"an answer that cannot be shown ({type(exc).__name__})"
 
 
 def _valid(check: Callable[[Any], bool], result: Any) -> bool:
@@ -99,6 +114,8 @@ class Registry:
             self.fault(f"plugin {impl.plugin_name!r} raised in {hook_name}: {type(exc).__name__}: {exc}")
             return False, None
         elapsed = time.perf_counter() - start
+        if log.isEnabledFor(logging.INFO):
+            log.info("plugin %r %s -> %s", impl.plugin_name, hook_name, _short(_describe(result)))
         if elapsed > SLOW_SECONDS:
             self.fault(
                 f"plugin {impl.plugin_name!r} is slow: {hook_name} took {elapsed:.1f} s "

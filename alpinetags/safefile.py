@@ -7,13 +7,16 @@ than a fixed number of bytes is read; and every way it fails is the caller's typ
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
-from typing import BinaryIO, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import BinaryIO, Optional, TypeVar
 
 from .errors import AlpinetagsError
 
 T = TypeVar("T")
+log = logging.getLogger("alpinetags")
 
 
 def _fail(error: type[AlpinetagsError], path: str, exc: BaseException) -> AlpinetagsError:
@@ -58,6 +61,7 @@ def open_regular(
     """A read-only, non-blocking, close-on-exec descriptor of ``path`` and the file's size, after checking
     the path and then the descriptor itself. The caller closes the descriptor."""
     regular_size(path, max_size, error, what)
+    log.info("reading %s", path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except (OSError, ValueError) as exc:

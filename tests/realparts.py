@@ -228,7 +228,7 @@ def minirootfs_manifest() -> list[Minirootfs]:
     for line in lines[1:]:
         if not line.strip():
             continue
-        row = dict(zip(head, line.split("\t")))
+        row = dict(zip(head, line.split("\t"), strict=True))
         rows.append(
             Minirootfs(row["file"], row["branch"], row["alpine_release"], row["musl_version"], row["sha256"])
         )
