@@ -1,8 +1,14 @@
 """The full, ordered list of wheel tags, built with packaging's public API.
 
-Plugin platforms (``alpine_3_19_x86_64`` ...) come first, then packaging's own platform tags
-(``musllinux_1_2_x86_64`` ... ``linux_x86_64``), duplicates dropped, so a system no plugin knows gets
-exactly ``packaging.tags.sys_tags()``.
+One order, whichever packaging or pip is installed (``order_platforms``): distro platforms from the
+plugins (``alpine_3_19_x86_64`` ...) first, then ``linux_<arch>``, then the standard ``musllinux``/
+``manylinux`` tags. ``linux_<arch>`` before the standard tags is packaging's order since 26.3 (its issue
+160): a ``linux_<arch>`` wheel that pip can see was built on this very machine, so it is the most
+specific wheel there is, and it lets a user replace one broken manylinux/musllinux wheel with one built
+locally, without ``--no-binary``. pip up to 24.x vendors an older packaging that puts it last; the pip
+hook (``pip_hook.platforms_for_pip``) orders pip's list the same way, so ``alpinetags tags`` and
+``pip debug --verbose`` agree. A system no plugin knows gets ``packaging.tags.sys_tags()`` of
+packaging >= 26.3.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
+from .arch import compatible_arches
 from .detect import probe
 from .model import Platform, Target
 from .musl import musllinux_platforms
@@ -68,37 +75,42 @@ def expand_platforms(platform_tags: list[str], registry: Optional[Registry] = No
     return dedupe(out)
 
 
+_STANDARD_RE = re.compile(r"(linux|manylinux|musllinux)_")
+
+
+def linux_first(platforms: Sequence[str]) -> list[str]:
+    """``linux_<arch>`` tags first (in their order), then the others (in theirs); see the module doc."""
+    linux = [p for p in platforms if p.startswith("linux_")]
+    return linux + [p for p in platforms if not p.startswith("linux_")]
+
+
+def order_platforms(plugin: Sequence[str], standard: Sequence[str]) -> list[str]:
+    """The one platform order: distro platforms of the plugins, then ``linux_first`` of the standard ones
+    (what packaging or pip gives, plus the standard tags a plugin adds, such as a root's musllinux)."""
+    distro = [p for p in plugin if not _STANDARD_RE.match(p)]
+    extra = [p for p in plugin if _STANDARD_RE.match(p) and p not in standard]
+    return dedupe(distro + linux_first([*standard, *extra]))
+
+
 def standard_platforms(platform: Platform, target: Target) -> list[str]:
     """The platform tags packaging would give the target.
 
     For the running interpreter on glibc (or anything but musl) that is ``packaging.tags.platform_tags()``
     itself. On musl packaging would run the loader to learn the version the musl plugin already read
-    from the file, so the same list (``musllinux_<major>_<minor>_<arch>`` down to 0 and ``linux_<arch>``,
-    in the order of the installed packaging) is built from the platform instead: no process is started.
-    For another root, executable or a stated target packaging cannot look at all (it reads
+    from the file, so the same list (``linux_<arch>``, then ``musllinux_<major>_<minor>_<arch>`` down to
+    0; for armv8l both for armv8l, then for armv7l) is built from the platform instead: no process is
+    started. For another root, executable or a stated target packaging cannot look at all (it reads
     ``sys.executable``), so only ``linux_<arch>`` is added; a musl target's musllinux tags come from
     the musl plugin.
     """
     if target.is_running_system and not (platform.libc == "musl" and platform.libc_version):
         from packaging.tags import platform_tags
 
-        return list(platform_tags())
-    linux = [f"linux_{platform.arch}"]
+        return linux_first(list(platform_tags()))
+    linux = [f"linux_{a}" for a in compatible_arches(platform.arch)]
     if target.is_running_system:
-        musl = musllinux_platforms(platform.libc_version, platform.arch)
-        return linux + musl if _packaging_puts_linux_first() else musl + linux
+        return linux + musllinux_platforms(platform.libc_version, platform.arch)
     return linux
-
-
-def _packaging_puts_linux_first() -> bool:
-    """packaging 26.3 moved ``linux_<arch>`` before ``manylinux``/``musllinux`` (its issue 160)."""
-    from packaging import __version__ as packaging_version
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(packaging_version) >= Version("26.3.dev0")
-    except InvalidVersion:
-        return False
 
 
 def tags_for_platforms(platforms: list[str]) -> list[Tag]:
@@ -135,9 +147,7 @@ def all_platforms(
     """Plugin platforms, then the standard ones, without duplicates."""
     target, registry, platform = probe(target, registry, platform)
     standard = standard_platforms(platform, target)
-    # A plugin platform that packaging gives too (musllinux on the running system) keeps packaging's place.
-    extra = [p for p in plugin_platforms(platform, registry, target) if p not in standard]
-    return dedupe(extra + standard)
+    return order_platforms(plugin_platforms(platform, registry, target), standard)
 
 
 def sys_tags(target: Optional[Target] = None, registry: Optional[Registry] = None) -> list[Tag]:
