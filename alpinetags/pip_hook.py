@@ -87,16 +87,18 @@ def platforms_for_pip(
 ) -> Optional[list[str]]:
     """The ``platforms`` argument to hand to pip's ``get_supported`` instead of ``given``.
 
-    ``None`` keeps pip's default (this system, nothing added).
+    ``None`` keeps pip's default (this system, nothing added). Otherwise the plugins' platforms and pip's
+    own in ``tags.order_platforms``' one order, the order ``alpinetags tags`` prints, whatever packaging
+    this pip vendors (pip <= 24 puts ``linux_<arch>`` last, packaging >= 26.3 first).
     """
     if given:
         return expand_platforms(given, environ)
     added = host_platforms(environ)
     if not added:
         return None
-    from .tags import dedupe
+    from .tags import order_platforms
 
-    return dedupe([*added, *pip_platform_tags()])
+    return order_platforms(added, list(pip_platform_tags()))
 
 
 def _pip_platform_tags() -> Any:
