@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -14,7 +15,7 @@ import pytest
 from packaging.tags import interpreter_name, interpreter_version
 
 from alpinetags import facts as data
-from alpinetags.experiments import matrix
+from alpinetags.experiments import libmatrix, matrix
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -57,10 +58,12 @@ def test_1_2_4_on_1_2_3_is_unsafe_by_rule_but_lacks_no_name(
 
 
 def test_time64_boundary_on_32_bit_arches(cells: dict[tuple[str, str, str], matrix.Cell]) -> None:
+    # Measured (tests/test_experiments_time64.py): musl-only code survives 3.13, so the pair is safe for
+    # musl; the alpine scheme still rejects it (the floor is kept for libraries with time_t in their API).
     c = cells[("armv7l", "3.12", "3.13")]
-    assert c.musllinux_accepts and not c.alpine_accepts and not c.safe and c.breakage == "time64"
+    assert c.time64 and c.safe and c.musllinux_accepts and not c.alpine_accepts and not c.breaks_by_symbols
     same = cells[("x86_64", "3.12", "3.13")]
-    assert same.alpine_accepts and same.safe and same.breakage != "time64"
+    assert not same.time64 and same.alpine_accepts and same.safe
 
 
 def test_hidden_internal_names_and_needless_rejects(cells: dict[tuple[str, str, str], matrix.Cell]) -> None:
@@ -72,46 +75,83 @@ def test_hidden_internal_names_and_needless_rejects(cells: dict[tuple[str, str, 
     assert same_musl.breakage == "none"
 
 
+def test_identities_hold(cells: dict[tuple[str, str, str], matrix.Cell]) -> None:
+    """Not findings: the alpine scheme accepts B on R only when B <= R, and Alpine's musl never goes down,
+    so it never accepts a newer musl nor a musl-symbol break. Checked here so the report may label them."""
+    for c in cells.values():
+        if c.alpine_accepts:
+            assert data.version_tuple(c.built_on) <= data.version_tuple(c.installed_on)
+            assert c.safe and not c.breaks_by_symbols
+
+
 def test_counts_show_the_difference() -> None:
     cells = matrix.build_matrix(arches=["x86_64", "armv7l"])
     supported = ["3.21", "3.22", "3.23", "3.24"]
     for arch in ("x86_64", "armv7l"):
         alpine = matrix.count(cells, "alpine", arch, supported)
         musl = matrix.count(cells, "musllinux", arch, supported)
-        assert alpine.unsafe_accepts == 0 and alpine.symbol_break_accepts == 0
-        assert (
-            musl.symbol_break_accepts > 0 and musl.unsafe_accepts >= musl.symbol_break_accepts
-        )  # a break is never rule-safe
+        assert musl.symbol_break_accepts == 70 and musl.unsafe_accepts == 132  # the same on both arches
         assert musl.needless_rejects == 0 and alpine.needless_rejects > 0
         assert alpine.builds_needed == 1 and alpine.builds == ("3.21",)
-    # Across 3.13 a 32-bit arch needs two builds in both schemes.
+    # the time64 floor: the alpine scheme rejects pre-3.13 builds on 3.13+ on 32-bit arches, so it needs two
+    # builds across 3.13 there; musl alone would not need them (musllinux: one)
     span = [r.version for r in data.alpine_releases() if (3, 10) <= data.version_tuple(r.version) <= (3, 16)]
     assert matrix.count(cells, "alpine", "armv7l", span).builds_needed == 2
     assert matrix.count(cells, "alpine", "x86_64", span).builds_needed == 1
+    assert matrix.count(cells, "musllinux", "armv7l", span).builds_needed == 1
+
+
+def _matrix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "alpinetags", "experiment", "matrix", "--only-arch", "x86_64", *args]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env)
 
 
 def test_cli_matrix_writes_report_and_picture(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alpinetags",
-            "experiment",
-            "matrix",
-            "--out",
-            str(tmp_path),
-            "--only-arch",
-            "x86_64",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = _matrix("--out", str(tmp_path / "a"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    report = (tmp_path / "matrix.md").read_text()
+    report = (tmp_path / "a" / "matrix.md").read_text()
     assert "3.20 (1.2.5) -> 3.16 (1.2.3): preadv2, pwritev2, statx" in report
-    svg = ET.parse(tmp_path / "matrix-heatmap.svg").getroot()
+    assert "## What holds by construction (identities, not findings)" in report
+    assert (
+        "| libffi | 3.10-3.11: `libffi.so.6`; 3.12-3.14: `libffi.so.7`; 3.15-3.24: `libffi.so.8` |" in report
+    )
+    svg = ET.parse(tmp_path / "a" / "matrix-heatmap.svg").getroot()
     rects = svg.findall("{http://www.w3.org/2000/svg}rect")
     assert len(rects) >= 2 * 25 * 25
+    # a second run elsewhere writes the same report: no path or option in its header
+    assert _matrix("--out", str(tmp_path / "b"), cwd=tmp_path).returncode == 0
+    assert (tmp_path / "b" / "matrix.md").read_text() == report
+
+
+def test_cli_matrix_writes_nothing_without_out(tmp_path: Path) -> None:
+    proc = _matrix(cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert "# Build/install matrix" in proc.stdout and "nothing written" in proc.stdout
+
+
+def test_library_matrix_against_the_table_read_by_hand() -> None:
+    """Cells checked against sonames.tsv rows read by hand (and its README's change list)."""
+    cells = {(c.library, c.built_on, c.installed_on): c for c in libmatrix.build()}
+    ssl = cells[("openssl", "3.16", "3.17")]
+    assert ssl.alpine_accepts and ssl.needs == ("libssl.so.1.1", "libcrypto.so.1.1")
+    assert ssl.loads and ssl.missing_main == ssl.needs  # only community's openssl1.1-compat carries 1.1
+    assert not cells[("openssl", "3.16", "3.19")].loads  # compat gone (moved to testing)
+    assert cells[("openssl", "3.17", "3.24")].loads
+    assert cells[("libffi", "3.11", "3.12")].missing == ("libffi.so.6",)
+    assert cells[("libffi", "3.14", "3.15")].missing == ("libffi.so.7",)
+    assert cells[("libsodium", "3.18", "3.19")].missing == ("libsodium.so.23",)
+    assert cells[("mpdecimal", "3.19", "3.20")].missing == ("libmpdec.so.3",)
+    assert cells[("zlib", "3.10", "3.24")].loads and cells[("libxml2", "3.10", "3.24")].loads
+    assert not cells[("zlib", "3.20", "3.19")].alpine_accepts  # B > R: the scheme's definition
+    summary = {s.library: s for s in libmatrix.summarize(cells.values())}
+    assert summary["libffi"].breaks == (("3.10", "3.11", "3.12"), ("3.12", "3.14", "3.15"))
+    assert summary["tiff"].breaks == (("3.10", "3.17", "3.18"),)
+    assert summary["gdbm"].breaks == (("3.10", "3.12", "3.13"),)
+    assert summary["openssl"].breaks == (("3.10", "3.16", "3.19"),)
+    assert summary["zstd"].breaks == () and summary["zstd"].accepted_broken == 0
+    assert "musl" not in summary and "python3" not in summary and "openssl3" not in summary
 
 
 def _tag(platform: str) -> str:

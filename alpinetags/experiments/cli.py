@@ -10,7 +10,8 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Optional
 
 from ..cli import EXIT_NO, EXIT_OK, EXIT_USAGE, add_common, emit, make_registry, make_target, opt
 
@@ -83,12 +84,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_matrix(args: argparse.Namespace) -> int:
     from .. import facts as d
-    from . import matrix, report
+    from . import libmatrix, matrix, report
 
     arches = opt(args, "arches") or [a.tag_arch for a in d.alpine_arches()]
     cells = matrix.build_matrix(arches=arches)
+    lib_cells = libmatrix.build()
+    libs = libmatrix.summarize(lib_cells)
     versions = [r.version for r in d.alpine_releases()]
-    with_data = [v for v, r in zip(versions, d.alpine_releases()) if d.abi_for(r.musl) is not None]
+    with_data = [r.version for r in d.alpine_releases() if d.abi_for(r.musl) is not None]
     targets = [
         (f"supported ({versions[-4]} to {versions[-1]})", versions[-4:]),
         (f"every release with a symbol list ({with_data[0]} to {with_data[-1]})", with_data),
@@ -97,44 +100,55 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         (label, [matrix.count(cells, s, a, sup) for a in arches for s in matrix.SCHEMES])
         for label, sup in targets
     ]
-    out_dir = opt(args, "out") or DEFAULT_OUT
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = opt(args, "out")
     picture_arches = [a for a in ("x86_64", "armv7l") if a in arches] or arches[:1]
-    svg = os.path.join(out_dir, "matrix-heatmap.svg")
-    with open(svg, "w", encoding="utf-8") as f:
-        f.write(report.heatmap_svg(cells, picture_arches))
-    picture = os.path.basename(svg)
-    notes = [f"wrote {svg}"]
-    if opt(args, "png"):
-        png = os.path.join(out_dir, "matrix-heatmap.png")
-        try:
-            report.heatmap_png(cells, picture_arches, png)
-            picture = os.path.basename(png)
-            notes.append(f"wrote {png}")
-        except ImportError:
-            notes.append(
-                "no PNG: matplotlib is not installed (pip install 'alpinetags[experiments]'); SVG written"
-            )
-    md = os.path.join(out_dir, "matrix.md")
-    with open(md, "w", encoding="utf-8") as f:
-        f.write(report.matrix_markdown(cells, counts_by_target, picture, _command_line()))
-    notes.append(f"wrote {md}")
+    picture: Optional[str] = None
+    notes: list[str] = []
+    if out_dir:  # nothing is written unless a directory is named
+        os.makedirs(out_dir, exist_ok=True)
+        svg = os.path.join(out_dir, "matrix-heatmap.svg")
+        with open(svg, "w", encoding="utf-8") as f:
+            f.write(report.heatmap_svg(cells, picture_arches))
+        picture = os.path.basename(svg)
+        notes.append(f"wrote {svg}")
+        if opt(args, "png"):
+            png = os.path.join(out_dir, "matrix-heatmap.png")
+            try:
+                report.heatmap_png(cells, picture_arches, png)
+                picture = os.path.basename(png)
+                notes.append(f"wrote {png}")
+            except ImportError:
+                notes.append(
+                    "no PNG: matplotlib is not installed (pip install 'alpinetags[experiments]'); SVG written"
+                )
+    md_text = report.matrix_markdown(cells, counts_by_target, picture, lib_cells, libs)
+    if out_dir:
+        md = os.path.join(out_dir, "matrix.md")
+        with open(md, "w", encoding="utf-8") as f:
+            f.write(md_text)
+        notes.append(f"wrote {md}")
     result = {
         "pairs": len(cells),
         "counts": {label: [c.__dict__ for c in counts] for label, counts in counts_by_target},
+        "libraries": [s.__dict__ for s in libs],
         "files": notes,
     }
 
     def text() -> str:
+        if not out_dir:
+            return md_text + "\n(nothing written; --out DIR writes matrix.md and the heatmap)"
         lines = []
         for label, counts in counts_by_target[:1]:
             lines.append(f"target releases: {label}")
             for c in counts:
                 lines.append(
                     f"  {c.arch:<11} {c.scheme:<9} accepts {c.accepts:>3}/{c.pairs}"
-                    f"  unsafe {c.unsafe_accepts:>3}  broken-by-symbols {c.symbol_break_accepts:>3}"
-                    f"  needless-rejects {c.needless_rejects:>3}  builds {c.builds_needed}"
+                    f"  newer-musl {c.unsafe_accepts:>3}  broken-by-musl-symbols {c.symbol_break_accepts:>3}"
+                    f"  rejects-musl-allows {c.needless_rejects:>3}  builds {c.builds_needed}"
                 )
+        broken = sum(s.accepted_broken for s in libs)
+        accepted = sum(s.accepted for s in libs)
+        lines.append(f"system libraries: alpine scheme accepts {accepted} triples, {broken} lose a soname")
         return "\n".join(lines + notes)
 
     emit(args, result, text)
@@ -215,7 +229,7 @@ def cmd_symbols(args: argparse.Namespace) -> int:
                     for f in findings
                 ],
             }
-            for (name, nobj, sweep, findings, verdicts), container in zip(rows, containers)
+            for (name, nobj, sweep, findings, verdicts), container in zip(rows, containers)  # noqa: B905
         ],
     }
     emit(args, result, lambda: md + (f"\n(written to {out})" if out else ""))
@@ -248,7 +262,12 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     m = esub.add_parser("matrix", help="every built-on/installed-on pair of Alpine releases and arches")
     add_common(m)
     m.set_defaults(func=cmd_matrix)
-    m.add_argument("--out", metavar="DIR", help=f"where matrix.md and the heatmap go (default {DEFAULT_OUT})")
+    m.add_argument(
+        "--out",
+        metavar="DIR",
+        help=f"write matrix.md and the heatmap here (run.sh uses {DEFAULT_OUT}); without it nothing is "
+        "written and the report goes to stdout",
+    )
     m.add_argument(
         "--only-arch", dest="arches", action="append", metavar="ARCH", help="only this arch (repeatable)"
     )

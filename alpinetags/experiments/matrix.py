@@ -1,21 +1,25 @@
 """The build/install matrix: a wheel built on Alpine release B, installed on release R, for every pair of
-releases in ``alpine-musl.tsv`` and every arch in ``alpine-arches.tsv``.
+releases in ``alpine-musl.tsv`` and every arch in ``alpine-arches.tsv``. This is the musl half; the
+system libraries are in ``libmatrix.py``.
 
 For each cell:
 
 * **alpine scheme accepts**: R's ``alpine_platforms`` (the Alpine plugin's own policy) contains
-  ``alpine_<B>_<arch>``.
+  ``alpine_<B>_<arch>``. That is B <= R (and the time64 floor on 32-bit arches), by construction.
 * **musllinux scheme accepts**: the wheel is labelled with B's musl minor (``musllinux_1_<minor>``, as
   auditwheel labels a build) and R's ``musllinux_platforms`` (the core's) contains that label.
-* **safe by the musl rule**: B's musl <= R's musl, and the pair does not cross Alpine 3.13 on the arches
-  where 3.13 moved to a 64-bit ``time_t``.
+* **safe by the musl rule**: B's musl <= R's musl. Alpine's musl never goes down, so for the alpine
+  scheme this is an identity, not a finding (the report labels it so).
 * **breakage class, from the symbol data**: what R's libc would lack of what B's libc offers, from the
   ``musl-abi`` lists (x86_64; musl's exported names are the same on every arch up to the time64 renames,
   so the lists stand for all arches): ``new-symbols`` (B's newer musl exports public names R's does not
   resolve, e.g. 1.2.5's ``preadv2`` on 1.2.3), ``hidden-internal`` (R's musl no longer exports internal
-  names B's did: the ``__*`` names 1.1.21 hid, ``dummy_lock``),
-  ``time64`` (the 3.13 boundary on 32-bit arches: an ABI change no name shows), ``none``, or ``no-data``
-  (a release whose musl has no symbol list).
+  names B's did: the ``__*`` names 1.1.21 hid, ``dummy_lock``), ``none``, or ``no-data`` (a release
+  whose musl has no symbol list).
+* **crosses time64**: the pair straddles Alpine 3.13 on a 32-bit arch. Measured on the real x86 roots
+  (``experiments/time64.py``): code that talks only to musl keeps working (musl 1.2 keeps the 32-bit
+  symbols), so this is no musl break; code that passes ``time_t`` to another system library breaks
+  silently (same soname, 64-bit ``time_t``), which is why the Alpine plugin keeps its floor.
 """
 
 from __future__ import annotations
@@ -42,18 +46,19 @@ class Cell:
     installed_musl: str
     alpine_accepts: bool
     musllinux_accepts: bool
-    safe: bool  # by the musl rule (version order and the time64 boundary)
-    breakage: str  # none, new-symbols, hidden-internal, time64, no-data
+    safe: bool  # by the musl rule: B's musl <= R's musl
+    breakage: str  # none, new-symbols, hidden-internal, no-data
     lacking: tuple[str, ...]  # names B's musl exports that R's does not resolve (from the lists)
+    time64: bool = False  # straddles 3.13 on a 32-bit arch (not a musl break: measured)
 
     def accepts(self, scheme: str) -> bool:
         return self.alpine_accepts if scheme == "alpine" else self.musllinux_accepts
 
     @property
     def breaks_by_symbols(self) -> bool:
-        """New names or the time64 change. ``hidden-internal`` is left out: those were musl's private
-        names, which no public header makes a binary reference."""
-        return self.breakage in ("new-symbols", "time64")
+        """New public names. ``hidden-internal`` is left out: those were musl's private names, which no
+        public header makes a binary reference. time64 is left out: musl-only code survives it (measured)."""
+        return self.breakage == "new-symbols"
 
 
 def musllinux_label(musl: str, arch: str) -> str:
@@ -76,12 +81,8 @@ def lacking_names(built_musl: str, installed_musl: str) -> Optional[tuple[str, .
     return tuple(sorted(r.missing(b.exports)))
 
 
-def breakage_class(
-    built_on: str, installed_on: str, b_musl: str, r_musl: str, arch: str
-) -> tuple[str, tuple[str, ...]]:
+def breakage_class(b_musl: str, r_musl: str) -> tuple[str, tuple[str, ...]]:
     lacking = lacking_names(b_musl, r_musl)
-    if crosses_time64(built_on, installed_on, arch):
-        return "time64", lacking or ()
     if lacking is None:
         return ("none", ()) if b_musl == r_musl else ("no-data", ())
     if not lacking:
@@ -104,10 +105,8 @@ def build_matrix(
             musl_ok = set(musllinux_platforms(r.musl, arch))
             for b in rels:
                 v = parse_alpine_version(b.version)
-                breakage, lacking = breakage_class(b.version, r.version, b.musl, r.musl, arch)
-                safe = data.version_tuple(b.musl) <= data.version_tuple(r.musl) and not crosses_time64(
-                    b.version, r.version, arch
-                )
+                breakage, lacking = breakage_class(b.musl, r.musl)
+                safe = data.version_tuple(b.musl) <= data.version_tuple(r.musl)
                 cells.append(
                     Cell(
                         arch=arch,
@@ -120,6 +119,7 @@ def build_matrix(
                         safe=safe,
                         breakage=breakage,
                         lacking=lacking,
+                        time64=crosses_time64(b.version, r.version, arch),
                     )
                 )
     return cells

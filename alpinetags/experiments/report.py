@@ -12,15 +12,16 @@ from xml.sax.saxutils import escape
 
 from .. import facts as data
 from .libc import AbiSweep, CrossCheck, ObjectFinding
+from .libmatrix import LibCell, LibSummary
 from .loader import LoaderVerdict
 from .matrix import SCHEMES, Cell, SchemeCounts
 
 #: Cell outcome -> (colour, legend text).
 OUTCOMES = {
     "ok": ("#4caf50", "accepted, safe"),
-    "unsafe": ("#ff9800", "accepted, unsafe by the musl rule (symbols fine)"),
-    "break": ("#d32f2f", "accepted, and the symbol data shows a break"),
-    "needless": ("#fff176", "rejected though safe"),
+    "unsafe": ("#ff9800", "accepted, built on a newer musl (symbols fine)"),
+    "break": ("#d32f2f", "accepted, and the musl symbol lists show a break"),
+    "needless": ("#fff176", "rejected though musl and symbols allow"),
     "reject": ("#e0e0e0", "rejected, correctly"),
 }
 
@@ -114,19 +115,88 @@ def heatmap_png(cells: list[Cell], arches: Sequence[str], path: str) -> None:
     plt.close(fig)
 
 
+def _group_arches(counts: list[SchemeCounts]) -> list[tuple[str, list[SchemeCounts]]]:
+    """Arches whose rows are identical (every number but the arch) are said once, named together."""
+    groups: list[tuple[list[str], tuple[object, ...], list[SchemeCounts]]] = []
+    by_arch: dict[str, list[SchemeCounts]] = {}
+    for c in counts:
+        by_arch.setdefault(c.arch, []).append(c)
+    for arch, rows in by_arch.items():
+        key = tuple((c.scheme, *[v for k, v in c.__dict__.items() if k != "arch"]) for c in rows)
+        for names, k, _ in groups:
+            if k == key:
+                names.append(arch)
+                break
+        else:
+            groups.append(([arch], key, rows))
+    return [(", ".join(names), rows) for names, _, rows in groups]
+
+
 def _counts_table(counts: list[SchemeCounts]) -> list[str]:
     lines = [
-        "| arch | scheme | accepts | unsafe accepts (musl rule) | accepts broken by symbols | "
-        "needless rejects | builds needed | built on | one build on the newest: broken installs / no wheel |",
+        "| arches (identical rows merged) | scheme | accepts | accepts with a newer musl than R's "
+        "| accepts broken by musl symbols | rejects though musl and symbols allow | builds needed | built on "
+        "| one build on the newest: broken installs / no wheel |",
         "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
-    for c in counts:
-        builds = str(c.builds_needed) if c.builds_needed is not None else "> 4"
-        lines.append(
-            f"| {c.arch} | {c.scheme} | {c.accepts}/{c.pairs} | {c.unsafe_accepts} "
-            f"| {c.symbol_break_accepts} | {c.needless_rejects} | {builds} | {', '.join(c.builds)} "
-            f"| {c.newest_only_broken} / {c.newest_only_no_wheel} |"
-        )
+    for arches, rows in _group_arches(counts):
+        for c in rows:
+            builds = str(c.builds_needed) if c.builds_needed is not None else "> 4"
+            ident = " (identity)" if c.scheme == "alpine" else ""
+            lines.append(
+                f"| {arches} | {c.scheme} | {c.accepts}/{c.pairs} | {c.unsafe_accepts}{ident} "
+                f"| {c.symbol_break_accepts}{ident} | {c.needless_rejects} | {builds} "
+                f"| {', '.join(c.builds)} | {c.newest_only_broken} / {c.newest_only_no_wheel} |"
+            )
+    return lines
+
+
+def _libraries_section(libs: Sequence[LibSummary], lib_cells: Sequence[LibCell]) -> list[str]:
+    rels = sorted(
+        {c.built_on for c in lib_cells} | {c.installed_on for c in lib_cells}, key=data.version_tuple
+    )
+    accepted = sum(s.accepted for s in libs)
+    broken = sum(s.accepted_broken for s in libs)
+    broken_main = sum(s.accepted_broken_main for s in libs)
+    changing = [s for s in libs if s.accepted_broken_main]
+    lines = [
+        f"## Finding: system libraries ({len(libs)} libraries, Alpine {rels[0]} to {rels[-1]}, x86_64)",
+        "",
+        "From the shared soname table (`alpinetags/data/alpine-sonames/sonames.tsv`: the sonames of each "
+        "library in each release's x.0 tree, with sources). A wheel built on B that links L records L's "
+        "sonames on B (`Requires-External`); on R it loads only if some package of R carries them.",
+        "",
+        f"- The alpine scheme accepts {accepted} (library, B, R) triples (B <= R). In **{broken}** of them "
+        f"({100 * broken / accepted:.1f}%) R has no package with a soname the wheel links "
+        f"({broken_main} counting only the library's own package, without `openssl3` before 3.17 and "
+        "`openssl1.1-compat` on 3.17/3.18).",
+        f"- {len(changing)} of {len(libs)} libraries change soname in the span; the other "
+        f"{len(libs) - len(changing)} keep every soname (downward acceptance holds for them).",
+        "- The musllinux scheme, beside it: a musllinux wheel bundles these libraries (auditwheel), so "
+        "none of its pairs breaks by a system soname, **by construction**; it pays with the bundled "
+        "copies, and its breaks come from musl (the section above).",
+        "- With the native check (`alpinetags check`, and under pip), each broken triple is refused at "
+        "install time with the missing soname named; `real-loads.json` checks that check against real "
+        "loads.",
+        "",
+        "| library | sonames, by releases | alpine scheme: accepted triples | of which broken | "
+        "downward acceptance breaks (built on -> first release without the soname) |",
+        "|---|---|---:|---:|---|",
+    ]
+    for s in libs:
+        eras = "; ".join(f"{a}-{b}: `{so}`" if a != b else f"{a}: `{so}`" for a, b, so in s.eras)
+        breaks = "; ".join(f"{a}-{b} -> {r}" if a != b else f"{a} -> {r}" for a, b, r in s.breaks) or "never"
+        if s.accepted_broken != s.accepted_broken_main:
+            breaks += f" ({s.accepted_broken_main} broken without the side/compat package)"
+        lines.append(f"| {s.library} | {eras} | {s.accepted} | {s.accepted_broken} | {breaks} |")
+    lines += [
+        "",
+        "Not visible in sonames, so not in these counts (from the table's README): tiff 4.2 on 3.14 and "
+        "xmlsec 1.3 on 3.18 changed ABI under the same soname; on 32-bit arches, 3.13 rebuilt the "
+        "libraries with 64-bit `time_t` under the same sonames, which changes the ABI of every one with "
+        "`time_t` in its API (measured for OpenSSL: `time64.json`).",
+        "",
+    ]
     return lines
 
 
@@ -134,80 +204,92 @@ def matrix_markdown(
     cells: list[Cell],
     counts_by_target: list[tuple[str, list[SchemeCounts]]],
     picture: Optional[str],
-    command: str,
+    lib_cells: Sequence[LibCell] = (),
+    libs: Sequence[LibSummary] = (),
 ) -> str:
+    """The report. Its header never names paths or options, so a rerun leaves it unchanged."""
     releases = data.alpine_releases()
     arches = sorted({c.arch for c in cells})
+    x86 = [c for c in cells if c.arch == "x86_64"]
+    musl_down = [
+        (releases[i].version, releases[i + 1].version)
+        for i in range(len(releases) - 1)
+        if data.version_tuple(releases[i + 1].musl) < data.version_tuple(releases[i].musl)
+    ]
+    alpine_unsafe = sum(c.alpine_accepts and not c.safe for c in cells)
+    alpine_broken = sum(c.alpine_accepts and c.breaks_by_symbols for c in cells)
+    musl_newer = sum(c.musllinux_accepts and not c.safe for c in x86)
     lines = [
         "# Build/install matrix: alpine_3_x tags vs musllinux_1_x tags",
         "",
-        f"Made by `{command}`.",
+        "Made by `alpinetags experiment matrix` (`bash experiments/run.sh` remakes every file here).",
         "",
         f"{len(releases)} Alpine releases ({releases[0].version} to {releases[-1].version}) x "
-        f"{len(releases)} x {len(arches)} arches = {len(cells)} (built on B, installed on R) pairs.",
+        f"{len(releases)} x {len(arches)} arches = {len(cells)} (built on B, installed on R) pairs. A wheel "
+        "built on B carries `alpine_<B>_<arch>` in the alpine scheme and `musllinux_<B's musl minor>_<arch>` "
+        "in the musllinux scheme; R accepts it if the tag is in R's list (the Alpine plugin's "
+        "`alpine_platforms`, the core's `musllinux_platforms`).",
         "",
-        "- A wheel built on B carries `alpine_<B>_<arch>` in the alpine scheme and "
-        "`musllinux_<B's musl minor>_<arch>` in the musllinux scheme.",
-        "- R accepts it if the tag is in R's list: the Alpine plugin's `alpine_platforms`, the core's "
-        "`musllinux_platforms`.",
-        "- *Safe by the musl rule*: B's musl <= R's musl, and not across 3.13 on the 32-bit arches "
-        "(64-bit `time_t`).",
-        "- *Broken by symbols*: R's libc lacks public names B's newer libc exports (from the `musl-abi` "
-        "lists), or the pair crosses the time64 boundary.",
-        "- *Needless reject*: rejected, though safe and nothing breaks.",
-        "- *Builds needed*: fewest builds, on releases of the target set, such that every release in it "
-        "installs a safe, unbroken one (the newest accepted build is the one installed).",
-        "- *One build on the newest*: what happens when a publisher builds only on the newest target "
-        "release: how many target releases install it though unsafe or broken, how many get no wheel.",
+        "## What holds by construction (identities, not findings)",
+        "",
+        "- The alpine scheme accepts B on R exactly when B <= R (on 32-bit arches also not across 3.13: the "
+        "time64 floor). That is its definition.",
+        "- Alpine's musl never goes down from one release to the next (`alpine-musl.tsv`; pairs where it "
+        f"does: {len(musl_down)}). So the alpine scheme accepts no pair whose musl is older than the "
+        f"build's ({alpine_unsafe} of {len(cells)}) and none the musl symbol lists say break "
+        f"({alpine_broken}). These zeros follow from the two facts above; they are checked, not discovered.",
+        "- The musllinux scheme speaks in musl minors, so it accepts every build on a newer patch release "
+        f"of the same minor ({musl_newer} x86_64 pairs with B's musl newer than R's). That is its "
+        "definition too; whether such a pair breaks is the finding below.",
+        "- A musllinux wheel bundles its non-musl libraries, so it never breaks by a system soname.",
+        "",
+        "## Finding: musl symbols (from the musl-abi lists of each musl release)",
         "",
     ]
-    for label, counts in counts_by_target:
-        lines += [f"## Counts, target releases: {label}", "", *_counts_table(counts), ""]
-    totals = {s: [0, 0, 0, 0] for s in SCHEMES}
-    for c in cells:
-        for s in SCHEMES:
-            t = totals[s]
-            t[0] += c.accepts(s)
-            t[1] += c.accepts(s) and not c.safe
-            t[2] += c.accepts(s) and c.breaks_by_symbols
-            t[3] += not c.accepts(s) and c.safe and not c.breaks_by_symbols
-    lines += [
-        "## All arches together",
-        "",
-        "| scheme | accepts | unsafe accepts | accepts broken by symbols | needless rejects |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for s in SCHEMES:
-        a, u, b, nr = totals[s]
-        lines.append(f"| {s} | {a}/{len(cells)} | {u} | {b} | {nr} |")
-    lines.append("")
     classes: dict[str, int] = {}
-    for c in cells:
-        if c.arch == "x86_64":
-            classes[c.breakage] = classes.get(c.breakage, 0) + 1
-    lines += ["## Breakage classes (x86_64, all pairs)", ""]
-    lines += [f"- `{k}`: {v}" for k, v in sorted(classes.items())]
-    lines.append("")
-    ex = [
-        c
-        for c in cells
-        if c.arch == "x86_64"
-        and c.musllinux_accepts
-        and c.breakage == "new-symbols"
-        and c.built_musl.startswith("1.2")
-    ]
+    for c in x86:
+        classes[c.breakage] = classes.get(c.breakage, 0) + 1
+    ex = [c for c in x86 if c.musllinux_accepts and c.breakage == "new-symbols"]
     lines += [
-        "## musllinux_1_2 accepts that the symbol data says break (x86_64)",
-        "",
-        f"{len(ex)} pairs. Each: built on (musl) -> installed on (musl): names missing.",
+        "- x86_64 pairs by what R's libc lacks of B's: "
+        + ", ".join(f"`{k}` {v}" for k, v in sorted(classes.items()))
+        + ". `hidden-internal` are musl's private names (1.1.21 hid them), which no public header lets a "
+        "binary use; not counted as breaks.",
+        f"- The musllinux scheme accepts **{len(ex)}** x86_64 pairs where R's musl lacks public names B's "
+        "exports (a wheel that uses one fails to load; one that does not, loads). Each: built on (musl) -> "
+        "installed on (musl): names missing.",
         "",
     ]
     for c in ex:
         lines.append(
-            f"- {c.built_on} ({c.built_musl}) -> {c.installed_on} ({c.installed_musl}): "
+            f"  - {c.built_on} ({c.built_musl}) -> {c.installed_on} ({c.installed_musl}): "
             f"{', '.join(n for n in c.lacking if not n.startswith('__'))}"
         )
     lines.append("")
+    if libs:
+        lines += _libraries_section(libs, lib_cells)
+    lines += [
+        "## time64 (32-bit arches, across 3.13)",
+        "",
+        "Measured on the real x86 roots (`time64.json`, made by `python -m experiments.time64`): "
+        "Alpine 3.12's busybox gives the same `stat`, `ls -l` and `date` output on 3.13 as on 3.12 "
+        "(musl 1.2 keeps the 32-bit symbols); a 3.12 program that passes a `time_t` to 3.13's "
+        "`libcrypto.so.1.1` (same soname, rebuilt with 64-bit `time_t`) gets the year 2159 for a 2023 "
+        "timestamp. So the pairs across 3.13 are not musl breaks (not counted above); the alpine "
+        "scheme's floor stays, for the libraries.",
+        "",
+    ]
+    for label, counts in counts_by_target:
+        lines += [f"## Counts per arch, target releases: {label}", "", *_counts_table(counts), ""]
+    lines += [
+        "- *accepts with a newer musl*: B's musl is newer than R's (1.2.5 build on 1.2.3).",
+        "- *broken by musl symbols*: R's libc lacks public names B's exports (lists above).",
+        "- *rejects though musl and symbols allow*: for the alpine scheme, builds on a later release with "
+        "the same musl, and on 32-bit arches the builds before 3.13 (the time64 floor, kept for libraries).",
+        "- *builds needed*: fewest builds, on releases of the target set, such that every release in it "
+        "installs one that is not broken (the newest accepted build is the one installed).",
+        "",
+    ]
     if picture:
         lines += ["## Picture", "", f"![heatmap]({picture})", ""]
     unverified = [r.version for r in releases if not r.verified]
@@ -215,11 +297,13 @@ def matrix_markdown(
         "## Caveats",
         "",
         f"- Releases {', '.join(unverified)} have unverified musl versions and no symbol list: their pairs "
-        "are `no-data` for symbols (the musl rule still applies).",
+        "are `no-data` for symbols.",
         "- The symbol lists are x86_64; they stand for every arch (musl exports the same names everywhere, "
-        "except the time64 renames on 32-bit arches, which the time64 class covers).",
+        "except the `__*_time64` names on 32-bit arches, added beside the old ones).",
         "- Every arch is counted in every release, as the tag policies are; some arches came later to "
         "Alpine (riscv64, loongarch64), so their early rows describe the policy, not shipped systems.",
+        "- The soname table gives the packages of each release's repository, not what an image has "
+        "installed: a plain `alpine:` image lacks most of them until `apk add`.",
         "",
     ]
     return "\n".join(lines)
