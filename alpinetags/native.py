@@ -517,19 +517,27 @@ def _fits(want: DynamicSymbols, got: DynamicSymbols) -> bool:
 
 @dataclass(frozen=True)
 class _Closure:
-    loaded: tuple[_Loaded, ...]
+    loaded: tuple[_Loaded, ...]  # the host's objects first (see ``_load``), then the object's tree
     missing: tuple[tuple[str, str], ...]  # (soname, needed by)
     broken: tuple[tuple[str, str, str], ...]  # (soname, needed by, why)
+    start: int = 0  # index of the object checked in ``loaded``
 
 
-def _load(files: _Files, start_loc: Location, start: DynamicSymbols, libc: str) -> _Closure:
-    """Load ``start`` and its dependencies breadth-first, as musl's ``load_deps`` (and glibc) do."""
-    first = _Loaded(start_loc, start, None)
-    loaded = [first]
-    by_key = {files.key(start_loc): first}
-    missing: list[tuple[str, str]] = []
-    broken: list[tuple[str, str, str]] = []
-    i = 0
+def _load(
+    files: _Files, start_loc: Location, start: DynamicSymbols, libc: str, host: Optional[_Closure] = None
+) -> _Closure:
+    """Load ``start`` and its dependencies breadth-first, as musl's ``load_deps`` (and glibc) do.
+
+    With ``host`` (the interpreter, already loaded) ``start`` is loaded the way ``dlopen`` loads it into
+    that process: what the host loaded is reused by name, and the host is its requester, so musl also
+    searches the host's RPATH for its libraries.
+    """
+    first = _Loaded(start_loc, start, host.loaded[0] if host else None)
+    loaded = [*(host.loaded if host else ()), first]
+    by_key = {files.key(o.loc): o for o in loaded}
+    missing: list[tuple[str, str]] = list(host.missing) if host else []
+    broken: list[tuple[str, str, str]] = list(host.broken) if host else []
+    begin = i = len(loaded) - 1
     while i < len(loaded):
         obj = loaded[i]
         i += 1
@@ -574,7 +582,7 @@ def _load(files: _Files, start_loc: Location, start: DynamicSymbols, libc: str) 
             loaded.append(new)
             by_key[key] = new
             obj.found_as[name] = hit
-    return _Closure(tuple(loaded), tuple(missing), tuple(broken))
+    return _Closure(tuple(loaded), tuple(missing), tuple(broken), begin)
 
 
 def _musl_exports(files: _Files) -> Union[frozenset[str], str]:
@@ -617,8 +625,14 @@ def verdict(
     *,
     hints: Optional[HintFn] = None,
     libc_exports: Optional[Union[frozenset[str], str]] = None,
+    host: Optional[Union[_Closure, str]] = None,
 ) -> ObjectVerdict:
-    """Whether the object at ``loc`` loads on ``files.system``: its dependency tree, then its symbols."""
+    """Whether the object at ``loc`` loads on ``files.system``: its dependency tree, then its symbols.
+
+    ``host`` is the interpreter's loaded closure (or why it could not be read) when the object is an
+    extension module checked as that interpreter would import it; without one, the module is assumed to
+    get Python's C API from whatever interpreter imports it.
+    """
     system = files.system
     libc = object_libc(symbols, system.libc)
     base = ObjectVerdict(path=files.display(loc), arch=symbols.arch, libc=libc, needed=symbols.needed)
@@ -630,7 +644,13 @@ def verdict(
     if libc not in ("musl", "glibc"):
         notes.append("needs no C library: nothing to resolve")
         return _replace(base, notes=notes)
-    closure = _load(files, loc, symbols, libc)
+    python_api = symbols.is_python_extension
+    if python_api and isinstance(host, str):
+        return _replace(base, reasons=[host])
+    closure = _load(files, loc, symbols, libc, host if python_api and isinstance(host, _Closure) else None)
+    if python_api and host is None:
+        notes.append("Python C API names (Py*, _Py*) are left to the interpreter that imports it")
+    assume_api = python_api and host is None
     resolved = []
     for obj in closure.loaded:
         for name, where in obj.found_as.items():
@@ -651,9 +671,6 @@ def verdict(
             reasons.append(exports)
             return _replace(base, reasons=reasons, missing_sonames=missing_sonames)
         libc_names = exports
-    python_api = symbols.is_python_extension
-    if python_api:
-        notes.append("Python C API names (Py*, _Py*) are left to the interpreter that imports it")
     missing_symbols: list[str] = []
     own_libc_missing: set[str] = set()
     for obj in closure.loaded:
@@ -662,12 +679,12 @@ def verdict(
             for n in obj.symbols.required
             if n not in scope
             and n not in libc_names
-            and not (python_api and n.startswith(PYTHON_API_PREFIXES))
+            and not (assume_api and n.startswith(PYTHON_API_PREFIXES))
         )
         shown = files.display(obj.loc)
         for n in lost:
             reasons.append(f"Error relocating {shown}: {n}: symbol not found")
-            missing_symbols.append(n if obj is closure.loaded[0] else f"{shown}: {n}")
+            missing_symbols.append(n if obj is closure.loaded[closure.start] else f"{shown}: {n}")
         if libc == "musl":
             own_libc_missing.update(lost)
     missing_versions: list[str] = []
@@ -733,10 +750,28 @@ def _location(files: _Files, container: ScannedContainer, member: str) -> Locati
     return files.to_space(os.path.join(container.path, member))
 
 
+def _host_closure(files: _Files, interpreter: str) -> Union[_Closure, str]:
+    loc = files.to_space(interpreter) if not interpreter.startswith("/") else ("root", interpreter)
+    if not files.exists(loc):
+        return f"interpreter {interpreter}: no such file in the root"
+    got = files.read(loc)
+    if isinstance(got, str):
+        return f"interpreter {interpreter}: {got}"
+    return _load(files, loc, got, object_libc(got, files.system.libc))
+
+
 def check_objects(
-    containers: Sequence[ScannedContainer], system: System, *, hints: Optional[HintFn] = None
+    containers: Sequence[ScannedContainer],
+    system: System,
+    *,
+    hints: Optional[HintFn] = None,
+    interpreter: Optional[str] = None,
 ) -> CheckReport:
-    """Check every ELF object of already scanned ``containers`` against ``system``."""
+    """Check every ELF object of already scanned ``containers`` against ``system``.
+
+    ``interpreter`` (a path inside the root) is the Python that will import the extension modules: they
+    are then checked as loaded into it, its own libraries and failures included.
+    """
     wheels = {
         c.path: {o.member: o.symbols for o in c.objects}
         for c in containers
@@ -751,7 +786,10 @@ def check_objects(
             files.seed(loc, o.symbols)
             located.append((loc, o.symbols))
     musl = _musl_exports(files) if any(object_libc(s, system.libc) == "musl" for _, s in located) else None
-    verdicts = tuple(verdict(files, loc, s, hints=hints, libc_exports=musl) for loc, s in located)
+    host = None
+    if interpreter and any(s.is_python_extension for _, s in located):
+        host = _host_closure(files, interpreter)
+    verdicts = tuple(verdict(files, loc, s, hints=hints, libc_exports=musl, host=host) for loc, s in located)
     problems = tuple(p for c in containers for p in c.problems)
     return CheckReport(system, verdicts, problems, sum(c.bytes_scanned for c in containers))
 
@@ -763,20 +801,26 @@ def check_paths(
     arch: Optional[str] = None,
     hints: Optional[HintFn] = None,
     system: Optional[System] = None,
+    interpreter: Optional[str] = None,
 ) -> CheckReport:
     """Check ELF files, wheels and folders (each ELF file under it; wheels in it one by one) against the
     system in ``root``. ``arch`` defaults to the first object's; ``ConfigError`` for a path that is
-    neither."""
+    neither. ``interpreter``: see ``check_objects``."""
     containers = scan_paths(list(paths))
     if system is None:
         if arch is None:
             arch = next((o.symbols.arch for c in containers for o in c.objects if o.symbols.arch), None)
         system = read_system(root, arch)
-    return check_objects(containers, system, hints=hints)
+    return check_objects(containers, system, hints=hints, interpreter=interpreter)
 
 
 def check_wheel(
-    path: str, root: str = "/", *, hints: Optional[HintFn] = None, system: Optional[System] = None
+    path: str,
+    root: str = "/",
+    *,
+    hints: Optional[HintFn] = None,
+    system: Optional[System] = None,
+    interpreter: Optional[str] = None,
 ) -> CheckReport:
     """Check one wheel against ``root``: the entry point of the pip hook. A pure-Python wheel has no ELF
     object, so the report is empty and ``ok`` (and nothing is read from the root)."""
@@ -786,7 +830,7 @@ def check_wheel(
     if system is None:
         arch = next((o.symbols.arch for o in container.objects if o.symbols.arch), None)
         system = read_system(root, arch)
-    return check_objects([container], system, hints=hints)
+    return check_objects([container], system, hints=hints, interpreter=interpreter)
 
 
 def plugin_hints(registry: object = None) -> HintFn:
