@@ -81,9 +81,9 @@ class _BoundedReader:
 def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
     """Parse an open ELF file of ``size`` bytes; see ``read_elf`` for a path."""
     reader = _BoundedReader(f, size)
+    if reader.read(0, min(size, 4), "ELF magic") != b"\x7fELF":
+        raise ElfError("not an ELF file (bad magic)")  # a script, text, anything short: say that first
     ident = reader.read(0, 16, "ELF identification")
-    if ident[:4] != b"\x7fELF":
-        raise ElfError("not an ELF file (bad magic)")
     ei_class, ei_data = ident[4], ident[5]
     if ei_class not in (1, 2):
         raise ElfError(f"unknown ELF class {ei_class}")
