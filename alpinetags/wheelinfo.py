@@ -365,10 +365,11 @@ def report(container: ScannedContainer) -> WheelReport:
 
 
 def show(path: str) -> WheelReport:
-    """``report`` of the wheel at ``path`` (``WheelError`` if it is not a wheel at all)."""
-    from .wheelfile import parse_wheel_name
+    """``report`` of the wheel at ``path`` (``WheelError`` if it is not a readable wheel: its name, zip
+    directory and ``*.dist-info/WHEEL`` are checked before any ELF file is read)."""
+    from .wheelfile import read_wheel
 
-    parse_wheel_name(path)
+    read_wheel(path)
     return report(scan_wheel(path))
 
 
