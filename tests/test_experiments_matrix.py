@@ -193,8 +193,13 @@ def test_compare_without_a_distro_has_no_alpine_platform_tags(tmp_path: Path) ->
     argv = [sys.executable, "-m", "alpinetags", "compare", "--json", "--wheels", str(tmp_path)]
     proc = subprocess.run([*argv, "--target", "musl:1.2.3,x86_64"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    alpine = json.loads(proc.stdout)["schemes"]["alpine"]
+    out = json.loads(proc.stdout)
+    alpine = out["schemes"]["alpine"]
     assert alpine["platforms"] == []
+    # it says so, and how to state a system outright
+    assert "alpinetags: warning: no alpine platforms for this system" in proc.stderr
+    assert "alpinetags compare --target alpine:" in proc.stderr
+    assert len(out["notes"]) == 1 and "--target" in out["notes"][0]
     assert {c["project"]: c["wheel"] for c in alpine["choices"]} == {"demo": None, "pure": names[1]}
 
 

@@ -7,15 +7,50 @@ command functions, so ``alpinetags --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
 from collections.abc import Callable
 from typing import Any, Optional
 
-from ..cli import EXIT_NO, EXIT_OK, EXIT_USAGE, add_common, emit, make_registry, make_target, opt
+from ..cli import (
+    EXIT_NO,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_common,
+    emit,
+    examples_epilog,
+    make_registry,
+    make_target,
+    opt,
+)
 
 DEFAULT_OUT = os.path.join("experiments", "results")
+TARGET_EXAMPLE = "alpine:3.19,musl:1.2.4,x86_64"
+
+COMPARE_EXAMPLES = f"""\
+examples:
+  alpinetags compare                      this system's platforms in both schemes
+  alpinetags compare --target {TARGET_EXAMPLE} --wheels ./wheelhouse
+                                          what each scheme would install on Alpine 3.19 from a folder
+  alpinetags compare --target musl:1.2.3,x86_64 --check-symbols a.whl b.whl
+                                          a musl system with no distro tags; is each pick loadable?
+"""
+EXPERIMENT_EXAMPLES = """\
+examples:
+  alpinetags experiment matrix                       the report on stdout, nothing written
+  alpinetags experiment matrix --out experiments/results --png
+                                                     matrix.md and the heatmap, as experiments/run.sh does
+  alpinetags experiment symbols ./wheelhouse --confirm-all --out symbols.md
+                                                     what the wheels need of musl, checked by the loader
+"""
+
+
+def _describe(platform: Any) -> str:
+    distro = f"{platform.distro_id} {platform.distro_version}".strip() or "no distro"
+    libc = f"{platform.libc} {platform.libc_version}".strip() or "no libc found"
+    return f"{distro}, {libc}, {platform.arch}"
 
 
 def _command_line() -> str:
@@ -39,7 +74,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if opt(args, "check_symbols"):
         picked = {c.wheel for s in SCHEMES for c in choices[s] if c.wheel}
         verdicts = symbol_verdicts(wheels, picked, platform.libc_version)
+    notes = [
+        f"no {s} platforms for this system ({_describe(platform)}); compare a system stated outright, "
+        f"e.g. alpinetags compare --target {TARGET_EXAMPLE} [WHEEL ...]"
+        for s in SCHEMES
+        if not platforms[s]
+    ]
+    for note in notes:
+        logging.getLogger("alpinetags").warning(note)
     data = {
+        "notes": notes,
         "platform": platform.as_dict(),
         "schemes": {
             s: {
@@ -248,6 +292,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
         "compare",
         cmd_compare,
         "the alpine_3_x and musllinux_1_x schemes side by side, and what each installs",
+        COMPARE_EXAMPLES,
     )
     p.add_argument("wheel_files", nargs="*", metavar="WHEEL", help="wheel files to choose from")
     p.add_argument("--wheels", action="append", metavar="DIR", help="a directory of wheels (repeatable)")
@@ -257,9 +302,19 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
         help="also say whether the system's musl (its symbol list) resolves what each picked wheel needs",
     )
 
-    e = add("experiment", _experiment_help, "measurements: the build/install matrix, symbol scans")
+    e = add(
+        "experiment",
+        _experiment_help,
+        "measurements: the build/install matrix, symbol scans",
+        EXPERIMENT_EXAMPLES,
+    )
     esub = e.add_subparsers(title="experiments", metavar="EXPERIMENT")
-    m = esub.add_parser("matrix", help="every built-on/installed-on pair of Alpine releases and arches")
+    m = esub.add_parser(
+        "matrix",
+        help="every built-on/installed-on pair of Alpine releases and arches",
+        epilog=examples_epilog(EXPERIMENT_EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_common(m)
     m.set_defaults(func=cmd_matrix)
     m.add_argument(
@@ -275,6 +330,8 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     s = esub.add_parser(
         "symbols",
         help="dynamic symbols of the ELF objects in wheels that a musl lacks, confirmed by its loader",
+        epilog=examples_epilog(EXPERIMENT_EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common(s)
     s.set_defaults(func=cmd_symbols)
