@@ -1,0 +1,233 @@
+"""The native check's predictions against real loads: real Alpine binaries and the Alpine-built CPython's
+extension modules, in every real x86_64 Alpine root (3.6 ... 3.20, edge).
+
+For each root R, one private copy holds every distinct ELF file of every x86_64 minirootfs under ``/x/f/``
+and the Alpine CPython under ``/opt/py``. Then, in one chroot run per root and per kind:
+
+* R's own musl loader runs ``--list FILE`` on each file (for an extension module with
+  ``LD_PRELOAD=libpython``, which gives it Python's C API; lines about libpython itself are left out, since
+  libpython is not the module under test);
+* the CPython imports each extension module by file, in a fresh interpreter per root.
+
+The check predicts the same from the files alone (``check_paths`` on the copy, nothing run) and must agree
+on every (file, root): loads or not, and for failures the same missing sonames and the same missing symbols
+of the file itself. The real results are computed once per session (``real_loads``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from alpinetags.elfscan import scan_tree
+from alpinetags.native import CheckReport, ObjectVerdict, check_paths, plugin_hints
+from tests import realparts
+
+pytestmark = pytest.mark.realparts
+
+PY = "/opt/py"
+PY_BIN = f"{PY}/bin/python3.11"
+LIBPYTHON = f"{PY}/lib/libpython3.11.so.1.0"
+DYNLOAD = f"{PY}/lib/python3.11/lib-dynload"
+FILES = "/x/f"
+LOADER = "/lib/ld-musl-x86_64.so.1"
+
+_LOAD_ERR_RE = re.compile(r"Error loading shared library (\S+?): .*\(needed by (\S+)\)")
+_RELOC_ERR_RE = re.compile(r"Error relocating (\S+?): (\S+): symbol not found")
+
+#: Run by sh inside the root: the root's own loader in --list mode on each file, one block per file.
+LIST_SCRIPT = """
+for f in "$@"; do
+  echo "@@@ $f"
+  case "$f" in
+    */lib-dynload/*) LD_PRELOAD={libpython} {loader} --list "$f" 2>&1 >/dev/null ;;
+    *) {loader} --list "$f" 2>&1 >/dev/null ;;
+  esac
+  echo "@@@ rc=$?"
+done
+"""
+
+#: Run by the Alpine CPython inside the root: import each extension module from its file.
+IMPORT_SCRIPT = """
+import importlib.util, os, sys
+d = sys.argv[1]
+for f in sorted(os.listdir(d)):
+    try:
+        spec = importlib.util.spec_from_file_location(f.split(".")[0], os.path.join(d, f))
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        print("OK", f, flush=True)
+    except BaseException as e:
+        print("FAIL", f, repr(e).replace("\\n", " ")[:2000], flush=True)
+"""
+
+
+@dataclass(frozen=True)
+class Real:
+    """What the real loader said about one file in one root."""
+
+    loads: bool
+    sonames: frozenset[str]  # "Error loading shared library X" (at any depth)
+    own_symbols: frozenset[str]  # "Error relocating FILE: sym" for the file itself
+    text: str
+
+
+def _about_libpython(line: str) -> bool:
+    """A loader line about libpython itself (the preload that stands in for the interpreter)."""
+    m = _RELOC_ERR_RE.search(line)
+    return bool(m) and os.path.basename(m.group(1)) == os.path.basename(LIBPYTHON)
+
+
+def _parse_list_output(stdout: str) -> dict[str, Real]:
+    out: dict[str, Real] = {}
+    current = None
+    lines: list[str] = []
+    for line in stdout.splitlines():
+        if line.startswith("@@@ rc="):
+            assert current is not None
+            module = current.startswith(DYNLOAD)
+            kept = [x for x in lines if not (module and _about_libpython(x))]
+            sonames = frozenset(m.group(1) for x in kept if (m := _LOAD_ERR_RE.search(x)))
+            own = frozenset(
+                m.group(2) for x in kept if (m := _RELOC_ERR_RE.search(x)) and m.group(1) == current
+            )
+            # The module's result: its own errors and its dependencies', not libpython's (see the docstring).
+            failed = bool(kept) if module else (line != "@@@ rc=0" or bool(kept))
+            out[current] = Real(not failed, sonames, own, "\n".join(lines))
+            current, lines = None, []
+        elif line.startswith("@@@ "):
+            current, lines = line[4:], []
+        elif current is not None:
+            lines.append(line)
+    return out
+
+
+def _distinct_alpine_files() -> list[tuple[str, Path]]:
+    """Every distinct ELF file of the x86_64 minirootfs (by content), but the loaders (the libc: the tag's
+    business), as (name in /x/f, host path)."""
+    seen: set[str] = set()
+    out = []
+    for m in realparts.minirootfs_manifest():
+        if m.arch != "x86_64":
+            continue
+        root = realparts.alpine_minirootfs(m.minor)
+        for obj in scan_tree(str(root)).objects:
+            if os.path.basename(obj.member).startswith("ld-musl-"):
+                continue
+            path = root / obj.member
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            out.append((f"{m.minor}-{obj.member.replace('/', '_')}", path))
+    return out
+
+
+@dataclass
+class RootResult:
+    name: str
+    root: Path
+    listed: dict[str, Real]  # inside path -> real --list result
+    imported: dict[str, tuple[bool, str]]  # inside path -> (loads, message)
+    predicted_plain: CheckReport  # Alpine files + modules, Py* names left to the interpreter
+    predicted_python: CheckReport  # modules as the CPython at PY_BIN imports them
+
+
+def _import_failed_by_loader(message: str) -> bool:
+    return any(s in message for s in ("Error loading shared library", "Error relocating", "symbol not found"))
+
+
+@pytest.fixture(scope="session")
+def real_loads(tmp_path_factory: pytest.TempPathFactory) -> list[RootResult]:
+    files = _distinct_alpine_files()
+    krunner = realparts.krunner_python("x86_64")
+    base = tmp_path_factory.mktemp("native-real")
+    hints = plugin_hints()
+    results = []
+    for m in realparts.minirootfs_manifest():
+        if m.arch != "x86_64":
+            continue
+        root = realparts.copy_minirootfs(m.minor, base / m.name)
+        (root / FILES.lstrip("/")).mkdir(parents=True)
+        for name, path in files:
+            realparts._link_or_copy(str(path), str(root / FILES.lstrip("/") / name))
+        shutil.copytree(krunner, root / PY.lstrip("/"), symlinks=True, copy_function=realparts._link_or_copy)
+        modules = sorted(f"{DYNLOAD}/{f}" for f in os.listdir(root / DYNLOAD.lstrip("/")))
+        targets = [f"{FILES}/{name}" for name, _ in files] + [PY_BIN, LIBPYTHON, *modules]
+        script = LIST_SCRIPT.format(loader=LOADER, libpython=LIBPYTHON)
+        proc = realparts.run_in_root(root, ["/bin/sh", "-c", script, "sh", *targets], timeout=600)
+        listed = _parse_list_output(proc.stdout)
+        assert set(listed) == set(targets), proc.stderr[-2000:]
+        proc = realparts.run_in_root(root, [PY_BIN, "-I", "-c", IMPORT_SCRIPT, DYNLOAD], timeout=300)
+        imported: dict[str, tuple[bool, str]] = {}
+        if proc.returncode != 0 and not proc.stdout:  # the interpreter itself does not load here
+            imported = {mod: (False, proc.stderr.strip()) for mod in modules}
+        else:
+            for line in proc.stdout.splitlines():
+                status, f, *rest = line.split(" ", 2)
+                msg = rest[0] if rest else ""
+                ok = status == "OK" or not _import_failed_by_loader(msg)
+                imported[f"{DYNLOAD}/{f}"] = (ok, msg)
+        assert set(imported) == set(modules), proc.stderr[-2000:]
+        plain = check_paths(
+            [str(root / FILES.lstrip("/")), str(root / PY_BIN.lstrip("/")), str(root / LIBPYTHON.lstrip("/")),
+             str(root / DYNLOAD.lstrip("/"))],
+            str(root),
+            hints=hints,
+        )  # fmt: skip
+        python = check_paths([str(root / DYNLOAD.lstrip("/"))], str(root), interpreter=PY_BIN, hints=hints)
+        results.append(RootResult(m.name, root, listed, imported, plain, python))
+    return results
+
+
+def _verdicts(report: CheckReport) -> dict[str, ObjectVerdict]:
+    return {v.path: v for v in report.objects}
+
+
+def test_predictions_match_the_real_loader_everywhere(real_loads: list[RootResult]) -> None:
+    """Zero disagreements between the check and the real musl loader, over every file and root."""
+    disagreements = []
+    pairs = failures = 0
+    for r in real_loads:
+        predicted = _verdicts(r.predicted_plain)
+        assert set(predicted) == set(r.listed), set(predicted) ^ set(r.listed)
+        for path, real in r.listed.items():
+            v = predicted[path]
+            pairs += 1
+            failures += not real.loads
+            own_predicted = {s for s in v.missing_symbols if ": " not in s}
+            if v.loads != real.loads:
+                disagreements.append(f"{r.name} {path}: predicted loads={v.loads}, real:\n{real.text}")
+            elif not real.loads and (
+                set(v.missing_sonames) != real.sonames or own_predicted != real.own_symbols
+            ):
+                disagreements.append(
+                    f"{r.name} {path}: predicted {v.missing_sonames} {sorted(own_predicted)}, "
+                    f"real:\n{real.text}"
+                )
+    print(f"{pairs} (file, root) pairs, {failures} real failures, {len(disagreements)} disagreements")
+    assert not disagreements, "\n".join(disagreements[:20])
+    assert failures > 100  # the matrix is not all green: sonames and symbols really go missing
+    assert pairs > 4000
+
+
+def test_predictions_match_real_imports_everywhere(real_loads: list[RootResult]) -> None:
+    """The CPython's own extension modules, checked as that CPython imports them, against real imports."""
+    disagreements = []
+    pairs = failures = 0
+    for r in real_loads:
+        predicted = _verdicts(r.predicted_python)
+        for path, (loads, message) in r.imported.items():
+            v = predicted[path]
+            pairs += 1
+            failures += not loads
+            if v.loads != loads:
+                disagreements.append(f"{r.name} {path}: predicted loads={v.loads}, import said: {message}")
+    print(f"{pairs} (module, root) imports, {failures} failed, {len(disagreements)} disagreements")
+    assert not disagreements, "\n".join(disagreements[:20])
+    assert failures > 50
