@@ -13,6 +13,7 @@ Two ways to the version, because each works where the other cannot:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import selectors
@@ -25,6 +26,8 @@ from .arch import compatible_arches
 from .elffile import read_only_data
 from .errors import ElfError, LoaderError
 from .safefile import read_regular, regular_size
+
+log = logging.getLogger("alpinetags")
 
 #: The file name every musl dynamic loader has.
 LOADER_NAME_RE = re.compile(r"ld-musl-([a-z0-9_]+)\.so\.1\Z")
@@ -143,9 +146,12 @@ def read_musl_version(path: str) -> str:
     """
     data = read_regular(path, MAX_LOADER_SIZE, LoaderError, "a musl loader")
     try:
-        return version_from_loader_bytes(data)
+        version = version_from_loader_bytes(data)
     except LoaderError as exc:
+        log.info("read %s: %s", path, exc)
         raise LoaderError(f"{path}: {exc}") from None
+    log.info("read %s: musl %s", path, version)
+    return version
 
 
 def check_runnable_loader(path: str) -> None:
@@ -225,6 +231,7 @@ def run_musl_version(path: str, timeout: float = RUN_TIMEOUT) -> str:
     m = _RUN_VERSION_RE.search(raw[:4096].decode("ascii", "replace"))
     if not m:
         raise LoaderError(f"{path}: printed no 'Version X.Y.Z'")
+    log.info("ran %s: musl %s", path, m.group(1))
     return m.group(1)
 
 

@@ -12,6 +12,7 @@ Alpine root gets them too; for the running system they equal packaging's own.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from typing import Optional
 
@@ -22,6 +23,8 @@ from alpinetags.errors import LoaderError
 from alpinetags.musl import loader_arch, musllinux_platforms, read_musl_version, run_musl_version
 
 __version__ = "0.1.0"
+
+log = logging.getLogger("alpinetags")
 
 
 def musl_loader_version(target: Target, interpreter: str) -> tuple[str, str]:
@@ -48,6 +51,7 @@ def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
     if exe is None:
         return None
     interpreter = read_elf(exe).interpreter
+    log.info("read %s: PT_INTERP %s", exe, interpreter or "none (static)")
     if interpreter is None or loader_arch(interpreter) is None:
         return None  # static, or not musl
     version, how = musl_loader_version(target, interpreter)
