@@ -99,13 +99,14 @@ def test_stated_targets(spec: str, expected: list[str]) -> None:
 
 def test_stated_musl_target_gives_musllinux_after_alpine() -> None:
     target = Target(given=parse_target_spec("alpine:3.19,musl:1.2.4,aarch64"))
-    expected = [*alpine_tags(19, 0, "aarch64"), *(f"musllinux_1_{m}_aarch64" for m in (2, 1, 0))]
-    assert all_platforms(target) == [*expected, "linux_aarch64"]
+    musl = [f"musllinux_1_{m}_aarch64" for m in (2, 1, 0)]
+    # the one order (docs/realparts.md): distro tags, linux_<arch>, then the standard musllinux ones
+    assert all_platforms(target) == [*alpine_tags(19, 0, "aarch64"), "linux_aarch64", *musl]
 
 
 def test_musl_2_does_not_crash() -> None:
     target = Target(given=parse_target_spec("musl:2.0.1,x86_64"))
-    assert all_platforms(target) == ["musllinux_2_0_x86_64", "linux_x86_64"]
+    assert all_platforms(target) == ["linux_x86_64", "musllinux_2_0_x86_64"]  # the one order
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,8 @@ def test_musl_version_override(tmp_path: Path) -> None:
     env = {"ALPINETAGS_MUSL_VERSION": "1.2.4"}
     p = detect(Target(root=root, arch="x86_64", environ=env))
     assert (p.libc, p.libc_version, p.source("libc_version")) == ("musl", "1.2.4", "ALPINETAGS_MUSL_VERSION")
-    assert all_platforms(Target(root=root, arch="x86_64", environ=env))[:3] == [
+    assert all_platforms(Target(root=root, arch="x86_64", environ=env))[:4] == [
+        "linux_x86_64",
         "musllinux_1_2_x86_64",
         "musllinux_1_1_x86_64",
         "musllinux_1_0_x86_64",
