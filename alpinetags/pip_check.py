@@ -50,6 +50,8 @@ PRELOAD = (
     "dataclasses",
     "packaging.utils",
     "alpinetags.wheelfile",
+    "alpinetags.elfdynamic",
+    "alpinetags.elfscan",
     "alpinetags.native",
     "alpinetags.facts",
     "alpinetags.arch",
@@ -69,6 +71,16 @@ class Problem:
     missing_sonames: tuple[str, ...]
     missing_symbols: tuple[str, ...]
 
+    def line(self) -> str:
+        """``  pkg/mod.so needs libssl.so.1.1, libcrypto.so.1.1``: the sonames first, as the loader
+        fails on them first; symbols are named only when every library was found."""
+        if self.missing_sonames:
+            return f"  {self.member} needs {', '.join(self.missing_sonames)}, which the system does not have"
+        shown = ", ".join(self.missing_symbols[:MAX_SYMBOLS_SHOWN])
+        more = len(self.missing_symbols) - MAX_SYMBOLS_SHOWN
+        shown += f" and {more} more" if more > 0 else ""
+        return f"  {self.member} needs symbols the system's libraries do not define: {shown}"
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -78,19 +90,13 @@ class Refusal:
     project: str  # the name pip installs it as (for --no-binary)
     root: str
     problems: tuple[Problem, ...]
-    hints: tuple[str, ...]  # from the check, e.g. "apk add libssl1.1 (Alpine 3.16)"
+    hints: tuple[str, ...]  # from the check, e.g. "apk add so:libssl.so.1.1"
 
     def message(self) -> str:
         """The one error pip prints (pip adds ``ERROR: `` in front)."""
         where = "this system" if self.root in ("", "/") else f"the system in {self.root} (ALPINETAGS_ROOT)"
         lines = [f"alpinetags: {self.wheel} would not load on {where}, so pip does not install it:"]
-        for p in self.problems:
-            needs = [*p.missing_sonames]
-            if p.missing_symbols:
-                shown = ", ".join(p.missing_symbols[:MAX_SYMBOLS_SHOWN])
-                more = len(p.missing_symbols) - MAX_SYMBOLS_SHOWN
-                needs.append(f"symbols {shown}" + (f" and {more} more" if more > 0 else ""))
-            lines.append(f"  {p.member} needs {', '.join(needs)}, which it does not have")
+        lines.extend(p.line() for p in self.problems)
         lines.append("ways out:")
         lines.extend(f"  {hint}" for hint in self.hints)
         lines.append(f"  pip install --no-binary {self.project} ...   build it from source on this system")
@@ -161,19 +167,42 @@ def requires_external_problem(wheel_path: str, root: str) -> Optional[Problem]:
 
 NativeCheck = Callable[[str, str], tuple[tuple[Problem, ...], tuple[str, ...]]]
 
+#: The target system as the check reads it, per (root, arch): read once per pip process.
+_systems: dict[tuple[str, str], Any] = {}
+
 
 def native_problems(wheel_path: str, root: str) -> tuple[tuple[Problem, ...], tuple[str, ...]]:
-    """The files of the wheel that would not load in ``root`` (``alpinetags.native``), and its hints."""
-    from .native import check_wheel
+    """The files of the wheel that would not load in ``root`` (``alpinetags.native``), and the hints.
 
-    report = check_wheel(wheel_path, root)
+    ``OSError`` when an ELF-looking member cannot be read: a failure of the check, not a verdict.
+    """
+    from . import native
+    from .elfscan import scan_wheel
+    from .pip_hook import _registry
+
+    container = scan_wheel(wheel_path)
+    if container.problems:
+        raise OSError(f"cannot read {'; '.join(container.problems)}")
+    if not container.objects:
+        return (), ()
+    arch = next((o.symbols.arch for o in container.objects if o.symbols.arch), "")
+    system = _systems.get((root, arch))
+    if system is None:
+        system = _systems[(root, arch)] = native.read_system(root, arch or None)
+    hints = native.plugin_hints(_registry(os.environ))
+    report = native.check_objects([container], system, hints=hints)
     problems = []
-    hints: list[str] = []
-    for obj in report.objects:
-        if obj.missing_sonames or obj.missing_symbols:
-            problems.append(Problem(obj.path, tuple(obj.missing_sonames), tuple(obj.missing_symbols)))
-            hints.extend(h for h in obj.hints if h not in hints)
-    return tuple(problems), tuple(hints)
+    found_hints: list[str] = []
+    for obj in report.failures:
+        symbols = (*obj.missing_symbols, *obj.missing_versions)
+        problems.append(Problem(_member(obj.path), obj.missing_sonames, symbols))
+        found_hints.extend(h for h in obj.hints if h not in found_hints)
+    return tuple(problems), tuple(found_hints)
+
+
+def _member(path: str) -> str:
+    """``wheel.whl!pkg/mod.so`` -> ``pkg/mod.so``: the error names the wheel once, at its top."""
+    return path.split("!", 1)[1] if "!" in path else path
 
 
 def check_for_pip(
