@@ -231,3 +231,41 @@ def test_predictions_match_real_imports_everywhere(real_loads: list[RootResult])
     print(f"{pairs} (module, root) imports, {failures} failed, {len(disagreements)} disagreements")
     assert not disagreements, "\n".join(disagreements[:20])
     assert failures > 50
+
+
+def _result(real_loads: list[RootResult], name: str) -> RootResult:
+    return next(r for r in real_loads if r.name == name)
+
+
+def test_alpine_3_16_apk_on_3_17(real_loads: list[RootResult]) -> None:
+    """The issue's first case: 3.16's apk and libapk lose OpenSSL 1.1 on 3.17; the hint names the package
+    that still ships it there (community/openssl1.1-compat), from the soname table."""
+    r = _result(real_loads, "3.17-x86_64")
+    verdicts = _verdicts(r.predicted_plain)
+    for name, soname in (
+        ("3.16-sbin_apk", "libcrypto.so.1.1"),
+        ("3.16-lib_libapk.so.3.12.0", "libssl.so.1.1"),
+    ):
+        path = f"{FILES}/{name}"
+        v, real = verdicts[path], r.listed[path]
+        assert not v.loads and not real.loads
+        assert soname in v.missing_sonames and soname in real.sonames
+        assert any(f"apk add so:{soname}" in h and "openssl1.1-compat" in h for h in v.hints), v.hints
+    first = verdicts[f"{FILES}/3.16-sbin_apk"].reasons[0]
+    assert first == (
+        "Error loading shared library libcrypto.so.1.1: No such file or directory "
+        "(needed by /x/f/3.16-sbin_apk)"
+    )
+
+
+def test_cpython_ssl_on_3_16_and_3_17(real_loads: list[RootResult]) -> None:
+    """The issue's second case: the Alpine CPython's ``_ssl`` needs ``libssl.so.3``: missing on 3.16 (where
+    only the side package openssl3 ships it, as the hint says), Alpine's own on 3.17."""
+    ssl = next(p for p in _result(real_loads, "3.17-x86_64").imported if "/_ssl." in p)
+    r16, r17 = _result(real_loads, "3.16-x86_64"), _result(real_loads, "3.17-x86_64")
+    v16, v17 = _verdicts(r16.predicted_python)[ssl], _verdicts(r17.predicted_python)[ssl]
+    assert v16.missing_sonames == ("libcrypto.so.3", "libssl.so.3")
+    assert "libssl.so.3" in r16.imported[ssl][1]
+    assert any(h.startswith("apk add so:libssl.so.3") and "openssl3" in h for h in v16.hints), v16.hints
+    assert v17.loads and r17.imported[ssl][0]
+    assert dict(v17.resolved)["libssl.so.3"] == "/lib/libssl.so.3"
