@@ -68,8 +68,20 @@ class Load:
     arch: str
     predicted: Optional[str]  # "loads" / "fails", None when the native check is not available
     actual: str  # "loads" / "fails"
-    reason: str  # the real loader's (or import's) error, or the prediction's when they agree on "loads"
-    predicted_reason: str = ""
+    reason: str  # what the real loader (or import) named as missing; or a note when it loaded
+    #: For a failure: the real loader named at least one soname or symbol, and the check named all of them.
+    explained: Optional[bool] = None
+    predicted_reason: str = ""  # what the check named as missing, shortened
+
+
+def short(sonames: Iterable[str], symbols: Iterable[str], limit: int = 6) -> str:
+    """``"libssl.so.1.1 not found; symbols not found: a, b (+12 more)"``: what is missing, in one line."""
+    parts = [f"{so} not found" for so in sorted(set(sonames))]
+    names = sorted(set(symbols))
+    if names:
+        more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+        parts.append("symbols not found: " + ", ".join(names[:limit]) + more)
+    return "; ".join(parts)
 
 
 def is_elf(path: Path) -> bool:
@@ -233,19 +245,38 @@ def load_in_root(run_on: str, subjects: Sequence[Subject], workdir: Path) -> dic
 # the predictions
 
 
-def predict(subject: Subject, run_on: str) -> tuple[Optional[str], str]:
-    """The native check's verdict for ``subject`` on the real ``run_on`` root, read from disk only."""
+Prediction = tuple[Optional[str], frozenset[str], frozenset[str]]  # verdict, missing sonames, symbols
+
+
+def predict(subjects: Sequence[Subject], run_on: str) -> dict[str, Prediction]:
+    """The native check's verdicts for ``subjects`` on the real ``run_on`` root, read from disk only:
+    ``{key: (verdict, missing sonames, missing symbols)}``. One check per release the subjects were
+    built on (a file is never checked beside another root's files)."""
     try:
         from alpinetags import native
     except ImportError:
-        return None, "alpinetags.native is not available"
-    root = realparts.alpine_minirootfs(run_on, ARCH)
-    report = native.check_paths([str(subject.host_path)], root=str(root))
-    problems = []
-    for obj in report.objects:
-        problems += [f"{so} not found" for so in obj.missing_sonames]
-        problems += [f"symbol {n} not found" for n in obj.missing_symbols]
-    return ("loads" if report.ok else "fails"), "; ".join(problems)
+        return {s.key: (None, frozenset(), frozenset()) for s in subjects}
+    root = str(realparts.alpine_minirootfs(run_on, ARCH))
+    system = native.read_system(root)
+    out: dict[str, Prediction] = {}
+    groups: dict[str, list[Subject]] = {}
+    for s in subjects:
+        groups.setdefault(s.built_on, []).append(s)
+    for group in groups.values():
+        report = native.check_paths([str(s.host_path) for s in group], root=root, system=system)
+        by_path = {}
+        for o in report.objects:  # a file inside the root is named by its path in the root
+            by_path[os.path.realpath(o.path)] = o
+            by_path[os.path.realpath(root + o.path)] = o
+        for s in group:
+            obj = by_path.get(os.path.realpath(s.host_path))
+            if obj is None:
+                out[s.key] = (None, frozenset(), frozenset())
+                continue
+            # a library's missing symbol may be named "path: name"
+            symbols = frozenset(n.rsplit(": ", 1)[-1] for n in obj.missing_symbols)
+            out[s.key] = ("loads" if obj.loads else "fails", frozenset(obj.missing_sonames), symbols)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -267,14 +298,29 @@ def run(
     rows = []
     for r in run_on:
         actual = load_in_root(r, subjects, workdir)
+        predicted = predict(subjects, r) if with_prediction else {}
         for s in subjects:
             got, why = actual[s.key]
-            pred, pred_why = predict(s, r) if with_prediction else (None, "")
+            pred, pred_sonames, pred_symbols = predicted.get(s.key, (None, frozenset(), frozenset()))
             if got not in ("loads", "fails"):
                 continue  # a module whose interpreter does not start here: its rows say why
-            reason = why or pred_why
-            rows.append(Load(s.file, s.built_on, r, ARCH, pred, got, reason, pred_why))
+            sonames, symbols = real_causes(why)
+            explained = None
+            if got == "fails":
+                reason = short(sonames, symbols) or why
+                explained = bool(sonames or symbols) and sonames <= pred_sonames and symbols <= pred_symbols
+            else:
+                reason = why  # empty, or the note that the module's init failed after the file loaded
+            pred_reason = short(pred_sonames, pred_symbols)
+            rows.append(Load(s.file, s.built_on, r, ARCH, pred, got, reason, explained, pred_reason))
     return rows
+
+
+def explained(row: Load) -> bool:
+    """A real failure is explained when the real loader names at least one soname or symbol, and the
+    prediction names every one it does. (``dlopen`` stops at the first missing library, the check lists
+    them all, so the prediction may name more, never fewer.)"""
+    return bool(row.explained)
 
 
 def summary(rows: Sequence[Load]) -> dict[str, int]:
@@ -286,7 +332,63 @@ def summary(rows: Sequence[Load]) -> dict[str, int]:
         "fails": sum(r.actual == "fails" for r in rows),
         "not_run": sum(r.actual not in ("loads", "fails") for r in rows),
         "mispredictions": sum(r.predicted != r.actual for r in judged),
+        "failures_unexplained": sum(r.actual == "fails" and not explained(r) for r in judged),
     }
+
+
+def markdown(rows: Sequence[Load]) -> str:
+    """``real-loads.md``: the counts, then each file that fails somewhere, with where and why."""
+    s = summary(rows)
+    files = {(r.built_on, r.file) for r in rows}
+    roots_run = sorted({r.run_on for r in rows}, key=_release_key)
+    down = [
+        r
+        for r in rows
+        if r.built_on != KRUNNER_BUILT_ON and _release_key(r.built_on) <= _release_key(r.run_on)
+    ]
+    down_fails = [r for r in down if r.actual == "fails"]
+    soname_fails = sum(not r.reason.startswith("symbols not found") for r in down_fails)
+    no_python = [r.run_on for r in rows if r.file == "bin/python3.11" and r.actual == "fails"]
+    lines = [
+        "# Real loads against the native check's predictions",
+        "",
+        "Made by `python -m experiments.realload` (`bash experiments/run.sh`). Each row of "
+        "`real-loads.json` is one real load in a chroot of a real Alpine x86_64 minirootfs: "
+        "`ld-musl-x86_64.so.1 --list FILE` for the files Alpine built into the minirootfs, an import by the "
+        "Alpine-built CPython 3.11 for its extension modules; beside it, `alpinetags.native.check_paths` on "
+        "the same root, read from disk.",
+        "",
+        f"- {len(files)} files x {len(roots_run)} roots ({', '.join(roots_run)}) = "
+        f"**{s['rows']} real loads**: {s['loads']} load, {s['fails']} fail.",
+        f"- Mispredictions: **{s['mispredictions']}** of {s['judged']} judged.",
+        f"- Failures the real loader explains by a soname or symbol that the prediction also names: "
+        f"{s['fails'] - s['failures_unexplained']} of {s['fails']} ({s['failures_unexplained']} not).",
+        f"- What the alpine scheme's downward acceptance would let through, on real files: of the "
+        f"{len(down)} loads of a minirootfs file on the same or a later release (B <= R), "
+        f"**{len(down_fails)} fail** ({len({(r.built_on, r.file) for r in down_fails})} files), every one "
+        f"for a soname the later release no longer has ({soname_fails} of {len(down_fails)} name one).",
+        "- Not run: the CPython's extension modules on roots where the interpreter itself does not start "
+        f"({', '.join(no_python) or 'none'}; its `bin/python3.11` rows say why).",
+        "",
+        "## Where each file fails",
+        "",
+        "| built on | file | fails on | what the real loader names (on the first of those) |",
+        "|---|---|---|---|",
+    ]
+    by_file: dict[tuple[str, str], list[Load]] = {}
+    for r in rows:
+        if r.actual == "fails":
+            by_file.setdefault((r.built_on, r.file), []).append(r)
+    for (built_on, file), fails in sorted(by_file.items(), key=lambda kv: (_release_key(kv[0][0]), kv[0][1])):
+        where = ", ".join(r.run_on for r in sorted(fails, key=lambda r: _release_key(r.run_on)))
+        lines.append(f"| {built_on} | `{file}` | {where} | {fails[0].reason} |")
+    return "\n".join(lines) + "\n"
+
+
+def _release_key(release: str) -> tuple[int, ...]:
+    if release == "edge":
+        return (99,)
+    return tuple(int(x) for x in re.findall(r"\d+", release.split("/")[0]))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -302,7 +404,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     path = os.path.join(args.out, "real-loads.json")
     with open(path, "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(asdict(r)) for r in rows) + "\n]\n")
-    print(json.dumps(summary(rows)), f"-> {path}")
+    with open(os.path.join(args.out, "real-loads.md"), "w", encoding="utf-8") as f:
+        f.write(markdown(rows))
+    print(json.dumps(summary(rows)), f"-> {path}, real-loads.md")
     return 0
 
 

@@ -1,0 +1,80 @@
+"""The native check's predictions against real loads: every Alpine-built ELF file of the real x86_64
+minirootfs and the Alpine CPython's extension modules, loaded for real in every real x86_64 root.
+
+The expected answers are the real loader's (``ld-musl-x86_64.so.1 --list`` or an import, in a chroot),
+never the check's; the facts named below are the ones issue 12 reports, seen again here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from experiments import realload
+
+pytestmark = pytest.mark.realparts
+RESULTS = Path(__file__).resolve().parent.parent / "experiments" / "results" / "real-loads.json"
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> list[realload.Load]:
+    subjects = realload.alpine_subjects() + realload.krunner_subjects()
+    run_on = [m.minor for m in realload.roots()]
+    return realload.run(subjects, run_on, tmp_path_factory.mktemp("realload"))
+
+
+def _row(rows: list[realload.Load], built_on: str, file: str, run_on: str) -> realload.Load:
+    found = [r for r in rows if (r.built_on, r.file, r.run_on) == (built_on, file, run_on)]
+    assert len(found) == 1, (built_on, file, run_on)
+    return found[0]
+
+
+def test_every_file_on_every_root(rows: list[realload.Load]) -> None:
+    roots = [m.minor for m in realload.roots()]
+    assert roots[0] == "3.6" and roots[-1] == "edge" and len(roots) == 16
+    files = {(r.built_on, r.file) for r in rows if r.built_on != realload.KRUNNER_BUILT_ON}
+    assert len({b for b, _ in files}) == 16
+    for built_on, file in files:
+        assert {r.run_on for r in rows if (r.built_on, r.file) == (built_on, file)} == set(roots)
+    assert {f for _, f in files} >= {"bin/busybox", "sbin/apk", "usr/bin/ssl_client", "lib/libz.so.1.2.11"}
+
+
+def test_zero_mispredictions_and_every_failure_explained(rows: list[realload.Load]) -> None:
+    wrong = [r for r in rows if r.predicted != r.actual]
+    assert not wrong, wrong[:5]
+    fails = [r for r in rows if r.actual == "fails"]
+    assert len(fails) > 1000
+    unexplained = [r for r in fails if not realload.explained(r)]
+    assert not unexplained, unexplained[:5]
+
+
+def test_the_cases_of_issue_12(rows: list[realload.Load]) -> None:
+    apk = _row(rows, "3.16", "sbin/apk", "3.17")  # 3.17 made OpenSSL 3 the default
+    assert apk.actual == "fails" and "libcrypto.so.1.1 not found" in apk.reason
+    assert _row(rows, "3.16", "sbin/apk", "3.16").actual == "loads"
+    ssl = "lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-musl.so"
+    on_316 = _row(rows, realload.KRUNNER_BUILT_ON, ssl, "3.16")
+    assert on_316.actual == "fails" and on_316.reason == "libssl.so.3 not found"
+    assert _row(rows, realload.KRUNNER_BUILT_ON, ssl, "3.17").actual == "loads"
+    assert _row(rows, realload.KRUNNER_BUILT_ON, ssl, "edge").actual == "loads"
+
+
+def test_modules_are_imported_only_where_the_interpreter_starts(rows: list[realload.Load]) -> None:
+    py = {r.run_on: r for r in rows if r.file == "bin/python3.11"}
+    no_start = {run_on for run_on, r in py.items() if r.actual == "fails"}
+    assert "3.6" in no_start and "3.20" not in no_start
+    assert all(py[r].reason.startswith("symbols not found: ") for r in no_start)  # musl lacks them
+    zlib = [r for r in rows if r.file.endswith("/zlib.cpython-311-x86_64-linux-musl.so")]
+    assert {r.run_on for r in zlib} == set(py) - no_start
+    assert all(r.actual == "loads" for r in zlib)
+
+
+def test_committed_results_say_the_same() -> None:
+    committed = json.loads(RESULTS.read_text())
+    assert len(committed) > 4000
+    assert set(committed[0]) >= {"file", "built_on", "run_on", "arch", "predicted", "actual", "reason"}
+    assert {r["actual"] for r in committed} == {"loads", "fails"}
+    assert all(r["predicted"] == r["actual"] for r in committed)
+    assert all(r["explained"] for r in committed if r["actual"] == "fails")
