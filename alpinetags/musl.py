@@ -105,7 +105,7 @@ def version_from_loader_bytes(data: bytes) -> str:
     try:
         ranges = read_only_data(data)
     except ElfError as exc:
-        raise LoaderError(f"not a loader alpinetags can read: {exc}") from None
+        raise LoaderError(f"no musl banner: not an ELF file alpinetags can read ({exc})") from None
     home = None
     at = -1
     for r in ranges:

@@ -95,5 +95,5 @@ def test_not_a_loader_is_a_typed_error(tmp_path: Path) -> None:
         read_musl_version(str(busybox))
     cut = tmp_path / "ld-musl-x86_64.so.1"
     cut.write_bytes(parts_loaders.real_loader("alpine-3.17-x86_64").path.read_bytes()[:40])
-    with pytest.raises(LoaderError, match="not a loader alpinetags can read"):
+    with pytest.raises(LoaderError, match="not an ELF file alpinetags can read"):
         read_musl_version(str(cut))
