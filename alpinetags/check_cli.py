@@ -11,7 +11,7 @@ import os
 import sys
 import sysconfig
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 from .cli import EXIT_NO, EXIT_OK, emit, make_registry, make_target, opt
 
@@ -20,11 +20,17 @@ examples:
   alpinetags check                              every extension module of this environment, here
   alpinetags check dist/foo-1.0-cp311-cp311-alpine_3_16_x86_64.whl --root /srv/alpine-3.17
                                                 would this wheel load on that image? (read, never run)
-  alpinetags check --root /srv/alpine-3.8 /srv/alpine-3.8/usr/lib/python3.6/site-packages
+  alpinetags check --root /srv/alpine-3.8 /srv/alpine-3.8/usr/lib/python3.6/site-packages \
+      --executable /srv/alpine-3.8/usr/bin/python3.6
+                                                that image's modules, as its own python imports them
   alpinetags check --json wheelhouse/ | jq '.objects[] | select(.loads | not)'
 
 exit codes: 0 every object loads, 1 some object does not, 2 bad input, 3 the root could not be read
 """
+
+
+#: Loader messages shown per object in the text output: a missing library brings dozens of symbols along.
+MAX_REASONS = 6
 
 
 def default_paths() -> list[str]:
@@ -53,9 +59,27 @@ def _text(report: Any, show_all: bool) -> str:
         if v.loads and not show_all:
             continue
         lines.append(f"{'ok  ' if v.loads else 'FAIL'}  {v.path}")
-        lines.extend(f"      {r}" for r in v.reasons)
+        shown = v.reasons if show_all else v.reasons[:MAX_REASONS]
+        lines.extend(f"      {r}" for r in shown)
+        if len(shown) < len(v.reasons):
+            lines.append(f"      ... and {len(v.reasons) - len(shown)} more (--all or --json for every one)")
         lines.extend(f"      hint: {h}" for h in v.hints)
     return "\n".join(lines)
+
+
+def _interpreter_inside(root: str, executable: Optional[str]) -> Optional[str]:
+    """``--executable`` (a path on this machine) as a path inside the root: the interpreter that will
+    import the extension modules checked. ``None`` (not given): this one for ``/``, none elsewhere."""
+    from .errors import ConfigError
+
+    if not executable:
+        return None
+    path, top = os.path.abspath(executable), os.path.abspath(root)
+    if top == "/":
+        return path
+    if not path.startswith(top.rstrip("/") + "/"):
+        raise ConfigError(f"--executable {executable!r} is not inside --root {root!r}")
+    return "/" + os.path.relpath(path, top)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -69,9 +93,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not paths:
         raise ConfigError("no PATH given and no site-packages found")
     system = read_system(target.root, opt(args, "arch")) if opt(args, "arch") else None
-    report = check_paths(paths, target.root, system=system, hints=plugin_hints(make_registry(args, target)))
+    report = check_paths(
+        paths,
+        target.root,
+        system=system,
+        hints=plugin_hints(make_registry(args, target)),
+        interpreter=_interpreter_inside(target.root, opt(args, "executable")),
+    )
     for problem in report.problems:
         print(f"alpinetags: warning: not checked: {problem}", file=sys.stderr)
+    if report.problems and not report.objects:
+        raise ConfigError("no ELF object in PATH could be read")
     emit(args, report.as_dict(), lambda: _text(report, bool(opt(args, "all"))))
     return EXIT_OK if report.ok else EXIT_NO
 
@@ -90,5 +122,8 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         help="an ELF file, a wheel, or a folder (default: this environment's site-packages)",
     )
     p.add_argument(
-        "--all", action="store_true", default=argparse.SUPPRESS, help="list the objects that load too"
+        "--all",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="list the objects that load too, and every message",
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -645,6 +646,8 @@ def verdict(
         notes.append("needs no C library: nothing to resolve")
         return _replace(base, notes=notes)
     python_api = symbols.is_python_extension
+    if isinstance(host, _Closure) and object_libc(host.loaded[0].symbols, system.libc) != libc:
+        host = None  # a musl module is not imported by a glibc interpreter: leave the API to another one
     if python_api and isinstance(host, str):
         return _replace(base, reasons=[host])
     closure = _load(files, loc, symbols, libc, host if python_api and isinstance(host, _Closure) else None)
@@ -751,7 +754,7 @@ def _location(files: _Files, container: ScannedContainer, member: str) -> Locati
 
 
 def _host_closure(files: _Files, interpreter: str) -> Union[_Closure, str]:
-    loc = files.to_space(interpreter) if not interpreter.startswith("/") else ("root", interpreter)
+    loc: Location = ("root", interpreter)
     if not files.exists(loc):
         return f"interpreter {interpreter}: no such file in the root"
     got = files.read(loc)
@@ -770,8 +773,12 @@ def check_objects(
     """Check every ELF object of already scanned ``containers`` against ``system``.
 
     ``interpreter`` (a path inside the root) is the Python that will import the extension modules: they
-    are then checked as loaded into it, its own libraries and failures included.
+    are then checked as loaded into it, its own libraries and failures included (a module may rely on
+    what the interpreter links: mypyc's modules take ``libm`` from it). ``None`` means this interpreter
+    when the root is ``/`` and no interpreter otherwise; ``""`` means none.
     """
+    if interpreter is None and os.path.realpath(system.root) == "/":
+        interpreter = os.path.realpath(sys.executable)
     wheels = {
         c.path: {o.member: o.symbols for o in c.objects}
         for c in containers
