@@ -149,8 +149,9 @@ def make_target(args: argparse.Namespace) -> Any:
     """The ``Target`` the options describe (``detect.target_from_options``: bad values are exit 2)."""
     from .detect import target_from_options
 
-    names = ("root", "executable", "arch", "target")
-    return target_from_options(*(opt(args, n) for n in names), environ=dict(os.environ))
+    return target_from_options(
+        opt(args, "root"), opt(args, "executable"), opt(args, "arch"), opt(args, "target"), dict(os.environ)
+    )
 
 
 def make_registry(args: argparse.Namespace, target: Any) -> Any:
