@@ -26,6 +26,8 @@ from tests import realparts
 
 CACHE = realparts.CACHE / "loaders"
 POOL = "http://deb.debian.org/debian/pool/main/m/musl/"
+#: Where a pinned file is still found once its suite has moved on (sid does): the archive as of the pin date.
+SNAPSHOT = "https://snapshot.debian.org/archive/debian/20261201T000000Z/pool/main/m/musl/"
 
 
 @dataclass(frozen=True)
@@ -143,15 +145,25 @@ def real_loaders() -> list[RealLoader]:
 
 
 def _download(pkg: DebianMusl, dest: Path) -> None:
-    url = POOL + pkg.deb.replace("~", "%7e")
+    """Fetch one pinned ``.deb`` from the pool, or from the snapshot archive once the pool has dropped it;
+    keep it only if its sha256 is the pinned one."""
     tmp = dest.with_suffix(".part")
-    with urllib.request.urlopen(url, timeout=120) as resp, open(tmp, "wb") as out:
-        shutil.copyfileobj(resp, out)
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    if digest != pkg.sha256:
-        tmp.unlink()
-        raise RuntimeError(f"{url}: sha256 {digest}, pinned {pkg.sha256}")
-    tmp.replace(dest)
+    errors = []
+    for base in (POOL, SNAPSHOT):
+        url = base + pkg.deb.replace("~", "%7e")
+        try:
+            with urllib.request.urlopen(url, timeout=120) as resp, open(tmp, "wb") as out:
+                shutil.copyfileobj(resp, out)
+        except OSError as exc:
+            errors.append(f"{url}: {exc}")
+            continue
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        if digest == pkg.sha256:
+            tmp.replace(dest)
+            return
+        errors.append(f"{url}: sha256 {digest}, pinned {pkg.sha256}")
+    tmp.unlink(missing_ok=True)
+    raise RuntimeError("cannot fetch a pinned musl package:\n" + "\n".join(errors))
 
 
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
