@@ -435,7 +435,8 @@ class _Files:
         if space in ("root", "host"):
             return space, posixpath.dirname(path)
         head, bang, inner = path.rpartition("!")
-        return space, (head + bang if bang else "") + posixpath.dirname(inner)
+        # "." for a member at the top of the wheel: "$ORIGIN/x.libs" must stay inside it, not become "/x.libs"
+        return space, (head + bang if bang else "") + (posixpath.dirname(inner) or ".")
 
     def join(self, space: str, directory: str, name: str) -> Optional[Location]:
         """``directory/name`` in ``space``, normalised; ``None`` if it leaves a wheel (or a tarball in it),
