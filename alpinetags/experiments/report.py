@@ -363,8 +363,8 @@ def symbols_markdown(
         "",
         f"Made by `{command}`.",
         "",
-        f"{len(rows)} wheels, {mb:.1f} MB of ELF data scanned in {seconds:.2f} s "
-        f"({mb / seconds if seconds else 0:.0f} MB/s, including decompression).",
+        # No time here: a rerun must not rewrite the report for a different clock (speed: bench/).
+        f"{len(rows)} wheels, {mb:.1f} MB of ELF data scanned.",
         "",
         *summary,
         f"## Against {libc_label}",
