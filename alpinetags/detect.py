@@ -96,7 +96,9 @@ def read_interpreter(target: Target) -> Optional[Interpreter]:
     has no executable to read (a root with none of ``ROOT_EXECUTABLES``). Raises ``ElfError``.
 
     This, not os-release, decides the libc: an Alpine root may hold a glibc or a static Python, whose
-    wheels must be manylinux ones whatever the distro says.
+    wheels must be manylinux ones whatever the distro says. A root without Python is judged by its
+    busybox or shell; a static one of those says nothing about the libc a Python there would use, so
+    it counts as nothing to read.
     """
     exe = target_executable(target)
     if exe is None:
@@ -105,6 +107,10 @@ def read_interpreter(target: Target) -> Optional[Interpreter]:
     header = read_elf(exe)
     found = Interpreter(exe, header.interpreter, libc_of_loader(header.interpreter))
     log.info("read %s: %s", exe, found.describe())
+    stand_in = not target.executable and not target.is_running_system
+    if stand_in and header.interpreter is None and not os.path.basename(exe).startswith("python"):
+        log.info("%s is no Python and static: it says nothing about the libc", exe)
+        return None
     return found
 
 

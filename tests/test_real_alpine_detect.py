@@ -183,3 +183,13 @@ def test_armv8l_target_gets_armv8l_then_armv7l() -> None:
     alpine = [f"alpine_3_{n}_{a}" for a in ("armv8l", "armv7l") for n in range(19, 12, -1)]  # time64 floor
     musl = [f"musllinux_1_{n}_{a}" for a in ("armv8l", "armv7l") for n in (2, 1, 0)]  # packaging's order
     assert platforms == [*alpine, "linux_armv8l", "linux_armv7l", *musl]
+
+
+def test_a_static_busybox_is_no_answer_the_distro_libc_is_assumed(tmp_path: Path) -> None:
+    """A root whose only executable is a static busybox (Debian's busybox-static in a real Alpine copy)."""
+    root = realparts.copy_minirootfs("3.17", tmp_path / "root")
+    (root / "bin" / "busybox").unlink()
+    (root / "bin" / "busybox").write_bytes(realparts.busybox().read_bytes())
+    platform = detect(Target(root=str(root)))
+    assert (platform.libc, platform.libc_version) == ("musl", "1.2.3")
+    assert platform.source("libc").startswith("assumed")
