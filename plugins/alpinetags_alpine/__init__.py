@@ -1,13 +1,17 @@
 """alpinetags plugin: Alpine Linux and its derivatives, with ``alpine_3_<minor>_<arch>`` tags.
 
-Alpine X.Y accepts ``alpine_X_Y_<arch>`` down to ``alpine_X_0_<arch>``: a wheel built on an older
-release links against libraries and a musl that the newer release still provides. Two exceptions:
+Alpine X.Y accepts ``alpine_X_Y_<arch>`` down to ``alpine_X_0_<arch>``: musl never goes down between
+releases, so an older build's musl needs are met. Its other libraries may be gone (OpenSSL 1.1 at 3.17,
+libffi at 3.12 and 3.15, ICU almost every release: docs/spec.md); the native check, not the tag, catches
+those. Two exceptions:
 
 * edge (``VERSION_ID=3.21_alpha20240606`` or ``3.21.0_alpha...``) is a pre-release of 3.21. Wheels tagged
   3.21 are built on the final 3.21, which edge may not yet match, so edge accepts 3.20 and older.
-* On the 32-bit arches (x86, armhf, armv7) Alpine 3.13 moved to musl 1.2 and a 64-bit ``time_t``. A
-  wheel built on 3.12 or older passes 32-bit ``time_t`` values to a libc that expects 64-bit ones, so
-  on 3.13 and later those arches accept nothing older than ``alpine_3_13``. ``armv8l`` (a 32-bit ARM
+* On the 32-bit arches (x86, armhf, armv7) Alpine 3.13 moved to musl 1.2 and a 64-bit ``time_t``. musl
+  keeps the 32-bit symbols (3.12's busybox runs right on 3.13), but the other libraries were rebuilt with
+  64-bit ``time_t`` under the same sonames, so a 3.12 wheel passing a ``time_t`` to one breaks silently
+  (measured with libcrypto.so.1.1: experiments/time64.py). So on 3.13 and later those arches accept
+  nothing older than ``alpine_3_13``. ``armv8l`` (a 32-bit ARM
   userland on an ARMv8 CPU) is that same 32-bit userland: the same floor, and, as packaging does,
   its own tags first and then armv7l's.
 
