@@ -193,3 +193,21 @@ def test_a_static_busybox_is_no_answer_the_distro_libc_is_assumed(tmp_path: Path
     platform = detect(Target(root=str(root)))
     assert (platform.libc, platform.libc_version) == ("musl", "1.2.3")
     assert platform.source("libc").startswith("assumed")
+
+
+def test_pip_on_this_glibc_host_told_it_is_alpine_is_unchanged() -> None:
+    """The pip hook too: a glibc interpreter keeps pip's own tags under ALPINETAGS_ALPINE_VERSION."""
+    from tests.venvs import NEWEST_PIP, clean_env, hooked_venv
+
+    python = str(hooked_venv(NEWEST_PIP))
+
+    def debug(**env: str) -> str:
+        proc = subprocess.run([python, "-m", "pip", "debug", "--verbose"], capture_output=True, text=True,
+                              env=clean_env(**env), timeout=300)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "alpinetags: warning" not in proc.stderr.lower(), proc.stderr
+        return proc.stdout
+
+    told = debug(ALPINETAGS_ALPINE_VERSION="3.19")
+    assert "-manylinux_" in told and "-alpine_" not in told and "-musllinux_" not in told
+    assert told == debug(ALPINETAGS_PIP="0")
