@@ -271,8 +271,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
             }
         )
 
-    def text() -> str:
-        out = []
+    if not opt(args, "json"):
         for res in results:
             if "refused" in res:
                 reasons = "; ".join(res["refused"])  # type: ignore[arg-type]
@@ -283,8 +282,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
                     f"alpinetags: warning: left out {member}: the new RECORD invalidates it", file=sys.stderr
                 )
             ext = ", ".join(res["requires_external"]) or "none"  # type: ignore[arg-type]
-            out.append(f"{res['written']}\n  Requires-External: {ext}")
-        return "\n".join(out)
-
-    emit(args, results, text)
+            print(f"{res['written']}\n  Requires-External: {ext}")
+    else:
+        emit(args, results, str)
     return EXIT_NO if refused else EXIT_OK
