@@ -351,3 +351,23 @@ def test_resolve_soname_in_real_roots() -> None:
     assert resolve_soname("libssl.so.1.1", str(r16), path) == "/lib/libssl.so.1.1"
     assert resolve_soname("libssl.so.1.1", str(r17), path) is None
     assert resolve_soname("libz.so.1", str(r17), path) == "/lib/libz.so.1"
+
+
+def test_soname_table_and_hints() -> None:
+    """The shared soname table as packaged: 15 releases; OpenSSL 1.1 until 3.18 (3.17-3.18 only from
+    openssl1.1-compat), libffi.so.7 in 3.12-3.14; hints say which package, or that none is left."""
+    from alpinetags import facts
+
+    assert facts.soname_table_releases() == tuple(f"3.{n}" for n in range(10, 25))
+    ssl11 = facts.soname_providers("libssl.so.1.1")
+    assert [r.release for r in ssl11] == [f"3.{n}" for n in range(10, 19)]
+    assert {r.package for r in ssl11 if r.release in ("3.17", "3.18")} == {"openssl1.1-compat"}
+    assert [r.release for r in facts.soname_providers("libffi.so.7")] == ["3.12", "3.13", "3.14"]
+    assert facts.soname_providers("libtinfo.so.6") == ()  # named only as absent in the table
+    (hint,) = facts.alpine_soname_hints("3.19.4", "libffi.so.7")
+    assert hint.startswith("no Alpine 3.19 package ships libffi.so.7 (Alpine 3.12-3.14: libffi)")
+    assert hint.endswith("ships libffi.so.8")
+    assert facts.alpine_soname_hints("3.16", "libssl.so.1.1") == [
+        "apk add so:libssl.so.1.1  (Alpine 3.16: package openssl 1.1.1o-r0 ships it)"
+    ]
+    assert facts.alpine_soname_hints("3.16", "libnotinthetable.so.1") == []
