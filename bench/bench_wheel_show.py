@@ -167,8 +167,8 @@ def loader_missing(root: Path, modules: list[str]) -> set[str]:
 
 
 def real_loads(wheel: Path, carried: str, report: wheelinfo.WheelReport, scratch: Path) -> list[str]:
-    """Each real root the carried tag admits whose musl lacks names by the prediction, and the floor's
-    root: what musl's own loader says there."""
+    """Each real root the carried tag admits whose musl lacks names by the prediction, the oldest root it
+    admits, and the floor's root: what musl's own loader says there."""
     predicted = dict(report.musl_missing)
     rows = [m for m in realparts.minirootfs_manifest() if m.arch == "x86_64" and m.branch != "edge"]
     admitted = _minor(carried)
@@ -176,8 +176,9 @@ def real_loads(wheel: Path, carried: str, report: wheelinfo.WheelReport, scratch
         m for m in rows if m.musl_version in predicted and facts.version_tuple(m.musl_version)[:2] >= admitted
     ]
     floor = [m for m in rows if m.minor == report.alpine_floor]
+    oldest_admitted = [m for m in rows if facts.version_tuple(m.musl_version)[:2] >= admitted][:1]
     out = []
-    for m in lacking + floor:
+    for m in sorted(set(lacking + floor + oldest_admitted), key=rows.index):
         root = realparts.copy_minirootfs(m.minor, scratch / f"{wheel.name}-{m.minor}")
         with zipfile.ZipFile(wheel) as zf:
             zf.extractall(root / "tmp" / "w")
