@@ -24,6 +24,7 @@ Fail open: a failure of the check itself (a bug, an unreadable file, a missing m
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -157,32 +158,84 @@ def soname_in_root(soname: str, root: str) -> bool:
     return False
 
 
-def requires_external_problem(wheel_path: str, root: str) -> Optional[Problem]:
-    """The ``Requires-External`` sonames of the wheel that the root lacks, as a ``Problem`` (or None)."""
-    from .wheelfile import requires_external
-
-    missing = tuple(s for s in soname_looking(requires_external(wheel_path)) if not soname_in_root(s, root))
+def requires_external_problem(declared: Sequence[str], root: str) -> Optional[Problem]:
+    """The ``Requires-External`` sonames of a wheel that the root lacks, as a ``Problem`` (or None)."""
+    missing = tuple(s for s in soname_looking(declared) if not soname_in_root(s, root))
     return Problem("METADATA (Requires-External)", missing, ()) if missing else None
 
 
-NativeCheck = Callable[[str, str], tuple[tuple[Problem, ...], tuple[str, ...]]]
+@dataclass
+class Scanned:
+    """One read of a wheel before pip installs it: what the check needs, and the ELF bytes it read.
+
+    ``kept`` holds the uncompressed ELF members (up to ``KEEP_LIMIT`` bytes), handed to pip's own
+    extraction so that the check costs no second decompression (``wrap_install_wheel``).
+    """
+
+    container: Any  # elfscan.ScannedContainer
+    kept: dict[str, bytes]  # member name -> its bytes
+
+
+#: At most this many uncompressed ELF bytes of one wheel are kept for pip's extraction (the rest it
+#: decompresses again): pyarrow 26 has 200 MB of ELF, scipy 90 MB.
+KEEP_LIMIT = 256 * 1024 * 1024
+#: Members that are archives: pip installs them as files; what is in them is not loaded from there.
+_ARCHIVES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar", ".zip", ".whl")
+_METADATA_RE = re.compile(r"[^/]+\.dist-info/METADATA\Z")
+
+
+def read_declared(zf: Any) -> tuple[str, ...]:
+    """The ``Requires-External`` names of the wheel open in ``zf`` (its one ``*.dist-info/METADATA``)."""
+    from .wheelfile import parse_requires_external
+
+    metadata = [i for i in zf.infolist() if _METADATA_RE.match(i.filename)]
+    if len(metadata) != 1:
+        return ()
+    return parse_requires_external(zf.read(metadata[0]).decode("utf-8", "replace"))
+
+
+def scan_members(zf: Any, wheel_path: str) -> Scanned:
+    """Every ELF member of the wheel open in ``zf``, parsed by ``elfdynamic`` (the project's one ELF
+    reader), with the uncompressed bytes kept for pip. ``ElfError`` for a member that cannot be read."""
+    import io
+
+    from .elfdynamic import parse_dynamic_symbols
+    from .elfscan import ELF_MAGIC, MAX_MEMBER, ElfObject, ScannedContainer
+    from .errors import ElfError
+
+    objects: list[Any] = []
+    kept: dict[str, bytes] = {}
+    size = kept_size = 0
+    for info in zf.infolist():
+        if info.is_dir() or info.file_size < 64 or info.filename.endswith(_ARCHIVES):
+            continue
+        with zf.open(info) as raw:
+            if raw.read(4) != ELF_MAGIC:
+                continue
+            if info.file_size > MAX_MEMBER:
+                raise ElfError(f"{info.filename}: {info.file_size} bytes is too large to scan")
+            data = ELF_MAGIC + raw.read()
+        symbols = parse_dynamic_symbols(io.BytesIO(data), len(data))
+        objects.append(ElfObject(info.filename, len(data), symbols))
+        size += len(data)
+        if kept_size + len(data) <= KEEP_LIMIT:
+            kept[info.filename] = data
+            kept_size += len(data)
+    return Scanned(ScannedContainer(wheel_path, tuple(objects), size, ()), kept)
+
+
+NativeCheck = Callable[[Any, str], tuple[tuple[Problem, ...], tuple[str, ...]]]
 
 #: The target system as the check reads it, per (root, arch): read once per pip process.
 _systems: dict[tuple[str, str], Any] = {}
 
 
-def native_problems(wheel_path: str, root: str) -> tuple[tuple[Problem, ...], tuple[str, ...]]:
-    """The files of the wheel that would not load in ``root`` (``alpinetags.native``), and the hints.
-
-    ``OSError`` when an ELF-looking member cannot be read: a failure of the check, not a verdict.
-    """
+def native_problems(container: Any, root: str) -> tuple[tuple[Problem, ...], tuple[str, ...]]:
+    """The entries of the scanned wheel that would not load in ``root`` (``alpinetags.native``), and
+    the hints the plugins give for what is missing."""
     from . import native
-    from .elfscan import scan_wheel
     from .pip_hook import _registry
 
-    container = scan_wheel(wheel_path)
-    if container.problems:
-        raise OSError(f"cannot read {'; '.join(container.problems)}")
     if not container.objects:
         return (), ()
     arch = next((o.symbols.arch for o in container.objects if o.symbols.arch), "")
@@ -190,19 +243,83 @@ def native_problems(wheel_path: str, root: str) -> tuple[tuple[Problem, ...], tu
     if system is None:
         system = _systems[(root, arch)] = native.read_system(root, arch or None)
     hints = native.plugin_hints(_registry(os.environ))
-    report = native.check_objects([container], system, hints=hints)
+    # On this system the modules are checked as this interpreter will import them (some rely on what
+    # it links, such as libm); in another root, the interpreter that will import them is not known.
+    interpreter = sys.executable if root == "/" and sys.executable else None
+    report = native.check_objects([container], system, hints=hints, interpreter=interpreter)
+    entries = entry_members(container.objects)
     problems = []
     found_hints: list[str] = []
     for obj in report.failures:
+        if _member(obj.path) not in entries:
+            continue  # a bundled library: judged as its loaders load it, not on its own
         symbols = (*obj.missing_symbols, *obj.missing_versions)
         problems.append(Problem(_member(obj.path), obj.missing_sonames, symbols))
         found_hints.extend(h for h in obj.hints if h not in found_hints)
     return tuple(problems), tuple(found_hints)
 
 
+def entry_members(objects: Sequence[Any]) -> frozenset[str]:
+    """The members of a wheel that something outside it loads: those no object of the wheel needs.
+
+    A library bundled in ``<pkg>.libs/`` (auditwheel) is only ever loaded by the wheel's own modules,
+    through their RPATH, and the loader finds its siblings among the libraries already loaded. Checked
+    on its own it would miss them (and a helper library of an extension module would miss the Python C
+    API its importer provides), so only the entries are judged, each with everything it loads.
+    """
+    needed = {n for o in objects for n in o.symbols.needed}
+    names = {o.member: {posixpath.basename(o.member), o.symbols.soname} for o in objects}
+    return frozenset(member for member, known in names.items() if not known & needed)
+
+
 def _member(path: str) -> str:
     """``wheel.whl!pkg/mod.so`` -> ``pkg/mod.so``: the error names the wheel once, at its top."""
     return path.split("!", 1)[1] if "!" in path else path
+
+
+@dataclass
+class Inspection:
+    """The outcome for one wheel: a refusal, or ``None``; and the ELF bytes read, for pip's extraction."""
+
+    refusal: Optional[Refusal]
+    kept: dict[str, bytes]
+
+
+def inspect_wheel(
+    project: str,
+    wheel_path: str,
+    environ: Mapping[str, str],
+    explicit_platforms: Sequence[str] = (),
+    native: Optional[NativeCheck] = None,
+) -> Inspection:
+    """Whether pip may install the wheel at ``wheel_path`` (``refusal`` is ``None``), else why not.
+
+    Pure wheels are not opened. ``Requires-External`` sonames the target lacks refuse the wheel before
+    any ELF is read. Errors of the check itself propagate (the caller fails open). ``native`` defaults
+    to the full ELF check of ``alpinetags.native``.
+    """
+    if is_pure(wheel_path):
+        return Inspection(None, {})
+    root = target_root(environ, explicit_platforms)
+    if root is None:
+        return Inspection(None, {})
+    wheel = os.path.basename(wheel_path)
+    import zipfile
+
+    from .errors import ElfError
+
+    try:
+        with zipfile.ZipFile(wheel_path) as zf:
+            declared = requires_external_problem(read_declared(zf), root)
+            if declared is not None:
+                return Inspection(Refusal(wheel, project, root, (declared,), ()), {})
+            scanned = scan_members(zf, wheel_path)
+    except (zipfile.BadZipFile, ElfError) as exc:
+        raise OSError(f"{wheel}: {exc}") from exc
+    problems, hints = (native or native_problems)(scanned.container, root)
+    if not problems:
+        return Inspection(None, scanned.kept)
+    return Inspection(Refusal(wheel, project, root, problems, hints), {})
 
 
 def check_for_pip(
@@ -212,24 +329,8 @@ def check_for_pip(
     explicit_platforms: Sequence[str] = (),
     native: Optional[NativeCheck] = None,
 ) -> Optional[Refusal]:
-    """Whether pip may install the wheel at ``wheel_path``: ``None`` if it may, else why not.
-
-    Errors of the check itself propagate (the caller fails open). ``native`` defaults to the full
-    ELF check of ``alpinetags.native``.
-    """
-    if is_pure(wheel_path):
-        return None
-    root = target_root(environ, explicit_platforms)
-    if root is None:
-        return None
-    wheel = os.path.basename(wheel_path)
-    declared = requires_external_problem(wheel_path, root)
-    if declared is not None:
-        return Refusal(wheel, project, root, (declared,), ())
-    problems, hints = (native or native_problems)(wheel_path, root)
-    if not problems:
-        return None
-    return Refusal(wheel, project, root, problems, hints)
+    """``inspect_wheel``'s verdict alone: ``None`` when pip may install the wheel."""
+    return inspect_wheel(project, wheel_path, environ, explicit_platforms, native).refusal
 
 
 def _installation_error(message: str) -> Exception:
@@ -239,27 +340,55 @@ def _installation_error(message: str) -> Exception:
     return InstallationError(message)
 
 
-def wrap_install_wheel(original: Callable[..., Any]) -> Callable[..., Any]:
-    """pip's ``install_wheel`` with the native check in front; pip's own alone when the check fails."""
+def prefilled_zipfile(base: type, kept: dict[str, bytes]) -> type:
+    """A ``ZipFile`` class whose ``open`` of a member in ``kept`` returns those bytes (once) instead of
+    decompressing it again; every other call is ``base``'s own. pip reads each member once."""
+    import io
+
+    class PrefilledZipFile(base):  # type: ignore[misc]
+        def open(self, name: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            key = getattr(name, "filename", name)
+            data = kept.pop(key, None) if mode == "r" and isinstance(key, str) else None
+            if data is None:
+                return super().open(name, mode, *args, **kwargs)
+            return io.BytesIO(data)
+
+    return PrefilledZipFile
+
+
+def wrap_install_wheel(original: Callable[..., Any], module: Any = None) -> Callable[..., Any]:
+    """pip's ``install_wheel`` with the native check in front; pip's own alone when the check fails.
+
+    When the check passes, the ELF bytes it decompressed go to pip's extraction through ``module``'s
+    ``ZipFile`` name (pip's wheel module does ``with ZipFile(wheel_path) as z`` and reads members with
+    ``z.open``), set for the duration of the call only.
+    """
 
     def install_wheel(*args: Any, **kwargs: Any) -> Any:
         project = args[0] if args else kwargs.get("name")
         wheel_path = args[1] if len(args) > 1 else kwargs.get("wheel_path")
-        refusal = None
+        found = None
         if check_enabled(os.environ) and isinstance(wheel_path, str):
             try:
                 from .pip_hook import explicit_platforms
 
-                refusal = check_for_pip(str(project), wheel_path, os.environ, explicit_platforms)
+                found = inspect_wheel(str(project), wheel_path, os.environ, explicit_platforms)
             except Exception as exc:
                 cause = f"{type(exc).__name__}: {exc}"
                 if preload_errors:  # the first cause, rather than pip's later block of the same import
                     cause = "; ".join(f"importing {n}: {e}" for n, e in preload_errors.items())
                 wheel = os.path.basename(wheel_path)
                 warn(f"native check failed for {wheel}, pip installs it unchecked: {cause}")
-        if refusal is not None:
-            raise _installation_error(refusal.message())
-        return original(*args, **kwargs)
+        if found is not None and found.refusal is not None:
+            raise _installation_error(found.refusal.message())
+        base = getattr(module, "ZipFile", None)
+        if found is None or not found.kept or not isinstance(base, type):
+            return original(*args, **kwargs)
+        module.ZipFile = prefilled_zipfile(base, found.kept)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            module.ZipFile = base
 
     install_wheel.__doc__ = original.__doc__
     setattr(install_wheel, _PATCHED, original)
@@ -301,7 +430,7 @@ def patch_wheel_module(module: Any) -> None:
             f"(tested: pip 23.0 to 26.3)"
         )
     preload()
-    wrapped = wrap_install_wheel(original)
+    wrapped = wrap_install_wheel(original, module)
     module.install_wheel = wrapped
     for name, loaded in list(sys.modules.items()):
         other: Any = loaded

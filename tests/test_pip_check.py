@@ -52,6 +52,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "declared": declared,
         "plain": plain,
         "r316": r316,
+        "module": module,
         "r317": realparts.alpine_minirootfs("3.17"),
     }
 
@@ -127,6 +128,9 @@ def test_installs_on_alpine_316(hooked: Path, places: dict[str, Path]) -> None:
         assert proc.returncode == 0, proc
         assert not warnings_of(proc.stderr)
         assert installed(hooked, "sslmod")
+        # pip wrote the bytes the check had decompressed (handed over, not decompressed twice): the same
+        (written,) = hooked.parent.parent.glob(f"lib/python*/site-packages/{MODULE}")
+        assert written.read_bytes() == places["module"].read_bytes()
     finally:
         uninstall(hooked, "sslmod")
 
@@ -220,7 +224,7 @@ def test_a_pip_whose_install_wheel_moved_is_refused() -> None:
 def test_pure_wheels_are_not_opened(tmp_path: Path) -> None:
     from alpinetags.pip_check import check_for_pip, is_pure
 
-    def never(path: str, root: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
+    def never(container: object, root: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
         raise AssertionError("the ELF check ran")
 
     missing = str(tmp_path / "nothing-1.0-py3-none-any.whl")  # does not exist: never opened
@@ -233,7 +237,7 @@ def test_pure_wheels_are_not_opened(tmp_path: Path) -> None:
 def test_requires_external_is_read_before_the_scan(places: dict[str, Path]) -> None:
     from alpinetags.pip_check import check_for_pip
 
-    def never(path: str, root: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
+    def never(container: object, root: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
         raise AssertionError("the ELF check ran")
 
     (wheel,) = places["declared"].glob("*.whl")
