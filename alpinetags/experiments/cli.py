@@ -184,12 +184,14 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         lines = []
         for label, counts in counts_by_target[:1]:
             lines.append(f"target releases: {label}")
-            for c in counts:
-                lines.append(
-                    f"  {c.arch:<11} {c.scheme:<9} accepts {c.accepts:>3}/{c.pairs}"
+            for arches_, rows in report.group_arches(counts):  # identical arches said once
+                lines.append(f"  {arches_}:")
+                lines += [
+                    f"    {c.scheme:<9} accepts {c.accepts:>3}/{c.pairs}"
                     f"  newer-musl {c.unsafe_accepts:>3}  broken-by-musl-symbols {c.symbol_break_accepts:>3}"
                     f"  rejects-musl-allows {c.needless_rejects:>3}  builds {c.builds_needed}"
-                )
+                    for c in rows
+                ]
         broken = sum(s.accepted_broken for s in libs)
         accepted = sum(s.accepted for s in libs)
         lines.append(f"system libraries: alpine scheme accepts {accepted} triples, {broken} lose a soname")

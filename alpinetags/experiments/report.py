@@ -115,7 +115,7 @@ def heatmap_png(cells: list[Cell], arches: Sequence[str], path: str) -> None:
     plt.close(fig)
 
 
-def _group_arches(counts: list[SchemeCounts]) -> list[tuple[str, list[SchemeCounts]]]:
+def group_arches(counts: list[SchemeCounts]) -> list[tuple[str, list[SchemeCounts]]]:
     """Arches whose rows are identical (every number but the arch) are said once, named together."""
     groups: list[tuple[list[str], tuple[object, ...], list[SchemeCounts]]] = []
     by_arch: dict[str, list[SchemeCounts]] = {}
@@ -139,7 +139,7 @@ def _counts_table(counts: list[SchemeCounts]) -> list[str]:
         "| one build on the newest: broken installs / no wheel |",
         "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
-    for arches, rows in _group_arches(counts):
+    for arches, rows in group_arches(counts):
         for c in rows:
             builds = str(c.builds_needed) if c.builds_needed is not None else "> 4"
             ident = " (identity)" if c.scheme == "alpine" else ""
