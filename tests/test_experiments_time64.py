@@ -64,3 +64,16 @@ def test_the_caller_needs_what_a_3_12_program_needs(tmp_path: Path) -> None:
     assert set(syms.needed) == {"libc.musl-x86.so.1", "libcrypto.so.1.1"}
     assert {"gmtime_r", "OPENSSL_gmtime"} <= set(syms.required)
     assert not any(n.startswith("__") and "time64" in n for n in syms.required)
+
+
+def test_no_soname_or_symbol_shows_the_break(tmp_path: Path) -> None:
+    """Why the floor stays: the native check reads the 3.13 root and rightly finds every soname and
+    symbol the 3.12 caller needs, so only the tag can keep such a wheel off 3.13."""
+    from alpinetags import native
+    from tests import realparts
+
+    caller = str(time64.build_caller(tmp_path))
+    for minor in ("3.12", "3.13"):
+        report = native.check_paths([caller], root=str(realparts.alpine_minirootfs(minor, "x86")))
+        assert report.ok and [o.arch for o in report.objects] == ["i686"]
+        assert dict(report.objects[0].resolved)["libcrypto.so.1.1"] == "/lib/libcrypto.so.1.1"
