@@ -277,3 +277,17 @@ def test_3_17_accepts_the_3_16_tag_and_the_native_check_refuses_it(
     imported = call_module(root)
     assert imported.returncode != 0
     assert "Error loading shared library libssl.so.1.1" in imported.stderr, imported.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--alpine", "3.x"], ["--alpine", "3.16", "-w", "/nonexistent"], ["--root", "/nonexistent"],
+     ["--root", "EMPTY"], ["--alpine", "3.16", "--root", "/"]],
+    ids=["no-system", "bad-release", "no-out-dir", "no-root", "root-without-distro", "both"],
+)  # fmt: skip
+def test_tag_bad_options_exit_2(plain_wheels: dict[str, Path], tmp_path: Path, argv: list[str]) -> None:
+    argv = [str(tmp_path) if a == "EMPTY" else a for a in argv]
+    proc = alpinetags("wheel", "tag", *argv, str(plain_wheels["1.1.0"]))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
