@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import realparts
+from tests import parts_experiments, parts_pip, realparts
 from tests.parts_wheel import build_ssl_extension
 from tests.test_pip import demo_wheel, pip, warnings_of, write_wheel
 from tests.venvs import NEWEST_PIP, OLD_PIP, OLDEST_PIP, clean_env, hooked_venv, run, venv_with_pip
@@ -179,6 +179,37 @@ def test_status_finds_both_patch_points(hooked: Path) -> None:
     )
     assert off["on"] is True and off["native_check"]["on"] is False
     assert off["native_check"]["switched_off_by"] == "ALPINETAGS_CHECK=0"
+
+
+def test_real_musllinux_wheels_install_on_alpine_320(tmp_path: Path) -> None:
+    """No false refusal: numpy (bundled libstdc++ needing its bundled libgcc_s) and ujson (a top-level
+    module with RPATH $ORIGIN/ujson.libs) install on the real Alpine 3.20 root with the check on."""
+    python = hooked_venv(NEWEST_PIP)
+    wheels = [str(w) for w in parts_pip.musllinux_wheels()]
+    root = str(realparts.alpine_minirootfs("3.20"))
+    proc = pip(python, "install", "--no-deps", "--no-index", "--no-compile", "--target", str(tmp_path / "t"),
+               *wheels, check=False, ALPINETAGS_ROOT=root)  # fmt: skip
+    assert proc.returncode == 0, proc
+    assert not warnings_of(proc.stderr)
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "t").glob("*.dist-info")) == ["numpy", "ujson"]
+
+
+@pytest.mark.parametrize(("minor", "refused"), [("3.8", True), ("3.9", False)])
+def test_jiter_needs_musl_1_1_20(minor: str, refused: bool, tmp_path: Path) -> None:
+    """jiter 0.19.0 says musllinux_1_1 but calls getrandom (musl 1.1.20): Alpine 3.8 has musl 1.1.19."""
+    python = hooked_venv(NEWEST_PIP)
+    jiter = parts_experiments.jiter_wheel()
+    root = str(realparts.alpine_minirootfs(minor))
+    proc = pip(python, "install", "--no-deps", "--no-index", "--target", str(tmp_path / "t"), str(jiter),
+               check=False, ALPINETAGS_ROOT=root)  # fmt: skip
+    if refused:
+        assert proc.returncode == 1, proc
+        assert f"{jiter.name} would not load on the system in {root}" in proc.stderr
+        assert "getrandom" in proc.stderr and "pip install --no-binary jiter" in proc.stderr
+        assert not (tmp_path / "t").exists() or not list((tmp_path / "t").iterdir())
+    else:
+        assert proc.returncode == 0 and not warnings_of(proc.stderr), proc
+        assert list((tmp_path / "t").glob("jiter-0.19.0.dist-info"))
 
 
 # --- fail open ----------------------------------------------------------------------------------------
