@@ -17,6 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.utils import parse_wheel_filename
 
 from alpinetags import wheelfile
@@ -219,3 +221,26 @@ def test_requires_external_reads_what_others_wrote(tmp_path: Path) -> None:
             zout.writestr(info, data)
     assert wheelfile.requires_external(str(path)) == ("C", "libpng", "libssl.so.3")
     assert wheelfile.requires_external(str(src)) == ()
+
+
+_header_names = st.sampled_from(["Name", "Version", "Summary", "Classifier", "Requires-Dist", "Description"])
+_values = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=30).map(str.strip)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    headers=st.lists(st.tuples(_header_names, _values), min_size=1, max_size=8),
+    body=st.text(max_size=200),
+    sonames=st.lists(st.from_regex(r"lib[a-z]{1,8}\.so\.[0-9]{1,2}", fullmatch=True), max_size=4),
+    crlf=st.booleans(),
+)
+def test_requires_external_lines_go_after_the_headers_and_leave_the_body(
+    headers: list[tuple[str, str]], body: str, sonames: list[str], crlf: bool
+) -> None:
+    nl = "\r\n" if crlf else "\n"
+    head = "Metadata-Version: 2.1" + nl + "".join(f"{k}: {v}{nl}" for k, v in headers)
+    metadata = head + (nl + body if body else "")
+    out = wheelfile._with_requires_external(metadata, sonames)
+    assert wheelfile.parse_requires_external(out) == tuple(dict.fromkeys(sonames))
+    added = "".join(f"Requires-External: {s}{nl}" for s in dict.fromkeys(sonames))
+    assert out == head + added + (nl + body if body else "")
