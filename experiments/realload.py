@@ -370,6 +370,14 @@ def markdown(rows: Sequence[Load]) -> str:
         "- Not run: the CPython's extension modules on roots where the interpreter itself does not start "
         f"({', '.join(no_python) or 'none'}; its `bin/python3.11` rows say why).",
         "",
+        "## Files that fail, per (built on, run on)",
+        "",
+        "Rows: the minirootfs (or the CPython) the files come from; columns: the root they are loaded "
+        "in; each cell: how many of its files fail there (`.` none; empty: not run). Right of the "
+        "diagonal is what downward acceptance admits.",
+        "",
+        *_pair_table(rows, roots_run),
+        "",
         "## Where each file fails",
         "",
         "| built on | file | fails on | what the real loader names (on the first of those) |",
@@ -383,6 +391,21 @@ def markdown(rows: Sequence[Load]) -> str:
         where = ", ".join(r.run_on for r in sorted(fails, key=lambda r: _release_key(r.run_on)))
         lines.append(f"| {built_on} | `{file}` | {where} | {fails[0].reason} |")
     return "\n".join(lines) + "\n"
+
+
+def _pair_table(rows: Sequence[Load], roots_run: Sequence[str]) -> list[str]:
+    built = sorted({r.built_on for r in rows}, key=_release_key)
+    fails: dict[tuple[str, str], int] = {}
+    ran: set[tuple[str, str]] = set()
+    for r in rows:
+        ran.add((r.built_on, r.run_on))
+        if r.actual == "fails":
+            fails[(r.built_on, r.run_on)] = fails.get((r.built_on, r.run_on), 0) + 1
+    out = ["| built on \\ run on | " + " | ".join(roots_run) + " |", "|---|" + "---:|" * len(roots_run)]
+    for b in built:
+        cells = [str(fails.get((b, r), ".")) if (b, r) in ran else "" for r in roots_run]
+        out.append(f"| {b} | " + " | ".join(cells) + " |")
+    return out
 
 
 def _release_key(release: str) -> tuple[int, ...]:
