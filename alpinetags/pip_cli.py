@@ -23,6 +23,12 @@ from typing import Any
 from .cli import EXIT_OK, EXIT_PROBE, EXIT_USAGE, emit, opt
 
 EPILOG = """\
+environment:
+  ALPINETAGS_PIP=0                    switch the hook off for one command (tags and check)
+  ALPINETAGS_CHECK=0                  switch only the native-library check off for one command
+  ALPINETAGS_ROOT=DIR                 pip gets the tags of the system in DIR, wheels are checked
+                                      against its libraries (see docs/pip.md)
+
 examples:
   alpinetags pip enable               every later pip in this environment sees the alpine tags
   alpinetags pip status               is it on, which platforms pip gets before its own
@@ -37,12 +43,6 @@ examples:
   ALPINETAGS_CHECK=0 pip install numpy
                                       install without the native-library check
   alpinetags pip disable              remove the hook
-
-environment:
-  ALPINETAGS_PIP=0                    switch the hook off for one command (tags and check)
-  ALPINETAGS_CHECK=0                  switch only the native-library check off for one command
-  ALPINETAGS_ROOT=DIR                 pip gets the tags of the system in DIR, wheels are checked
-                                      against its libraries (see docs/pip.md)
 """
 
 SWITCH_EPILOG = """\
@@ -53,14 +53,18 @@ examples:
 """
 
 STATUS_EPILOG = """\
+environment:
+  ALPINETAGS_PIP=0                    switch the hook off for one command (tags and check)
+  ALPINETAGS_CHECK=0                  switch only the native-library check off for one command
+  ALPINETAGS_ROOT=DIR                 pip gets the tags of the system in DIR, wheels are checked
+                                      against its libraries (see docs/pip.md)
+
 examples:
   alpinetags pip status               is the hook on, which platforms pip gets before its own
   alpinetags pip status --root /srv/alpine-3.17
                                       the platforms pip would get for the system in that root
   ALPINETAGS_PIP=0 alpinetags pip status --json
                                       says off, and what pip would get with the hook on
-
-exit codes: 0 shown, 3 detection failed (pip would keep its own tags)
 """
 
 OWN_COMMANDS = ("enable", "disable", "status")
@@ -94,7 +98,8 @@ def _own_parser(command: str) -> argparse.ArgumentParser:
     if command == "status":
         p = argparse.ArgumentParser(
             prog="alpinetags pip status",
-            description="Is the pip hook on, and which platforms does pip get before its own.",
+            description="Is the pip hook on, and which platforms does pip get before its own. "
+            "Exit 0 shown, 3 detection failed (pip would keep its own tags).",
             epilog=STATUS_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

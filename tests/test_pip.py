@@ -468,3 +468,53 @@ def test_cli_usage_errors() -> None:
     assert stated.returncode == 2 and "--platform" in stated.stderr
     version = alpinetags("pip", "--", "--version")  # pip's own options go after --
     assert version.returncode == 0 and version.stdout.startswith("pip "), version.stderr
+
+
+def _alpinetags(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m alpinetags`` of this interpreter, which has not run the .pth (the hook is off here)."""
+    return subprocess.run([sys.executable, "-m", "alpinetags", *argv], capture_output=True, text=True,
+                          env=clean_env(**env))  # fmt: skip
+
+
+def test_pip_help_lists_only_what_pip_accepts_and_ends_with_its_examples() -> None:
+    out = _alpinetags("pip", "--help").stdout
+    options = out.split("\nenvironment:")[0]  # the examples use pip's own --target
+    for refused in ("--target", "--arch", "--executable"):
+        assert refused not in options
+        assert _alpinetags("pip", refused, "x", "status").returncode == 2
+    assert "--root DIR" in options and "--disable-plugin" in options
+    tail = out.rstrip().splitlines()[-3:]
+    assert all(line.startswith("  ") for line in tail) and "alpinetags pip disable" in tail[-1]
+    for command in ("status", "enable"):
+        sub = _alpinetags("pip", command, "--help").stdout.rstrip().splitlines()
+        assert any(line.startswith(f"  alpinetags pip {command}") for line in sub[-4:]), sub
+    assert "alpinetags pip status" not in _alpinetags("tags", "--help").stdout
+
+
+def test_pip_status_takes_root_after_status(places: dict[str, Path]) -> None:
+    import json
+
+    root = str(places["r317"])
+    for argv in (["pip", "status", "--root", root, "--json"], ["pip", "--root", root, "status", "--json"],
+                 ["pip", "--json", "status", "--root", root, "--disable-plugin", "musl"]):  # fmt: skip
+        proc = _alpinetags(*argv)
+        assert proc.returncode == 0, (argv, proc.stderr)
+        assert json.loads(proc.stdout)["platforms_if_on"][0] == "alpine_3_17_x86_64"
+    gone = _alpinetags("pip", "status", "--root", root, "--disable-plugin", "alpine", "--json")
+    assert json.loads(gone.stdout)["platforms_if_on"] == []
+    bad = _alpinetags("pip", "status", "--root", str(places["r317"] / "nowhere"))
+    assert bad.returncode == 2 and "nowhere" in bad.stderr
+    assert _alpinetags("pip", "--root", root, "enable").returncode == 2  # the .pth holds no root
+
+
+def test_pip_status_while_off_does_not_claim_the_platforms(places: dict[str, Path]) -> None:
+    import json
+
+    root = str(places["r317"])
+    data = json.loads(_alpinetags("pip", "status", "--root", root, "--json").stdout)
+    assert data["on"] is False and data["pth_loaded_at_start"] is False
+    assert data["platforms_added"] == [] and data["platforms_if_on"][0] == "alpine_3_17_x86_64"
+    text = _alpinetags("pip", "status", "--root", root).stdout
+    assert text.startswith("pip hook: off")
+    assert "platforms pip gets before its own" not in text
+    assert "with the hook on it would get these" in text
