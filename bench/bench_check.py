@@ -133,9 +133,8 @@ def main(argv: list[str]) -> int:
         print(f"check (unpacked files)       {tree_best:7.2f} s  {mb / tree_best:6.0f} MB/s")
         loader_net = max(loader_s - loop_s, 1e-9)
         print(f"musl loader --list, per file {loader_net:7.2f} s  {mb / loader_net:6.0f} MB/s")
-        print(
-            f"    (chroot and shell loop, {loop_s:.2f} s, subtracted)  loader/check = {loader_net / tree_best:.2f}x"
-        )
+        ratio = loader_net / tree_best
+        print(f"    (chroot and shell loop, {loop_s:.2f} s, subtracted)  loader/check = {ratio:.2f}x")
 
         if not args.no_auditwheel:
             auditwheel, version = _auditwheel_venv(tmp / "aw")
