@@ -192,8 +192,11 @@ def build_ssl_extension(dest: Path, root: Path, libssl: str, libcrypto: str) -> 
     src = dest / "sslmod.c"
     src.write_text(SSLMOD_C)
     out = dest / f"sslmod{EXT_SUFFIX}"
-    argv = [musl_gcc, "-shared", "-fPIC", "-O1", f"-I{include}", str(src), f"-L{lib}",
-            f"-Wl,-rpath-link,{lib}", f"-l:{libssl}", f"-l:{libcrypto}", "-o", str(out)]  # fmt: skip
+    # -nodefaultlibs and the root's own libc.musl-x86_64.so.1: DT_NEEDED names the libc as Alpine's gcc
+    # writes it (musl-gcc alone would write "libc.so", which exists on Alpine only with musl-dev).
+    argv = [musl_gcc, "-shared", "-fPIC", "-O1", "-nodefaultlibs", f"-I{include}", str(src), f"-L{lib}",
+            f"-Wl,-rpath-link,{lib}", f"-l:{libssl}", f"-l:{libcrypto}", "-l:libc.musl-x86_64.so.1",
+            "-o", str(out)]  # fmt: skip
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{proc.stderr}")

