@@ -5,8 +5,8 @@ the top-level ``packaging`` does nothing to it. Every tag list pip uses comes fr
 ``pip._internal.utils.compatibility_tags.get_supported(version, platforms, impl, abis)`` (pip 20.1
 to 26.x at least): ``TargetPython.get_sorted_tags`` calls it for the finder (``platforms=None`` for this
 system, pip's ``--platform`` values otherwise), the resolver's factory and ``pip check`` call it without
-arguments. That function is the one patch point. It is wrapped so that only its ``platforms``
-argument changes:
+arguments. That function is the patch point for tags (the install step has its own, in
+``alpinetags.pip_check``). It is wrapped so that only its ``platforms`` argument changes:
 
 * ``platforms=None`` (this system): the platforms the alpinetags plugins give for
   ``detect(default_target())`` (which honours ``ALPINETAGS_ROOT``), then pip's own
