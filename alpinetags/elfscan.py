@@ -161,6 +161,8 @@ def scan_paths(paths: list[str]) -> list[ScannedContainer]:
     a directory without wheels is scanned as one tree of ELF files; a lone ELF file is one container."""
     out: list[ScannedContainer] = []
     for path in paths:
+        if not os.path.exists(path):
+            raise ConfigError(f"{path}: no such file or directory")
         if os.path.isdir(path):
             wheels = sorted(
                 os.path.join(d, f) for d, _, files in os.walk(path) for f in files if f.endswith(".whl")
@@ -177,8 +179,6 @@ def scan_paths(paths: list[str]) -> list[ScannedContainer]:
                 out.append(ScannedContainer(path, (obj,), obj.size, ()))
             except ElfError as exc:
                 out.append(ScannedContainer(path, (), 0, (str(exc),)))
-        elif not os.path.exists(path):
-            raise ConfigError(f"{path}: no such file or directory")
         else:
             raise ConfigError(f"{path}: neither a wheel, a directory nor an ELF file")
     return out

@@ -1,0 +1,175 @@
+"""The native check on hostile or broken roots and files: a verdict or a typed error, never a hang, never a
+traceback of another type, never a file read outside the root.
+
+The program checked is a real one built here with ``musl-gcc`` (it needs ``libfoo.so.1``); what lies where
+``libfoo.so.1`` is looked for is the fault.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alpinetags.elfdynamic import parse_dynamic_symbols
+from alpinetags.errors import ConfigError, ElfError
+from alpinetags.native import check_paths, check_wheel, read_system
+from tests import realparts
+
+pytestmark = pytest.mark.realparts
+
+APP_C = "extern int foo(void);\nint main(void) { return foo(); }\n"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("musl-gcc") is None:
+        realparts._missing("musl-gcc", "apt-get install musl-tools")
+    d = tmp_path_factory.mktemp("app")
+    (d / "foo.c").write_text("int foo(void) { return 0; }\n")
+    (d / "app.c").write_text(APP_C)
+    for argv in (
+        [
+            "musl-gcc",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(d / "libfoo.so.1"),
+            "-Wl,-soname,libfoo.so.1",
+            str(d / "foo.c"),
+        ],
+        ["musl-gcc", "-o", str(d / "app"), str(d / "app.c"), f"-L{d}", "-l:libfoo.so.1"],
+    ):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    return d
+
+
+def _root(tmp_path: Path, app: Path) -> Path:
+    """A small root: the real 3.20 loader in /lib, the app in /opt."""
+    root = tmp_path / "root"
+    (root / "lib").mkdir(parents=True)
+    (root / "usr" / "lib").mkdir(parents=True)
+    (root / "opt").mkdir()
+    loader = realparts.alpine_minirootfs("3.20") / "lib" / "ld-musl-x86_64.so.1"
+    shutil.copy2(loader, root / "lib" / "ld-musl-x86_64.so.1")
+    shutil.copy2(app / "app", root / "opt" / "app")
+    return root
+
+
+def _verdict(root: Path):  # type: ignore[no-untyped-def]
+    (v,) = check_paths([str(root / "opt" / "app")], str(root)).objects
+    return v
+
+
+def test_the_library_in_place_loads(tmp_path: Path, app: Path) -> None:
+    root = _root(tmp_path, app)
+    shutil.copy2(app / "libfoo.so.1", root / "lib" / "libfoo.so.1")
+    v = _verdict(root)
+    assert v.loads and dict(v.resolved)["libfoo.so.1"] == "/lib/libfoo.so.1"
+
+
+def test_a_fifo_where_the_library_should_be_is_not_waited_on(tmp_path: Path, app: Path) -> None:
+    root = _root(tmp_path, app)
+    os.mkfifo(root / "lib" / "libfoo.so.1")
+    v = _verdict(root)
+    assert not v.loads
+    assert any("libfoo.so.1" in r and "not a regular file" in r for r in v.reasons), v.reasons
+
+
+def test_a_link_loop_a_dangling_link_and_a_directory(tmp_path: Path, app: Path) -> None:
+    root = _root(tmp_path, app)
+    os.symlink("libfoo.so.1", root / "lib" / "libfoo.so.1")  # a loop
+    assert _verdict(root).missing_sonames == ("libfoo.so.1",)
+    os.unlink(root / "lib" / "libfoo.so.1")
+    os.symlink("/nowhere/libfoo.so.1", root / "lib" / "libfoo.so.1")  # dangling
+    assert _verdict(root).missing_sonames == ("libfoo.so.1",)
+    os.unlink(root / "lib" / "libfoo.so.1")
+    (root / "lib" / "libfoo.so.1").mkdir()  # musl would open it and fail: found, but broken
+    v = _verdict(root)
+    assert not v.loads and v.missing_sonames == ()
+    assert any(r.startswith("Error loading shared library libfoo.so.1: ") for r in v.reasons)
+
+
+def test_absolute_links_stay_inside_the_root(tmp_path: Path, app: Path) -> None:
+    """``/usr/lib/libfoo.so.1 -> /opt/real/libfoo.so.1`` names the root's file, not this machine's."""
+    root = _root(tmp_path, app)
+    (root / "opt" / "real").mkdir()
+    shutil.copy2(app / "libfoo.so.1", root / "opt" / "real" / "libfoo.so.1")
+    os.symlink("/opt/real/libfoo.so.1", root / "usr" / "lib" / "libfoo.so.1")
+    assert not os.path.exists("/opt/real/libfoo.so.1")
+    v = _verdict(root)
+    assert v.loads and dict(v.resolved)["libfoo.so.1"] == "/usr/lib/libfoo.so.1"
+
+
+def test_a_truncated_library(tmp_path: Path, app: Path) -> None:
+    root = _root(tmp_path, app)
+    (root / "lib" / "libfoo.so.1").write_bytes((app / "libfoo.so.1").read_bytes()[:200])
+    v = _verdict(root)
+    assert not v.loads
+    assert any("libfoo.so.1" in r for r in v.reasons)
+
+
+def test_a_root_without_a_loader(tmp_path: Path, app: Path) -> None:
+    root = _root(tmp_path, app)
+    os.unlink(root / "lib" / "ld-musl-x86_64.so.1")
+    shutil.copy2(app / "libfoo.so.1", root / "lib" / "libfoo.so.1")
+    v = _verdict(root)
+    assert not v.loads and v.reasons == ("no musl loader for x86_64 in the root",)
+
+
+def test_bad_roots_and_paths_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        read_system(str(tmp_path / "missing"))
+    with pytest.raises(ConfigError):
+        check_paths([str(tmp_path / "missing.whl")], str(tmp_path))
+
+
+def test_a_broken_wheel_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    bad = tmp_path / "bad-1.0-py3-none-any.whl"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    report = check_wheel(str(bad), str(tmp_path))
+    assert report.ok and report.objects == () and report.problems
+    pure = tmp_path / "pure-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(pure, "w") as zf:
+        zf.writestr("pure/__init__.py", "")
+    report = check_wheel(str(pure), str(tmp_path / "not-even-read"))
+    assert report.ok and report.objects == () and report.problems == ()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_real_libraries_parse_or_raise_elferror(data: st.DataObject) -> None:
+    """Bytes of a real glibc library with version sections (this machine's libssl.so.3) and a real musl one
+    (Alpine 3.20's libssl.so.3) overwritten at random places: a result or ``ElfError``, nothing else."""
+    import io
+
+    sources = _fuzz_sources()
+    blob = bytearray(data.draw(st.sampled_from(sources)))
+    for _ in range(data.draw(st.integers(1, 8))):
+        at = data.draw(st.integers(0, len(blob) - 1))
+        blob[at] = data.draw(st.integers(0, 255))
+    try:
+        parse_dynamic_symbols(io.BytesIO(bytes(blob)), len(blob))
+    except ElfError:
+        pass
+
+
+_SOURCES: list[bytes] = []
+
+
+def _fuzz_sources() -> list[bytes]:
+    if not _SOURCES:
+        candidates = [
+            Path("/usr/lib/x86_64-linux-gnu/libssl.so.3"),
+            realparts.alpine_minirootfs("3.20") / "lib" / "libssl.so.3",
+        ]
+        _SOURCES.extend(p.read_bytes() for p in candidates if p.is_file())
+        assert _SOURCES
+    return _SOURCES
