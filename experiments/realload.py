@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -34,7 +35,8 @@ from typing import Optional
 from tests import realparts
 
 ARCH = "x86_64"
-LOADER = f"/lib/ld-musl-{ARCH}.so.1"
+#: Alpine arch -> the <arch> of its musl loader's name.
+LOADER_ARCH = {"x86_64": "x86_64", "aarch64": "aarch64", "x86": "i386"}
 #: Where the Alpine CPython's prefix goes inside a root, and where files under test go.
 KRUNNER_IN_ROOT = "/opt/krunner"
 SUBJECTS_IN_ROOT = "/tmp/realload"
@@ -108,25 +110,29 @@ def elf_files(root: Path) -> list[str]:
     return sorted(out)
 
 
-def roots() -> list[realparts.Minirootfs]:
-    """The real x86_64 minirootfs, oldest first, edge last."""
-    return [m for m in realparts.minirootfs_manifest() if m.arch == ARCH]
+def loader(arch: str) -> str:
+    return f"/lib/ld-musl-{LOADER_ARCH[arch]}.so.1"
 
 
-def alpine_subjects(minors: Optional[Iterable[str]] = None) -> list[Subject]:
+def roots(arch: str = ARCH) -> list[realparts.Minirootfs]:
+    """The real minirootfs of ``arch`` (Alpine's name), oldest first, edge last."""
+    return [m for m in realparts.minirootfs_manifest() if m.arch == arch]
+
+
+def alpine_subjects(minors: Optional[Iterable[str]] = None, arch: str = ARCH) -> list[Subject]:
     wanted = set(minors) if minors is not None else None
     out = []
-    for m in roots():
+    for m in roots(arch):
         if wanted is not None and m.minor not in wanted:
             continue
-        root = realparts.alpine_minirootfs(m.minor, ARCH)
+        root = realparts.alpine_minirootfs(m.minor, arch)
         out += [Subject(f, m.minor, root / f) for f in elf_files(root)]
     return out
 
 
-def krunner_subjects(names: Optional[Iterable[str]] = None) -> list[Subject]:
+def krunner_subjects(names: Optional[Iterable[str]] = None, arch: str = ARCH) -> list[Subject]:
     """The Alpine CPython's interpreter, its libpython, and its extension modules (``lib-dynload``)."""
-    prefix = realparts.krunner_python(ARCH)
+    prefix = realparts.krunner_python(arch)
     wanted = set(names) if names is not None else None
     out = [
         Subject("bin/python3.11", KRUNNER_BUILT_ON, prefix / "bin" / "python3.11"),
@@ -151,7 +157,7 @@ def krunner_subjects(names: Optional[Iterable[str]] = None) -> list[Subject]:
 _LIST_SCRIPT = f"""\
 while read -r f; do
   echo "{_MARK} $f"
-  {LOADER} --list "$f" 2>&1 >/dev/null
+  $1 --list "$f" 2>&1 >/dev/null
   echo "{_MARK}rc $?"
 done < {SUBJECTS_IN_ROOT}/list.txt
 """
@@ -200,13 +206,27 @@ def _in_root(s: Subject) -> str:
     return f"{SUBJECTS_IN_ROOT}/{s.built_on}/{s.file}"
 
 
-def load_in_root(run_on: str, subjects: Sequence[Subject], workdir: Path) -> dict[str, tuple[str, str]]:
+def _run_in_root(root: Path, argv: list[str], arch: str) -> subprocess.CompletedProcess[str]:
+    """x86_64 and aarch64 (under qemu) through ``realparts.run_in_root``; x86 runs natively here, in a
+    plain chroot."""
+    if arch != "x86":
+        return realparts.run_in_root(root, argv, arch=arch)
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    env = dict(realparts.DEFAULT_ROOT_ENV)
+    return subprocess.run(
+        [chroot, str(root), *argv], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def load_in_root(
+    run_on: str, subjects: Sequence[Subject], workdir: Path, arch: str = ARCH
+) -> dict[str, tuple[str, str]]:
     """Load every subject for real in a private copy of the real ``run_on`` root: ``{key: (actual, reason)}``.
 
     One chroot for all ``--list`` loads and one Python process for all imports, so a root costs two
     process starts, not hundreds.
     """
-    root = realparts.copy_minirootfs(run_on, workdir / f"root-{run_on}", ARCH)
+    root = realparts.copy_minirootfs(run_on, workdir / f"root-{arch}-{run_on}", arch)
     try:
         listed = [s for s in subjects if s.module is None]
         modules = [s for s in subjects if s.module is not None]
@@ -220,16 +240,16 @@ def load_in_root(run_on: str, subjects: Sequence[Subject], workdir: Path) -> dic
         (base / "list.sh").write_text(_LIST_SCRIPT)
         found: dict[str, tuple[str, str]] = {}
         if listed:
-            proc = realparts.run_in_root(root, ["/bin/sh", f"{SUBJECTS_IN_ROOT}/list.sh"], arch=ARCH)
+            proc = _run_in_root(root, ["/bin/sh", f"{SUBJECTS_IN_ROOT}/list.sh", loader(arch)], arch)
             found.update(_parse(proc.stdout))
         if modules:
-            prefix = realparts.krunner_python(ARCH)
+            prefix = realparts.krunner_python(arch)
             shutil.copytree(prefix, root / KRUNNER_IN_ROOT.lstrip("/"), symlinks=True, dirs_exist_ok=True,
                             copy_function=realparts._link_or_copy)  # fmt: skip
             (base / "modules.txt").write_text("".join(f"{s.module} {_in_root(s)}\n" for s in modules))
             (base / "import.py").write_text(_IMPORT_SCRIPT)
             argv = [f"{KRUNNER_IN_ROOT}/bin/python3.11", "-I", "-S", f"{SUBJECTS_IN_ROOT}/import.py"]
-            proc = realparts.run_in_root(root, argv, arch=ARCH)
+            proc = _run_in_root(root, argv, arch)
             parsed = _parse(proc.stdout)
             if not parsed:  # the interpreter itself did not start: no module was tried
                 why = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
@@ -248,16 +268,17 @@ def load_in_root(run_on: str, subjects: Sequence[Subject], workdir: Path) -> dic
 Prediction = tuple[Optional[str], frozenset[str], frozenset[str]]  # verdict, missing sonames, symbols
 
 
-def predict(subjects: Sequence[Subject], run_on: str) -> dict[str, Prediction]:
+def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[str, Prediction]:
     """The native check's verdicts for ``subjects`` on the real ``run_on`` root, read from disk only:
     ``{key: (verdict, missing sonames, missing symbols)}``. One check per release the subjects were
     built on (a file is never checked beside another root's files)."""
     try:
-        from alpinetags import native
+        from alpinetags import facts, native
     except ImportError:
         return {s.key: (None, frozenset(), frozenset()) for s in subjects}
-    root = str(realparts.alpine_minirootfs(run_on, ARCH))
-    system = native.read_system(root)
+    root = str(realparts.alpine_minirootfs(run_on, arch))
+    tag_arch = {a.alpine_arch: a.tag_arch for a in facts.alpine_arches()}[arch]
+    system = native.read_system(root, arch=tag_arch)
     out: dict[str, Prediction] = {}
     groups: dict[str, list[Subject]] = {}
     for s in subjects:
@@ -293,12 +314,16 @@ def real_causes(reason: str) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def run(
-    subjects: Sequence[Subject], run_on: Sequence[str], workdir: Path, with_prediction: bool = True
+    subjects: Sequence[Subject],
+    run_on: Sequence[str],
+    workdir: Path,
+    with_prediction: bool = True,
+    arch: str = ARCH,
 ) -> list[Load]:
     rows = []
     for r in run_on:
-        actual = load_in_root(r, subjects, workdir)
-        predicted = predict(subjects, r) if with_prediction else {}
+        actual = load_in_root(r, subjects, workdir, arch)
+        predicted = predict(subjects, r, arch) if with_prediction else {}
         for s in subjects:
             got, why = actual[s.key]
             pred, pred_sonames, pred_symbols = predicted.get(s.key, (None, frozenset(), frozenset()))
@@ -312,7 +337,7 @@ def run(
             else:
                 reason = why  # empty, or the note that the module's init failed after the file loaded
             pred_reason = short(pred_sonames, pred_symbols)
-            rows.append(Load(s.file, s.built_on, r, ARCH, pred, got, reason, explained, pred_reason))
+            rows.append(Load(s.file, s.built_on, r, arch, pred, got, reason, explained, pred_reason))
     return rows
 
 
@@ -336,55 +361,95 @@ def summary(rows: Sequence[Load]) -> dict[str, int]:
     }
 
 
+ARCHES = ("x86_64", "aarch64", "x86")  # Alpine's names; every arch with real roots
+
+
+def _normal(file: str, arch: str) -> str:
+    """A file's name with its arch taken out, to set the same file of two arches side by side."""
+    return file.replace(f"-{arch}-linux", "-ARCH-linux")
+
+
+def arch_differences(rows: Sequence[Load], arch: str, base: str = ARCH) -> tuple[int, list[Load]]:
+    """How many (built on, file, run on) of ``arch`` have an outcome to compare with ``base``'s, and the
+    rows whose outcome differs."""
+    ref = {(r.built_on, _normal(r.file, base), r.run_on): r.actual for r in rows if r.arch == base}
+    common = [r for r in rows if r.arch == arch and (r.built_on, _normal(r.file, arch), r.run_on) in ref]
+    return len(common), [r for r in common if ref[(r.built_on, _normal(r.file, arch), r.run_on)] != r.actual]
+
+
 def markdown(rows: Sequence[Load]) -> str:
     """``real-loads.md``: the counts, then each file that fails somewhere, with where and why."""
     s = summary(rows)
-    files = {(r.built_on, r.file) for r in rows}
-    roots_run = sorted({r.run_on for r in rows}, key=_release_key)
+    main = [r for r in rows if r.arch == ARCH]
+    m = summary(main)
+    files = {(r.built_on, r.file) for r in main}
+    roots_run = sorted({r.run_on for r in main}, key=_release_key)
     down = [
         r
-        for r in rows
+        for r in main
         if r.built_on != KRUNNER_BUILT_ON and _release_key(r.built_on) <= _release_key(r.run_on)
     ]
     down_fails = [r for r in down if r.actual == "fails"]
     soname_fails = sum(not r.reason.startswith("symbols not found") for r in down_fails)
-    no_python = [r.run_on for r in rows if r.file == "bin/python3.11" and r.actual == "fails"]
+    no_python = [r.run_on for r in main if r.file == "bin/python3.11" and r.actual == "fails"]
     lines = [
         "# Real loads against the native check's predictions",
         "",
         "Made by `python -m experiments.realload` (`bash experiments/run.sh`). Each row of "
-        "`real-loads.json` is one real load in a chroot of a real Alpine x86_64 minirootfs: "
-        "`ld-musl-x86_64.so.1 --list FILE` for the files Alpine built into the minirootfs, an import by the "
+        "`real-loads.json` is one real load in a chroot of a real Alpine minirootfs: the root's own "
+        "`ld-musl-<arch>.so.1 --list FILE` for the files Alpine built into the minirootfs, an import by the "
         "Alpine-built CPython 3.11 for its extension modules; beside it, `alpinetags.native.check_paths` on "
-        "the same root, read from disk.",
+        "the same root, read from disk. aarch64 runs under qemu-user, x86 natively.",
         "",
-        f"- {len(files)} files x {len(roots_run)} roots ({', '.join(roots_run)}) = "
-        f"**{s['rows']} real loads**: {s['loads']} load, {s['fails']} fail.",
-        f"- Mispredictions: **{s['mispredictions']}** of {s['judged']} judged.",
-        f"- Failures the real loader explains by a soname or symbol that the prediction also names: "
-        f"{s['fails'] - s['failures_unexplained']} of {s['fails']} ({s['failures_unexplained']} not).",
-        f"- What the alpine scheme's downward acceptance would let through, on real files: of the "
+        f"- All arches: **{s['rows']} real loads**, {s['fails']} fail; **{s['mispredictions']}** "
+        f"mispredictions; failures explained by a soname or symbol the prediction names: "
+        f"{s['fails'] - s['failures_unexplained']} of {s['fails']}.",
+        f"- x86_64: {len(files)} files x {len(roots_run)} roots ({', '.join(roots_run)}) = "
+        f"**{m['rows']} real loads**: {m['loads']} load, {m['fails']} fail; {m['mispredictions']} "
+        "mispredicted.",
+        f"- What the alpine scheme's downward acceptance would let through, on real files (x86_64): of the "
         f"{len(down)} loads of a minirootfs file on the same or a later release (B <= R), "
         f"**{len(down_fails)} fail** ({len({(r.built_on, r.file) for r in down_fails})} files), every one "
         f"for a soname the later release no longer has ({soname_fails} of {len(down_fails)} name one).",
         "- Not run: the CPython's extension modules on roots where the interpreter itself does not start "
-        f"({', '.join(no_python) or 'none'}; its `bin/python3.11` rows say why).",
+        f"(x86_64: {', '.join(no_python) or 'none'}; its `bin/python3.11` rows say why).",
         "",
-        "## Files that fail, per (built on, run on)",
+        "## Other arches: only what differs from x86_64",
+        "",
+    ]
+    for arch in ARCHES[1:]:
+        mine = [r for r in rows if r.arch == arch]
+        if not mine:
+            continue
+        a = summary(mine)
+        n, diffs = arch_differences(rows, arch)
+        arch_roots = ", ".join(sorted({r.run_on for r in mine}, key=_release_key))
+        lines.append(
+            f"- {arch} (roots {arch_roots}): {a['rows']} loads, {a['fails']} fail, {a['mispredictions']} "
+            f"mispredicted; of {n} (built on, file, run on) also loaded on x86_64, {len(diffs)} differ:"
+        )
+        for r in sorted(diffs, key=lambda r: (_release_key(r.built_on), r.file, _release_key(r.run_on))):
+            lines.append(
+                f"  - built on {r.built_on}, `{r.file}` on {r.run_on}: {r.actual} here"
+                + (f" ({r.reason})" if r.actual == "fails" else "")
+            )
+    lines += [
+        "",
+        "## Files that fail, per (built on, run on), x86_64",
         "",
         "Rows: the minirootfs (or the CPython) the files come from; columns: the root they are loaded "
         "in; each cell: how many of its files fail there (`.` none; empty: not run). Right of the "
         "diagonal is what downward acceptance admits.",
         "",
-        *_pair_table(rows, roots_run),
+        *_pair_table(main, roots_run),
         "",
-        "## Where each file fails",
+        "## Where each file fails, x86_64",
         "",
         "| built on | file | fails on | what the real loader names (on the first of those) |",
         "|---|---|---|---|",
     ]
     by_file: dict[tuple[str, str], list[Load]] = {}
-    for r in rows:
+    for r in main:
         if r.actual == "fails":
             by_file.setdefault((r.built_on, r.file), []).append(r)
     for (built_on, file), fails in sorted(by_file.items(), key=lambda kv: (_release_key(kv[0][0]), kv[0][1])):
@@ -419,10 +484,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--out", default="experiments/results", help="directory for real-loads.json")
     p.add_argument("--no-predict", action="store_true", help="real loads only (no native check)")
     args = p.parse_args(argv)
-    subjects = alpine_subjects() + krunner_subjects()
-    run_on = [m.minor for m in roots()]
+    rows: list[Load] = []
     with tempfile.TemporaryDirectory(prefix="realload-") as tmp:
-        rows = run(subjects, run_on, Path(tmp), with_prediction=not args.no_predict)
+        for arch in ARCHES:
+            subjects = alpine_subjects(arch=arch)
+            if arch in realparts.KRUNNER_ARCHES:
+                subjects += krunner_subjects(arch=arch)
+            run_on = [m.minor for m in roots(arch)]
+            rows += run(subjects, run_on, Path(tmp), with_prediction=not args.no_predict, arch=arch)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "real-loads.json")
     with open(path, "w", encoding="utf-8") as f:

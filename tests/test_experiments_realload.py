@@ -78,3 +78,27 @@ def test_committed_results_say_the_same() -> None:
     assert {r["actual"] for r in committed} == {"loads", "fails"}
     assert all(r["predicted"] == r["actual"] for r in committed)
     assert all(r["explained"] for r in committed if r["actual"] == "fails")
+
+
+def test_other_arches_differ_only_where_the_arch_does(
+    rows: list[realload.Load], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """aarch64 (under qemu) and x86 (natively): no misprediction either, and the same outcome as x86_64
+    for the same file, release and root, except OpenSSL's padlock engine (VIA x86 code: on aarch64 a
+    stub that links only libc) and, on x86, 3.13 builds on 3.12 (the new __*_time64 names)."""
+    both = list(rows)
+    for arch in ("aarch64", "x86"):
+        subjects = realload.alpine_subjects(arch=arch)
+        if arch == "aarch64":
+            subjects += realload.krunner_subjects(["zlib", "_ssl", "_ctypes"], arch=arch)
+        run_on = [m.minor for m in realload.roots(arch)]
+        mine = realload.run(subjects, run_on, tmp_path_factory.mktemp(f"realload-{arch}"), arch=arch)
+        assert mine and all(r.predicted == r.actual for r in mine), [
+            r for r in mine if r.predicted != r.actual
+        ]
+        both += mine
+    _, aarch64 = realload.arch_differences(both, "aarch64")
+    assert aarch64 and all(r.file.endswith("/padlock.so") and r.actual == "loads" for r in aarch64)
+    _, x86 = realload.arch_differences(both, "x86")
+    assert x86 and all((r.built_on, r.run_on, r.actual) == ("3.13", "3.12", "fails") for r in x86)
+    assert all("_time64" in r.reason or "time64" in r.reason for r in x86)
