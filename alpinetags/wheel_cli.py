@@ -190,31 +190,52 @@ def _root_release(root: str, args: argparse.Namespace) -> tuple[str, str]:
     raise ConfigError(f"--root {root!r}: no plugin gives a distro tag for it ({what}, {platform.arch})")
 
 
-def _root_sonames_missing(root: str, arch: str, sonames: tuple[str, ...]) -> tuple[str, ...]:
-    """The sonames musl's loader would not find in ``root``: its ``/etc/ld-musl-<arch>.path`` (when there
-    is one) or ``/lib:/usr/local/lib:/usr/lib``, links followed inside the root."""
+def _root_check(root: str, arch: str, r: WheelReport) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """What the build root lacks: the system sonames musl's loader would not find (its
+    ``/etc/ld-musl-<arch>.path``, else ``/lib:/usr/local/lib:/usr/lib``, links followed inside the root), and
+    the libc names its own musl (read from its ``libc.so``, never run) does not export; and that musl's
+    version."""
+    from .elfdynamic import read_dynamic_symbols
+    from .errors import AlpinetagsError
+    from .model import Target
     from .native import MUSL_DEFAULT_PATH, read_system, resolve_soname
+    from .wheelinfo import musl_lacks
 
     system = read_system(root, arch=arch)
     dirs = system.musl_path or MUSL_DEFAULT_PATH
-    return tuple(s for s in sonames if resolve_soname(s, root, dirs) is None)
+    sonames = tuple(s for s in r.system_sonames if resolve_soname(s, root, dirs) is None)
+    names: tuple[str, ...] = ()
+    if system.musl_loader:
+        try:
+            exports = read_dynamic_symbols(Target(root=root).resolve(system.musl_loader)).exported
+        except (AlpinetagsError, OSError):
+            exports = frozenset()
+        if exports:
+            names = musl_lacks(r.needed_libc, exports, system.musl_version)
+    return sonames, names, system.musl_version
 
 
-def _refusals(r: WheelReport, release: str, arch: str, root: Optional[str]) -> list[str]:
+def _refusals(r: WheelReport, release: str, arch: str, root: Optional[str]) -> tuple[list[str], list[str]]:
+    """Why the wheel cannot be tagged for ``release`` (refusals), and what to warn about."""
     from . import facts
     from .wheelinfo import releases_lacking
 
     if not r.elf_files:
-        return ["it has no ELF file: a pure-Python wheel needs no platform tag"]
+        return ["it has no ELF file: a pure-Python wheel needs no platform tag"], []
     if "," in r.arch or not r.arch:
-        return [f"its ELF files are not of one wheel arch ({r.arch or 'none'})"]
+        return [f"its ELF files are not of one wheel arch ({r.arch or 'none'})"], []
     if arch != r.arch:
-        return [f"its ELF files are {r.arch}, the build system is {arch}"]
-    out = []
+        return [f"its ELF files are {r.arch}, the build system is {arch}"], []
+    out: list[str] = []
+    warnings: list[str] = []
+    root_musl_ok = False
     if root is not None:
-        missing = _root_sonames_missing(root, arch, r.system_sonames)
-        if missing:
-            out.append(f"{root} lacks {', '.join(missing)}, which it needs")
+        sonames, names, musl = _root_check(root, arch, r)
+        if sonames:
+            out.append(f"{root} lacks {', '.join(sonames)}, which it needs")
+        if names:
+            out.append(f"the musl of {root} ({musl or 'version unknown'}) lacks {', '.join(names)}")
+        root_musl_ok = not names
     else:
         lacking = releases_lacking(r.system_sonames, release)
         if lacking:
@@ -222,9 +243,15 @@ def _refusals(r: WheelReport, release: str, arch: str, root: Optional[str]) -> l
     missing_by = dict(r.musl_missing)
     for rel in facts.alpine_releases():
         if rel.version == release and rel.musl in missing_by:
-            names = ", ".join(missing_by[rel.musl])
-            out.append(f"Alpine {release}'s musl {rel.musl} lacks {names}")
-    return out
+            said = f"Alpine {release}'s musl {rel.musl} lacks {', '.join(missing_by[rel.musl])}"
+            if root_musl_ok:
+                # The root's own musl package has them (an Alpine backport): it loads here, and the tag is
+                # for the whole branch, whose earlier point releases may not have them.
+                warnings.append(f"{said} upstream; this root's musl exports them (a backport?): "
+                                f"earlier {release} point releases may not")  # fmt: skip
+            elif root is None:
+                out.append(said)
+    return out, warnings
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
@@ -254,7 +281,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
     for path in args.wheels:
         r = show(path)
         wheel_arch = arch or r.arch
-        refusals = _refusals(r, release, wheel_arch, root)
+        refusals, warnings = _refusals(r, release, wheel_arch, root)
+        for w in warnings:
+            print(f"alpinetags: warning: {path}: {w}", file=sys.stderr)
         if refusals:
             refused = True
             results.append({"wheel": path, "refused": refusals})

@@ -153,6 +153,7 @@ class WheelReport:
     problems: tuple[str, ...]  # ELF members that could not be read
     abi_arch_note: str = ""
     spans: tuple[SonameSpan, ...] = field(default=(), repr=False)
+    needed_libc: frozenset[str] = field(default=frozenset(), repr=False)  # the libc names it imports
 
     @property
     def honest_alpine(self) -> Optional[str]:
@@ -361,6 +362,7 @@ def report(container: ScannedContainer) -> WheelReport:
         problems=container.problems,
         abi_arch_note=abi_note,
         spans=spans,
+        needed_libc=needed,
     )
 
 
@@ -371,6 +373,19 @@ def show(path: str) -> WheelReport:
 
     read_wheel(path)
     return report(scan_wheel(path))
+
+
+def musl_lacks(needed: Iterable[str], exports: frozenset[str], musl_version: str) -> tuple[str, ...]:
+    """The names of ``needed`` a real musl ``libc.so`` exporting ``exports`` does not resolve: its own
+    exports, plus (from 1.2.4, as its loader does) the LFS64 ``*64`` names whose base it exports."""
+    aliases: frozenset[str] = frozenset()
+    try:
+        new_enough = facts.version_tuple(musl_version)[:3] >= facts.LFS64_DROPPED
+    except ValueError:
+        new_enough = False
+    if new_enough:
+        aliases = frozenset(n for a in facts.musl_abis() for n in a.aliases if facts.lfs64_base(n) in exports)
+    return tuple(sorted(n for n in needed if n not in exports and n not in aliases))
 
 
 def releases_lacking(sonames: Iterable[str], release: str) -> tuple[str, ...]:

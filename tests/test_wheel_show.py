@@ -137,3 +137,52 @@ def test_alpine_backports_make_the_floor_conservative_never_optimistic(tmp_path:
     root = realparts.copy_minirootfs("3.15", tmp_path / "3.15")
     assert dict(report.musl_missing)["1.2.2"] == ("qsort_r",)
     assert _loader_missing(root, _modules(wheel, root / "tmp" / "w")) == set()
+
+
+# --------------------------------------------------------------------------------------------------
+# wheel tag judges the build root's own musl (read from its libc.so, not run)
+
+
+def tag(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "alpinetags", "wheel", "tag", *args],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "minor", "refused", "warned"),
+    [
+        ("jiter", "3.8", "lacks getrandom", ""),
+        ("jiter", "3.9", "", ""),
+        ("pillow", "3.14", "lacks qsort_r", ""),
+        ("pillow", "3.15", "", "lacks qsort_r upstream; this root's musl exports them"),  # Alpine's backport
+        ("pillow", "3.16", "", ""),
+    ],
+)
+def test_tag_root_judges_the_root_s_own_musl(
+    tmp_path: Path, name: str, minor: str, refused: str, warned: str
+) -> None:
+    wheel = parts_wheel.real_wheel(name)
+    proc = tag("--json", "--root", str(realparts.alpine_minirootfs(minor)), "-w", str(tmp_path), str(wheel))
+    (result,) = json.loads(proc.stdout)
+    if refused:
+        assert proc.returncode == 1
+        assert any(refused in r for r in result["refused"]), result
+        assert list(tmp_path.iterdir()) == []
+        return
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert Path(result["written"]).name.endswith(f"-alpine_{minor.replace('.', '_')}_x86_64.whl")
+    assert result["requires_external"] == (["libz.so.1"] if name == "pillow" else [])
+    assert (warned in proc.stderr) if warned else "warning" not in proc.stderr, proc.stderr
+
+
+def test_jiter_tagged_at_its_floor_no_longer_overclaims(tmp_path: Path) -> None:
+    wheel = str(parts_wheel.real_wheel("jiter"))
+    below = tag("--alpine", "3.8", "-w", str(tmp_path), wheel)
+    assert below.returncode == 1 and "Alpine 3.8's musl 1.1.19 lacks getrandom" in below.stderr
+    done = tag("--alpine", "3.9", "-w", str(tmp_path), wheel)
+    assert done.returncode == 0, done.stderr
+    (tagged,) = tmp_path.iterdir()
+    assert tagged.name == "jiter-0.19.0-cp311-cp311-alpine_3_9_x86_64.whl"
+    again = show("--json", str(tagged))
+    assert again.returncode == 0, again.stdout
+    assert json.loads(again.stdout)["overclaims"] == []
