@@ -111,9 +111,12 @@ def test_pip_26_3_installs_them_for_their_platform_only(tagged: dict[str, Path],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
 
-    ok = install("alpine_3_16_x86_64", "sslmod==1.1.0", tmp_path / "t16")
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert (tmp_path / "t16" / f"sslmod{parts_wheel.EXT_SUFFIX}").is_file()
+    for platform, version in (("alpine_3_16_x86_64", "1.1.0"), ("alpine_3_17_x86_64", "3.0.0")):
+        ok = install(platform, f"sslmod=={version}", tmp_path / platform)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert (tmp_path / platform / f"sslmod{parts_wheel.EXT_SUFFIX}").is_file()
+        (dist_info,) = (tmp_path / platform).glob("sslmod-*.dist-info")
+        assert "Requires-External: libssl.so" in (dist_info / "METADATA").read_text()
     no = install("alpine_3_16_x86_64", "sslmod==3.0.0", tmp_path / "t16b")
     assert no.returncode != 0 and "No matching distribution" in no.stderr
 
