@@ -235,6 +235,22 @@ def run_musl_version(path: str, timeout: float = RUN_TIMEOUT) -> str:
     return m.group(1)
 
 
+_RELEASE_RE = re.compile(r"\d{1,3}\.\d{1,3}(\.\d{1,3})?")
+
+
+def musl_release(version: str) -> tuple[str, str]:
+    """(upstream release, how it was written): ``1.2.4_git20230717`` -> ``("1.2.4", " (1.2.4_git20230717)")``.
+
+    A loader prints what its packager built (Alpine 3.19: a git snapshot after 1.2.4); tags and markers
+    want the release it is (``1.2.4``, a valid PEP 440 version). The second part, for ``sources``, is
+    empty when the two are the same.
+    """
+    m = _RELEASE_RE.match(version)
+    if not m or m.group(0) == version:
+        return version, ""
+    return m.group(0), f" (printed as {version})"
+
+
 def musllinux_platforms(version: str, arch: str) -> list[str]:
     """``musllinux_<major>_<minor>_<arch>`` from the detected minor down to 0 (PEP 656).
 

@@ -100,7 +100,7 @@ def test_alpine_cpython_in_real_alpine(real_root: Callable[[str, str], Path], mi
         arch,
     )
     assert detected["libc"] == "musl"
-    assert re.match(r"\d+\.\d+\.\d+", detected["libc_version"]).group(0) == m.musl_version  # type: ignore[union-attr]
+    assert detected["libc_version"] == m.musl_version
 
     tags = run(root, arch, [PY, "-m", "alpinetags", "tags"]).split()
     n = int(minor.split(".")[1])

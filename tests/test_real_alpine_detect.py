@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +56,7 @@ def test_detect_root_on_every_real_alpine(m: realparts.Minirootfs) -> None:
     assert apk_arch == m.arch
     assert got["arch"] == TAG_ARCH[apk_arch]
     assert got["libc"] == "musl"
-    assert re.match(r"\d+\.\d+\.\d+", got["libc_version"]).group(0) == m.musl_version  # type: ignore[union-attr]
+    assert got["libc_version"] == m.musl_version  # the upstream release: 1.2.4_git20230717-r4 is 1.2.4
     # the libc was read from busybox's PT_INTERP, not assumed
     assert got["sources"]["libc"].startswith("PT_INTERP of ") and "busybox" in got["sources"]["libc"]
 

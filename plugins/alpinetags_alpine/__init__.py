@@ -33,7 +33,7 @@ from alpinetags import Platform, Target, hookimpl
 from alpinetags.arch import compatible_arches
 from alpinetags.detect import Interpreter, read_interpreter
 from alpinetags.errors import AlpinetagsError, ConfigError, LoaderError
-from alpinetags.musl import LOADER_ARCH, read_musl_version, run_musl_version
+from alpinetags.musl import LOADER_ARCH, musl_release, read_musl_version, run_musl_version
 from alpinetags.os_release import read_first_line
 
 log = logging.getLogger("alpinetags")
@@ -187,8 +187,10 @@ def _loader_version(target: Target, arch: str, interp: Optional[Interpreter], so
             log.info("musl version not found: %s", run_exc)
             return ""
         sources["libc_version"] = f"ran {inside}"
-    log.info("musl %s (%s)", version, sources["libc_version"])
-    return version
+    release, raw = musl_release(version)
+    sources["libc_version"] += raw
+    log.info("musl %s (%s)", release, sources["libc_version"])
+    return release
 
 
 @hookimpl(tryfirst=True)

@@ -20,7 +20,13 @@ from alpinetags import Platform, Target, hookimpl
 from alpinetags.detect import target_executable
 from alpinetags.elffile import read_elf
 from alpinetags.errors import LoaderError
-from alpinetags.musl import loader_arch, musllinux_platforms, read_musl_version, run_musl_version
+from alpinetags.musl import (
+    loader_arch,
+    musl_release,
+    musllinux_platforms,
+    read_musl_version,
+    run_musl_version,
+)
 
 __version__ = "0.1.0"
 
@@ -55,6 +61,8 @@ def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
     if interpreter is None or loader_arch(interpreter) is None:
         return None  # static, or not musl
     version, how = musl_loader_version(target, interpreter)
+    version, raw = musl_release(version)
+    how += raw
     sources = base.with_source("libc", f"PT_INTERP of {exe}: {interpreter}")
     return dataclasses.replace(
         base,
