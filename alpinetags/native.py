@@ -592,9 +592,19 @@ def _load(
 
 def _musl_exports(files: _Files) -> Union[frozenset[str], str]:
     """What the root's musl defines: its loader's exports (it is also ``libc.so``), plus the LFS64 names
-    musl 1.2.4's loader still resolves for old binaries."""
+    musl 1.2.4's loader still resolves for old binaries. A ``System`` made with a ``musl_version`` but no
+    loader (a system stated, not read) gets that release's list from the musl-abi data instead."""
     system = files.system
     if not system.musl_loader:
+        if system.musl_version:
+            from . import facts
+
+            try:
+                abi = facts.abi_for(system.musl_version)
+            except ValueError:
+                abi = None
+            if abi is not None:
+                return abi.exports | abi.aliases
         return f"no musl loader for {system.arch} in the root"
     got = files.read(("root", system.musl_loader))
     if isinstance(got, str):

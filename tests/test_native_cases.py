@@ -371,3 +371,14 @@ def test_soname_table_and_hints() -> None:
         "apk add so:libssl.so.1.1  (Alpine 3.16: package openssl 1.1.1o-r0 ships it)"
     ]
     assert facts.alpine_soname_hints("3.16", "libnotinthetable.so.1") == []
+
+
+def test_a_stated_musl_version_without_a_loader_uses_the_musl_abi_data(tmp_path: Path) -> None:
+    """No loader to read (a system described, not unpacked): the release's export list decides, and says
+    the same as the real 3.8 and 3.9 roots did for jiter."""
+    from alpinetags.native import System
+
+    for version, loads in (("1.1.19", False), ("1.1.20", True)):
+        system = System(root=str(tmp_path), arch="x86_64", libc="musl", musl_version=version)
+        report = check_wheel(str(parts_native.jiter_wheel()), str(tmp_path), system=system)
+        assert report.ok == loads, [v.reasons for v in report.objects]
