@@ -138,6 +138,7 @@ class Built:
     app_sym: Path  # needs foo and foo2 from libfoo.so.1, RPATH $ORIGIN/../lib
     app_weak: Path  # needs foo, and foo3 weakly, RPATH $ORIGIN/../lib
     mod: Path  # a shared object needing libbar.so.1 through RUNPATH $ORIGIN/../pkg.libs
+    mod_top: Path  # the same for a module at the top of a wheel: RUNPATH $ORIGIN/top.libs
     libbar: Path
 
 
@@ -172,6 +173,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         app_weak=_cc("musl-gcc", d / "app_weak", APP_WEAK_C, *link, rpath),
         mod=_cc("musl-gcc", d / "_mod.so", APP_C.replace("main", "mod_entry"), "-shared", "-fPIC",
                 f"-L{d}", "-l:libbar.so.1", "-Wl,-rpath,$ORIGIN/../pkg.libs,--enable-new-dtags"),
+        mod_top=_cc("musl-gcc", d / "_top.so", APP_C.replace("main", "mod_entry"), "-shared", "-fPIC",
+                    f"-L{d}", "-l:libbar.so.1", "-Wl,-rpath,$ORIGIN/top.libs,--enable-new-dtags"),
         libbar=libbar,
     )  # fmt: skip
 
@@ -382,3 +385,17 @@ def test_a_stated_musl_version_without_a_loader_uses_the_musl_abi_data(tmp_path:
         system = System(root=str(tmp_path), arch="x86_64", libc="musl", musl_version=version)
         report = check_wheel(str(parts_native.jiter_wheel()), str(tmp_path), system=system)
         assert report.ok == loads, [v.reasons for v in report.objects]
+
+
+def test_a_module_at_the_top_of_a_wheel_finds_its_libs(
+    tmp_path: Path, search_root: Path, built: Built
+) -> None:
+    """``_top.so`` at the wheel's top level with RUNPATH ``$ORIGIN/top.libs`` (ujson's layout): ``$ORIGIN``
+    is the wheel's top, so ``top.libs/libbar.so.1`` is found in the wheel, as after installing."""
+    wheel = _wheel(tmp_path / "top-1.0-py3-none-any.whl",
+                   {"_top.so": built.mod_top, "top.libs/libbar.so.1": built.libbar})  # fmt: skip
+    report = check_wheel(str(wheel), str(search_root))
+    assert report.ok, [v.reasons for v in report.objects]
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(search_root / "opt" / "top")
+    assert _real_list(search_root, "/opt/top/_top.so")[0]
