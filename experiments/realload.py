@@ -392,6 +392,7 @@ def markdown(rows: Sequence[Load]) -> str:
     down_fails = [r for r in down if r.actual == "fails"]
     soname_fails = sum(not r.reason.startswith("symbols not found") for r in down_fails)
     no_python = [r.run_on for r in main if r.file == "bin/python3.11" and r.actual == "fails"]
+    causes = _causes(main)
     lines = [
         "# Real loads against the native check's predictions",
         "",
@@ -411,6 +412,11 @@ def markdown(rows: Sequence[Load]) -> str:
         f"{len(down)} loads of a minirootfs file on the same or a later release (B <= R), "
         f"**{len(down_fails)} fail** ({len({(r.built_on, r.file) for r in down_fails})} files), every one "
         f"for a soname the later release no longer has ({soname_fails} of {len(down_fails)} name one).",
+        f"- x86_64 failures by cause: a missing soname {causes['soname']}; only symbols missing "
+        f"{causes['musl'] + causes['library']}, of which {causes['musl']} name musl's own (a build on a "
+        "newer musl loaded on an older one: `getrandom`, `copy_file_range`, `reallocarray`, ...) and "
+        f"{causes['library']} another library's "
+        "with the same soname (a newer OpenSSL 3.x build on an older 3.x: `libssl.so.3` of 3.20 on 3.17).",
         "- Not run: the CPython's extension modules on roots where the interpreter itself does not start "
         f"(x86_64: {', '.join(no_python) or 'none'}; its `bin/python3.11` rows say why).",
         "",
@@ -456,6 +462,23 @@ def markdown(rows: Sequence[Load]) -> str:
         where = ", ".join(r.run_on for r in sorted(fails, key=lambda r: _release_key(r.run_on)))
         lines.append(f"| {built_on} | `{file}` | {where} | {fails[0].reason} |")
     return "\n".join(lines) + "\n"
+
+
+def _causes(rows: Sequence[Load]) -> dict[str, int]:
+    """Failures by what the real loader named: a soname; else only symbols, musl's or a library's."""
+    from alpinetags import facts
+
+    libc_names = facts.known_libc_names()
+    out = {"soname": 0, "musl": 0, "library": 0}
+    for r in rows:
+        if r.actual != "fails":
+            continue
+        if not r.reason.startswith("symbols not found"):
+            out["soname"] += 1
+            continue
+        names = [n.strip() for n in r.reason.split(":", 1)[1].split("(+")[0].split(",")]
+        out["musl" if any(n in libc_names for n in names) else "library"] += 1
+    return out
 
 
 def _pair_table(rows: Sequence[Load], roots_run: Sequence[str]) -> list[str]:
