@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import posixpath
 import sys
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -754,13 +755,13 @@ def _replace(base: ObjectVerdict, **changes: Iterable[object]) -> ObjectVerdict:
 # the upper layer: containers and paths
 
 
+def _is_archive(container: ScannedContainer) -> bool:
+    """A wheel (or any zip): its members are read from it, not from disk."""
+    return os.path.isfile(container.path) and (container.is_wheel or zipfile.is_zipfile(container.path))
+
+
 def _location(files: _Files, container: ScannedContainer, member: str) -> Location:
-    if container.is_wheel or (
-        os.path.isfile(container.path)
-        and not member.startswith("/")
-        and container.objects
-        and os.path.basename(container.path) != member
-    ):
+    if _is_archive(container):
         return container.path, member
     if os.path.isfile(container.path):  # a lone ELF file
         return files.to_space(container.path)
@@ -808,19 +809,14 @@ def check_objects(
     """
     if interpreter is None and os.path.realpath(system.root) == "/":
         interpreter = os.path.realpath(sys.executable)
-    wheels = {
-        c.path: {o.member: o.symbols for o in c.objects}
-        for c in containers
-        if c.is_wheel
-        or (os.path.isfile(c.path) and any("!" in o.member or "/" in o.member for o in c.objects))
-    }
+    wheels = {c.path: {o.member: o.symbols for o in c.objects} for c in containers if _is_archive(c)}
     files = _Files(system, wheels)
     located = []
     dependencies = []
     for c in containers:
         entries = {id(o) for o in entry_objects(c.objects)}
         for o in c.objects:
-            loc = (c.path, o.member) if c.path in wheels else _location(files, c, o.member)
+            loc = _location(files, c, o.member)
             files.seed(loc, o.symbols)
             if id(o) in entries:
                 located.append((loc, o.symbols))
