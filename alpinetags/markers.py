@@ -375,7 +375,7 @@ def _compare(lhs: EnvValue, op: str, rhs: EnvValue, variable: str) -> bool:
     return oper(lhs, rhs)
 
 
-def _compare_extra_set(extras: frozenset[str], op: str, literal: str) -> bool:
+def _compare_extra_set(extras: AbstractSet[str], op: str, literal: str) -> bool:
     """``extra`` given as the set of selected extras (packaging 26.4): ``==`` is membership, ``!=`` its
     negation, anything else undefined. An empty set became ``""`` in ``evaluate``, as in packaging."""
     names = {canonicalize_name(name) for name in extras}

@@ -70,7 +70,7 @@ def test_unreadable_os_release(tmp_path: Path) -> None:
     assert data["tags"] == reference
     assert data["platform"]["distro_id"] == ""
     assert [line for line in stderr if "os-release" in line] == [
-        "alpinetags: WARNING: os-release ignored: /etc/os-release: Permission denied"
+        "alpinetags: warning: os-release ignored: /etc/os-release: Permission denied"
     ]
 
 
@@ -101,6 +101,6 @@ def test_everything_at_once(tmp_path: Path) -> None:
     assert rc == 0
     assert data["tags"] == reference
     assert stderr == [
-        "alpinetags: WARNING: plugin 'exploding' failed to load: ImportError: exploding at import",
-        "alpinetags: WARNING: os-release ignored: /etc/os-release: Permission denied",
+        "alpinetags: warning: plugin 'exploding' failed to load: ImportError: exploding at import",
+        "alpinetags: warning: os-release ignored: /etc/os-release: Permission denied",
     ]
