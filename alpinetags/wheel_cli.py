@@ -190,32 +190,35 @@ def _root_release(root: str, args: argparse.Namespace) -> tuple[str, str]:
     raise ConfigError(f"--root {root!r}: no plugin gives a distro tag for it ({what}, {platform.arch})")
 
 
-def _root_check(root: str, arch: str, r: WheelReport) -> tuple[tuple[str, ...], tuple[str, ...], str]:
-    """What the build root lacks: the system sonames musl's loader would not find (its
-    ``/etc/ld-musl-<arch>.path``, else ``/lib:/usr/local/lib:/usr/lib``, links followed inside the root), and
-    the libc names its own musl (read from its ``libc.so``, never run) does not export; and that musl's
-    version."""
-    from .elfdynamic import read_dynamic_symbols
-    from .errors import AlpinetagsError
-    from .model import Target
-    from .native import MUSL_DEFAULT_PATH, read_system, resolve_soname
-    from .wheelinfo import musl_lacks
+def _root_check(root: str, arch: str, path: str, r: WheelReport) -> tuple[list[str], bool]:
+    """Whether the wheel loads on its build root, by the native check (the loader simulated from the
+    root's files, nothing run): what the root lacks, as refusals, and whether its musl has every libc name
+    the wheel imports."""
+    from .native import check_wheel, read_system
 
     system = read_system(root, arch=arch)
-    dirs = system.musl_path or MUSL_DEFAULT_PATH
-    sonames = tuple(s for s in r.system_sonames if resolve_soname(s, root, dirs) is None)
-    names: tuple[str, ...] = ()
-    if system.musl_loader:
-        try:
-            exports = read_dynamic_symbols(Target(root=root).resolve(system.musl_loader)).exported
-        except (AlpinetagsError, OSError):
-            exports = frozenset()
-        if exports:
-            names = musl_lacks(r.needed_libc, exports, system.musl_version)
-    return sonames, names, system.musl_version
+    check = check_wheel(path, root, system=system)
+    sonames = sorted({s for v in check.failures for s in v.missing_sonames})
+    # The check names each missing symbol with who needs it ("wheel!member: name"): the name is what counts.
+    symbols = sorted({s.rsplit(": ", 1)[-1] for v in check.failures for s in v.missing_symbols})
+    libc = [s for s in symbols if s in r.needed_libc]
+    other = [s for s in symbols if s not in r.needed_libc]
+    out = []
+    if sonames:
+        out.append(f"{root} lacks {', '.join(sonames)}, which it needs")
+    if libc:
+        out.append(f"the musl of {root} ({system.musl_version or 'version unknown'}) lacks {', '.join(libc)}")
+    if other:
+        more = f" and {len(other) - 8} more" if len(other) > 8 else ""
+        out.append(f"the libraries of {root} lack {', '.join(other[:8])}{more}")
+    if not check.ok and not out:
+        out.extend(dict.fromkeys(reason for v in check.failures for reason in v.reasons))
+    return out, not libc
 
 
-def _refusals(r: WheelReport, release: str, arch: str, root: Optional[str]) -> tuple[list[str], list[str]]:
+def _refusals(
+    r: WheelReport, release: str, arch: str, root: Optional[str], path: str
+) -> tuple[list[str], list[str]]:
     """Why the wheel cannot be tagged for ``release`` (refusals), and what to warn about."""
     from . import facts
     from .wheelinfo import releases_lacking
@@ -230,12 +233,8 @@ def _refusals(r: WheelReport, release: str, arch: str, root: Optional[str]) -> t
     warnings: list[str] = []
     root_musl_ok = False
     if root is not None:
-        sonames, names, musl = _root_check(root, arch, r)
-        if sonames:
-            out.append(f"{root} lacks {', '.join(sonames)}, which it needs")
-        if names:
-            out.append(f"the musl of {root} ({musl or 'version unknown'}) lacks {', '.join(names)}")
-        root_musl_ok = not names
+        found, root_musl_ok = _root_check(root, arch, path, r)
+        out.extend(found)
     else:
         lacking = releases_lacking(r.system_sonames, release)
         if lacking:
@@ -281,7 +280,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
     for path in args.wheels:
         r = show(path)
         wheel_arch = arch or r.arch
-        refusals, warnings = _refusals(r, release, wheel_arch, root)
+        refusals, warnings = _refusals(r, release, wheel_arch, root, path)
         for w in warnings:
             print(f"alpinetags: warning: {path}: {w}", file=sys.stderr)
         if refusals:

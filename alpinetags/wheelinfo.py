@@ -375,19 +375,6 @@ def show(path: str) -> WheelReport:
     return report(scan_wheel(path))
 
 
-def musl_lacks(needed: Iterable[str], exports: frozenset[str], musl_version: str) -> tuple[str, ...]:
-    """The names of ``needed`` a real musl ``libc.so`` exporting ``exports`` does not resolve: its own
-    exports, plus (from 1.2.4, as its loader does) the LFS64 ``*64`` names whose base it exports."""
-    aliases: frozenset[str] = frozenset()
-    try:
-        new_enough = facts.version_tuple(musl_version)[:3] >= facts.LFS64_DROPPED
-    except ValueError:
-        new_enough = False
-    if new_enough:
-        aliases = frozenset(n for a in facts.musl_abis() for n in a.aliases if facts.lfs64_base(n) in exports)
-    return tuple(sorted(n for n in needed if n not in exports and n not in aliases))
-
-
 def releases_lacking(sonames: Iterable[str], release: str) -> tuple[str, ...]:
     """The sonames the table knows that ``release`` (``"3.17"``) does not ship (compat packages do not
     count). Unknown sonames, and releases the table does not cover, give nothing."""
