@@ -571,6 +571,8 @@ def _load(
                 hit = loc
                 if isinstance(got, str):
                     why = got
+                elif not _fits(start, got):  # musl maps it anyway; its relocations cannot be applied
+                    why = f"built for another machine ({got.arch or got.machine})"
                 break
             if hit is None:
                 missing.append((name, files.display(obj.loc)))

@@ -173,3 +173,20 @@ def _fuzz_sources() -> list[bytes]:
         _SOURCES.extend(p.read_bytes() for p in candidates if p.is_file())
         assert _SOURCES
     return _SOURCES
+
+
+def test_a_library_of_another_machine(tmp_path: Path) -> None:
+    """3.20's x86_64 apk beside 3.20's aarch64 libz: musl maps it and cannot relocate it; so says the check."""
+    root = realparts.copy_minirootfs("3.20", tmp_path / "root")
+    foreign = realparts.alpine_minirootfs("3.20", "aarch64") / "lib" / "libz.so.1.3.1"
+    os.unlink(root / "lib" / "libz.so.1.3.1")
+    shutil.copy2(foreign, root / "lib" / "libz.so.1.3.1")
+    (v,) = check_paths([str(root / "sbin" / "apk")], str(root)).objects
+    assert not v.loads
+    assert v.reasons[0] == (
+        "Error loading shared library libz.so.1: built for another machine (aarch64) (needed by /sbin/apk)"
+    )
+    real = realparts.run_in_root(root, ["/lib/ld-musl-x86_64.so.1", "--list", "/sbin/apk"], timeout=60)
+    assert (
+        real.returncode != 0 and "Error relocating /lib/libz.so.1: unsupported relocation type" in real.stderr
+    )
