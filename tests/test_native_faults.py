@@ -176,7 +176,7 @@ def _fuzz_sources() -> list[bytes]:
 
 
 def test_a_library_of_another_machine(tmp_path: Path) -> None:
-    """3.20's x86_64 apk beside 3.20's aarch64 libz: musl maps it and cannot relocate it; so says the check."""
+    """3.20's x86_64 apk beside 3.20's aarch64 libz: musl maps it, cannot relocate it; so says the check."""
     root = realparts.copy_minirootfs("3.20", tmp_path / "root")
     foreign = realparts.alpine_minirootfs("3.20", "aarch64") / "lib" / "libz.so.1.3.1"
     os.unlink(root / "lib" / "libz.so.1.3.1")
