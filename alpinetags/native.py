@@ -387,16 +387,26 @@ class _Files:
         self.target = Target(root=system.root)
         self.containers = containers
         self._cache: dict[str, Union[DynamicSymbols, str, None]] = {}
+        self._hosts: dict[Location, str] = {}
 
     def host_path(self, loc: Location) -> str:
-        space, path = loc
-        if space == "root":
-            if self.system.root in ("", "/"):
-                return os.path.realpath(path)
-            return _safe_resolve(self.target, path)
-        if space == "host":
-            return os.path.realpath(path)
-        return ""
+        """Where ``loc`` is on this machine, every link followed (inside the root for the root's files);
+        ``""`` for a wheel member or a path that cannot be resolved. Asked for many times: kept."""
+        found = self._hosts.get(loc)
+        if found is None:
+            space, path = loc
+            if space == "root":
+                found = (
+                    os.path.realpath(path)
+                    if self.system.root in ("", "/")
+                    else _safe_resolve(self.target, path)
+                )
+            elif space == "host":
+                found = os.path.realpath(path)
+            else:
+                found = ""
+            self._hosts[loc] = found
+        return found
 
     def key(self, loc: Location) -> str:
         """One key per file, so a library reached by two names is loaded once (musl compares dev/ino)."""

@@ -190,3 +190,24 @@ def test_a_library_of_another_machine(tmp_path: Path) -> None:
     assert (
         real.returncode != 0 and "Error relocating /lib/libz.so.1: unsupported relocation type" in real.stderr
     )
+
+
+def test_nothing_is_ever_executed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking real binaries and a real wheel against a real root starts no process at all: every way this
+    process could run something raises while the check runs."""
+    import subprocess as sp
+
+    from tests import parts_native
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"the check tried to run something: {args!r}")
+
+    for name in ("execv", "execve", "execvp", "execvpe", "posix_spawn", "posix_spawnp", "system", "fork"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, refuse)
+    monkeypatch.setattr(sp.Popen, "__init__", refuse)
+    r16, r17 = realparts.alpine_minirootfs("3.16"), realparts.alpine_minirootfs("3.17")
+    report = check_paths(
+        [str(r16 / "sbin" / "apk"), str(r16 / "lib"), str(parts_native.jiter_wheel())], str(r17)
+    )
+    assert not report.ok and report.objects
