@@ -6,10 +6,17 @@ with the alpinetags and packaging runs interleaved so that both see the same mac
 1. In-process, first call of the full tag list vs `list(packaging.tags.sys_tags())`, imports of the
    modules named at the top done before the clock starts; once with alpinetags' lazy imports (distro,
    the plugins) inside the call, once with them warmed too.
-2. Detection alone (`detect()` with plugins loaded), for this system and for roots laid out as Alpine
-   3.19 and Void with Debian's real musl loader in them; loader executions are counted with an audit
-   hook on `subprocess.Popen`, so "no loader run" is measured, not assumed.
+2. Detection alone (`detect()` with plugins loaded), for this system, for the REAL official Alpine
+   minirootfs of 3.19 and 3.20 x86_64 (`tests.realparts.alpine_minirootfs`, read in place: detection
+   only reads), and for a root laid out as Void. No real Void root exists here, so that one is
+   assembled: the shared Void os-release sample, Debian's musl loader and a musl-gcc binary as its
+   python3. Loader executions are counted with an audit hook on `subprocess.Popen`, so "no loader run"
+   is measured, not assumed.
 3. Whole process: `alpinetags tags` vs `python -c "import packaging.tags; list(packaging.tags.sys_tags())"`.
+
+Needs `python -m tests.realparts fetch` (the unpacked Alpine roots) and musl-gcc. Other work on the
+machine skews every figure: the 1-minute load average is printed before and after, and the interleaved
+runs and medians are what keeps the two sides comparable.
 """
 
 from __future__ import annotations
@@ -25,8 +32,14 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "os-release"
-MUSL_LOADER = Path("/lib/ld-musl-x86_64.so.1")
+import packaging
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests import realparts  # noqa: E402
+
+ALPINE_MINORS = ("3.19", "3.20")
 
 AUDIT = """
 import sys
@@ -66,18 +79,22 @@ def wall(argv: list[str]) -> float:
     return (time.perf_counter() - s) * 1e3
 
 
-def make_root(base: Path, sample: str) -> str:
-    root = base / sample
+def make_void_root(base: Path) -> str:
+    """A root laid out as Void (no real Void root is available): its os-release sample, Debian's real
+    musl loader, and a real musl-linked executable where the musl plugin looks for the interpreter."""
+    loader = realparts.musl_loader("amd64")
+    root = base / "void"
     (root / "etc").mkdir(parents=True)
-    shutil.copy(SHARED / sample / "os-release", root / "etc" / "os-release")
+    shutil.copy(realparts.OS_RELEASE_SAMPLES / "void" / "os-release", root / "etc" / "os-release")
     (root / "lib").mkdir()
-    shutil.copy(MUSL_LOADER.resolve(), root / "lib" / MUSL_LOADER.name)
+    shutil.copy(loader.resolve(), root / "lib" / loader.name)
     (root / "usr/bin").mkdir(parents=True)
-    # a real musl-linked executable where the musl plugin looks for the root's interpreter
-    src = base / "hello.c"
-    src.write_text("int main(void) { return 0; }\n")
-    subprocess.run(["musl-gcc", "-o", str(root / "usr/bin/python3"), str(src)], check=True)
+    shutil.copy(realparts.musl_gcc_build(base / "build", static=False), root / "usr/bin/python3")
     return str(root)
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -86,6 +103,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=31)
     n = parser.parse_args().runs
+    load_before = loadavg()
     rows: list[tuple[str, str]] = []
 
     first: dict[str, list[float]] = {k: [] for k in FIRST_CALL}
@@ -98,14 +116,19 @@ def main() -> None:
         rows.append((f"first call, {name}", f"{med:.2f} ms ({med / base:.2f}x packaging)"))
 
     tmp = Path(tempfile.mkdtemp(prefix="alpinetags-bench-"))
-    roots = {"this system (/)": "/"}
-    if MUSL_LOADER.exists():
-        roots["root: Alpine 3.19 + musl loader"] = make_root(tmp, "alpine-3.19")
-        roots["root: Void + musl loader"] = make_root(tmp, "void")
-    for label, root in roots.items():
-        results = [run_snippet(DETECT.format(root=root)) for _ in range(n)]
-        med = statistics.median(r[0] for r in results)
-        runs = max(r[1] for r in results)
+    roots = {"this system (/, glibc)": "/"}
+    for minor in ALPINE_MINORS:
+        m = realparts.find_minirootfs(minor)
+        roots[f"real Alpine {m.release} x86_64 minirootfs"] = str(realparts.alpine_minirootfs(minor))
+    roots["root laid out as Void (Debian's musl loader, a musl-gcc binary)"] = make_void_root(tmp)
+    # interleaved: round k runs every root once, so all roots see the same machine state
+    results: dict[str, list[tuple[float, int]]] = {label: [] for label in roots}
+    for _ in range(n):
+        for label, root in roots.items():
+            results[label].append(run_snippet(DETECT.format(root=root)))
+    for label, got in results.items():
+        med = statistics.median(r[0] for r in got)
+        runs = max(r[1] for r in got)
         rows.append((f"detect(), {label}", f"{med:.3f} ms, loader runs per process: {runs}"))
 
     exe = Path(sys.executable).with_name("alpinetags")
@@ -120,7 +143,11 @@ def main() -> None:
     rows.append(("whole process, `alpinetags tags`", f"{mo:.1f} ms ({mo / mt:.2f}x)"))
     shutil.rmtree(tmp)
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {n} runs each, medians\n")
+    print(
+        f"python {sys.version.split()[0]}, packaging {packaging.__version__}, {os.cpu_count()} cpus, "
+        f"{n} runs each, medians of interleaved runs; load average before: {load_before}, "
+        f"after: {loadavg()}\n"
+    )
     print("| measurement | result |\n|---|---|")
     for k, v in rows:
         print(f"| {k} | {v} |")
