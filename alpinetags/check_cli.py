@@ -20,12 +20,13 @@ examples:
   alpinetags check                              every extension module of this environment, here
   alpinetags check dist/foo-1.0-cp311-cp311-alpine_3_16_x86_64.whl --root /srv/alpine-3.17
                                                 would this wheel load on that image? (read, never run)
-  alpinetags check --root /srv/alpine-3.8 /srv/alpine-3.8/usr/lib/python3.6/site-packages \
+  alpinetags check --root /srv/alpine-3.8 /srv/alpine-3.8/usr/lib/python3.6/site-packages \\
       --executable /srv/alpine-3.8/usr/bin/python3.6
                                                 that image's modules, as its own python imports them
+                                                (--executable: the interpreter that imports them)
   alpinetags check --json wheelhouse/ | jq '.objects[] | select(.loads | not)'
 
-exit codes: 0 every object loads, 1 some object does not, 2 bad input, 3 the root could not be read
+check's exit codes: 0 every object loads, 1 some object does not, 2 bad input, 3 the root cannot be read
 """
 
 
@@ -106,6 +107,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"alpinetags: warning: not checked: {problem}", file=sys.stderr)
     if report.problems and not report.objects:
         raise ConfigError("no ELF object in PATH could be read")
+    if report.objects and not report.system.libc:
+        from .errors import LoaderError
+
+        raise LoaderError(
+            f"{target.root}: no C library for {report.system.arch} (no musl loader, no libc.so.6)"
+        )
     emit(args, report.as_dict(), lambda: _text(report, bool(opt(args, "all"))))
     return EXIT_OK if report.ok else EXIT_NO
 
@@ -115,8 +122,8 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         "check",
         cmd_check,
         "does every ELF file in PATH (wheel, folder, file) load on the root? exit 0 yes, 1 no, 2 bad input",
+        EXAMPLES,
     )
-    p.epilog = EXAMPLES
     p.add_argument(
         "paths",
         nargs="*",

@@ -93,6 +93,7 @@ def test_help_has_examples_and_exit_codes() -> None:
     assert proc.returncode == 0
     assert "examples:" in proc.stdout and "alpinetags check --json" in proc.stdout
     assert "exit codes: 0 every object loads, 1 some object does not, 2 bad input" in proc.stdout
+    assert "ALPINETAGS_ROOT" in proc.stdout
 
 
 @pytest.mark.parametrize(("minor", "code"), [("3.10", 1), ("3.17", 0)])
@@ -113,3 +114,10 @@ def test_executable_checks_modules_as_that_python_imports_them(tmp_path: Path, m
         )
     outside = run("--root", str(root), "--executable", sys.executable, str(ssl))
     assert outside.returncode == 2 and "is not inside --root" in outside.stderr
+
+
+def test_a_root_with_no_c_library_cannot_be_checked(tmp_path: Path) -> None:
+    """An empty directory as the root: nothing to load against, exit 3 (cannot probe), not a verdict."""
+    proc = run("--root", str(tmp_path), str(parts_native.jiter_wheel()))
+    assert proc.returncode == 3, proc.stdout
+    assert "no C library for x86_64" in proc.stderr
