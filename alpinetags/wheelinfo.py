@@ -17,13 +17,11 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Optional
 
 from . import facts
 from .elfscan import ScannedContainer, scan_wheel
 
-_SONAME_RE = re.compile(r"lib[A-Za-z0-9_+.-]*\.so(?:\.[0-9]+)*\Z")
 _PLATFORM_RE = re.compile(r"(musllinux|alpine)_(\d+)_(\d+)_([a-z0-9_]+)\Z")
 #: Packages named ``*-compat`` keep an old soname alive after the distribution moved on (Alpine 3.17-3.18's
 #: ``openssl1.1-compat`` in community); a wheel that needs one only loads where someone installed it.
@@ -50,33 +48,10 @@ def libc_names(container: ScannedContainer) -> dict[str, frozenset[str]]:
 # the soname table
 
 
-@dataclass(frozen=True)
-class SonameRow:
-    release: str  # "3.17"
-    package: str  # "openssl"
-    sonames: tuple[str, ...]
-
-
-@cache
-def soname_rows(data_dir: str = facts.DATA_DIR) -> tuple[SonameRow, ...]:
-    """``alpine-sonames/sonames.tsv``: per release and package, the sonames it ships (only real soname
-    words: ``(no libncurses.so.6 ...)`` remarks and ``$ARCH`` patterns are left out)."""
-    path = os.path.join(data_dir, "alpine-sonames", "sonames.tsv")
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    for line in lines[1:]:
-        cells = line.split("\t")
-        if len(cells) < 4:
-            continue
-        words = re.sub(r"\([^)]*\)", " ", cells[3]).split()
-        rows.append(SonameRow(cells[0], cells[1], tuple(w for w in words if _SONAME_RE.match(w))))
-    return tuple(rows)
-
-
 def table_releases(data_dir: str = facts.DATA_DIR) -> tuple[str, ...]:
-    """The releases the soname table covers, oldest first."""
-    return tuple(sorted({r.release for r in soname_rows(data_dir)}, key=facts.version_tuple))
+    """The releases the soname table covers, oldest first (``facts``, the reader the native check's hints
+    use too)."""
+    return facts.soname_table_releases(data_dir)
 
 
 @dataclass(frozen=True)
@@ -97,9 +72,7 @@ def soname_span(soname: str, data_dir: str = facts.DATA_DIR) -> SonameSpan:
     releases: list[str] = []
     packages: list[str] = []
     compat: list[tuple[str, str]] = []
-    for row in soname_rows(data_dir):
-        if soname not in row.sonames:
-            continue
+    for row in facts.soname_providers(soname, data_dir):
         if row.package.endswith(_COMPAT_SUFFIX):
             compat.append((row.release, row.package))
         else:
