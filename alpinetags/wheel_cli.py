@@ -111,7 +111,12 @@ def _show_text(r: WheelReport) -> str:
         lines.append(f"  {label + ':' if label else '':<21}{value}")
 
     if not r.elf_files:
-        row("ELF files", "none: nothing here depends on the system's libraries")
+        if r.problems:
+            row("ELF files", "none readable: nothing could be judged")
+            for p in r.problems:
+                row("unreadable", p)
+        else:
+            row("ELF files", "none: nothing here depends on the system's libraries")
         return "\n".join(lines)
     row(
         "arch",
@@ -158,6 +163,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     from .wheelinfo import show
 
     reports = [show(path) for path in args.wheels]
+    for r in reports:
+        for problem in r.problems:
+            print(f"alpinetags: warning: {r.wheel}: not read, not judged: {problem}", file=sys.stderr)
     data: Any = [r.as_dict() for r in reports]
     emit(args, data if len(data) > 1 else data[0], lambda: "\n\n".join(_show_text(r) for r in reports))
     return EXIT_NO if any(r.overclaims for r in reports) else EXIT_OK
@@ -223,6 +231,8 @@ def _refusals(
     from . import facts
     from .wheelinfo import releases_lacking
 
+    if r.problems:
+        return [f"an ELF file of it cannot be read, so what it needs is unknown: {r.problems[0]}"], []
     if not r.elf_files:
         return ["it has no ELF file: a pure-Python wheel needs no platform tag"], []
     if "," in r.arch or not r.arch:

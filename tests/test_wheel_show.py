@@ -230,3 +230,21 @@ def test_aarch64_prediction_against_the_real_loader(tmp_path: Path, minor: str) 
         assert "Error relocating" in proc.stderr, proc.stderr  # the loader ran: CPython's names are missing
         found |= {n for n in _RELOC_RE.findall(proc.stderr) if not n.startswith(("Py", "_Py"))}
     assert found == set()
+
+
+def test_an_unreadable_elf_file_is_said_and_not_tagged(tmp_path: Path) -> None:
+    """A truncated extension module: show warns and judges nothing; tag refuses (what it needs is unknown)."""
+    src = parts_wheel.real_wheel("markupsafe")
+    bad = tmp_path / src.name
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, data[:200] if info.filename.endswith(".so") else data)
+    proc = show(str(bad))
+    assert proc.returncode == 0
+    assert "none readable" in proc.stdout and "alpinetags: warning:" in proc.stderr
+    out = tmp_path / "out"
+    out.mkdir()
+    refused = tag("--alpine", "3.16", "-w", str(out), str(bad))
+    assert refused.returncode == 1 and "cannot be read" in refused.stderr
+    assert list(out.iterdir()) == []
