@@ -35,7 +35,8 @@ examples:
                                  bundle what Alpine does not ship, then tag for Alpine
 
 exit codes: 0 done, 1 show: a carried tag admits a system the wheel cannot load on;
-            tag: refused (no ELF file, another arch than the root, a soname the release lacks),
+            tag: refused (no readable ELF file, another arch than the root, something the
+                 build system lacks),
             2 bad input (not a wheel, bad option), 3 the root could not be read
 """
 
@@ -50,7 +51,7 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
     s = sub.add_parser(
         "show",
         help="musl and Alpine floors, honest tags, system sonames of wheels",
-        description="What the ELF files of each wheel need: the musl floor and the symbols that set it, "
+        description="What the ELF files of each wheel need: the musl floor and the symbols that set it,\n"
         "the honest musllinux tag, the Alpine floor, the newest release that still ships the sonames.",
         epilog=EXAMPLES,
         formatter_class=fmt,
@@ -61,9 +62,9 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
     t = sub.add_parser(
         "tag",
         help="write a copy tagged alpine_X_Y_<arch>, with Requires-External for its system sonames",
-        description="Write each wheel again with platform tag alpine_<X>_<Y>_<arch> (file name, WHEEL "
-        "Tag lines, RECORD) and one METADATA Requires-External line per system soname it needs. "
-        "The input is never modified.",
+        description="Write each wheel again with platform tag alpine_<X>_<Y>_<arch> (file name, WHEEL\n"
+        "Tag lines, RECORD) and one METADATA Requires-External line per system soname it needs.\n"
+        "The input is never modified. See docs/publish.md.",
         epilog=EXAMPLES,
         formatter_class=fmt,
     )
