@@ -131,6 +131,15 @@ class System:
     musl_path: tuple[str, ...] = MUSL_DEFAULT_PATH
     glibc_dirs: tuple[str, ...] = GLIBC_DEFAULT_PATH
 
+    @property
+    def only_libc(self) -> str:
+        """The root's C library when it has just one (every library there is loaded by it), else ``""``."""
+        if self.musl_loader and self.libc == "musl":
+            return "musl"
+        if self.libc == "glibc" and not self.musl_loader:
+            return "glibc"
+        return ""
+
     def as_dict(self) -> dict[str, object]:
         return {
             "root": self.root,
@@ -308,14 +317,18 @@ def is_libc_soname(soname: str) -> bool:
     )
 
 
-def object_libc(symbols: DynamicSymbols, default: str) -> str:
-    """Which loader an object is written for: its ``PT_INTERP``, else the libc it names in ``DT_NEEDED``,
-    else ``default`` (the root's own; an extension module is loaded by whatever interpreter runs there)."""
+def object_libc(symbols: DynamicSymbols, default: str, only: str = "") -> str:
+    """Which loader loads an object: a program's ``PT_INTERP`` says; a library is loaded by whatever
+    process loads it, so on a root with one C library (``only``) that one (musl loads the glibc-built
+    ``libz`` the tests patch, answering its ``libc.so.6`` with itself); on a root with both, the libc it
+    names in ``DT_NEEDED``; else ``default``, the root's own."""
     interp = posixpath.basename(symbols.interpreter)
     if interp.startswith("ld-musl-"):
         return "musl"
     if interp.startswith(("ld-linux", "ld64.so", "ld.so")):
         return "glibc"
+    if only:
+        return only
     if any(n.startswith("libc.musl-") or n == "libc.so" for n in symbols.needed):
         return "musl"
     if "libc.so.6" in symbols.needed:
@@ -662,7 +675,7 @@ def verdict(
     get Python's C API from whatever interpreter imports it.
     """
     system = files.system
-    libc = object_libc(symbols, system.libc)
+    libc = object_libc(symbols, system.libc, system.only_libc)
     base = ObjectVerdict(path=files.display(loc), arch=symbols.arch, libc=libc, needed=symbols.needed)
     reasons: list[str] = []
     notes: list[str] = []
@@ -673,7 +686,10 @@ def verdict(
         notes.append("needs no C library: nothing to resolve")
         return _replace(base, notes=notes)
     python_api = symbols.is_python_extension
-    if isinstance(host, _Closure) and object_libc(host.loaded[0].symbols, system.libc) != libc:
+    if (
+        isinstance(host, _Closure)
+        and object_libc(host.loaded[0].symbols, system.libc, system.only_libc) != libc
+    ):
         host = None  # a musl module is not imported by a glibc interpreter: leave the API to another one
     if python_api and isinstance(host, str):
         return _replace(base, reasons=[host])
@@ -787,7 +803,7 @@ def _host_closure(files: _Files, interpreter: str) -> Union[_Closure, str]:
     got = files.read(loc)
     if isinstance(got, str):
         return f"interpreter {interpreter}: {got}"
-    return _load(files, loc, got, object_libc(got, files.system.libc))
+    return _load(files, loc, got, object_libc(got, files.system.libc, files.system.only_libc))
 
 
 def entry_objects(objects: Sequence[ElfObject]) -> list[ElfObject]:
@@ -834,7 +850,11 @@ def check_objects(
                 located.append((loc, o.symbols))
             else:
                 dependencies.append(files.display(loc))
-    musl = _musl_exports(files) if any(object_libc(s, system.libc) == "musl" for _, s in located) else None
+    musl = (
+        _musl_exports(files)
+        if any(object_libc(s, system.libc, system.only_libc) == "musl" for _, s in located)
+        else None
+    )
     host = None
     if interpreter and any(s.is_python_extension for _, s in located):
         host = _host_closure(files, interpreter)

@@ -399,3 +399,32 @@ def test_a_module_at_the_top_of_a_wheel_finds_its_libs(
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(search_root / "opt" / "top")
     assert _real_list(search_root, "/opt/top/_top.so")[0]
+
+
+def test_glibc_built_libraries_on_a_musl_root(tmp_path: Path) -> None:
+    """Debian's libz and libexpat (glibc-built, needing ``libc.so.6``) on the real Alpine 3.20 root, which has
+    only musl: musl loads them, answering ``libc.so.6`` with itself, so their symbols decide. As Debian
+    ships them they need ``__snprintf_chk``/``__fprintf_chk``/``arc4random_buf``, which 3.20's musl lacks;
+    patched (tests/realparts.patch_glibc_lib) they load. The real loader agrees on all four."""
+    root = realparts.copy_minirootfs("3.20", tmp_path / "root")
+    unpatched = realparts.CACHE / "musl-libs" / "amd64"
+    cases = {
+        "/opt/patched/libz.so.1": (unpatched / "libz.so.1", True),
+        "/opt/patched/libexpat.so.1": (unpatched / "libexpat.so.1", True),
+        "/opt/debian/libz.so.1": (unpatched / "zlib1g/lib/x86_64-linux-gnu/libz.so.1.2.13", False),
+        "/opt/debian/libexpat.so.1": (unpatched / "libexpat1/lib/x86_64-linux-gnu/libexpat.so.1.8.10", False),
+    }
+    for inside, (src, _) in cases.items():
+        if not src.is_file():
+            realparts._missing(str(src))
+        _put(root, inside, src)
+    report = check_paths([str(root / inside.lstrip("/")) for inside in cases], str(root))
+    assert report.system.only_libc == "musl"
+    for v in report.objects:
+        assert v.libc == "musl" and v.loads == cases[v.path][1], v.reasons
+        real, errors = _real_list(root, v.path)
+        assert real == v.loads, errors
+        for name in v.missing_symbols:
+            assert f"Error relocating {v.path}: {name}: symbol not found" in errors
+    debian_z = next(v for v in report.objects if v.path == "/opt/debian/libz.so.1")
+    assert "__snprintf_chk" in debian_z.missing_symbols
