@@ -418,6 +418,7 @@ def retag(
             like = record_info or zipfile.ZipInfo(record_name, (1980, 1, 1, 0, 0, 0))
             like.external_attr = like.external_attr or (0o644 << 16)
             zout.writestr(_copy_info(like, 0), _record_text(rows))
+        os.chmod(tmp, os.stat(src).st_mode & 0o777)  # mkstemp made it 0600; the copy gets the input's mode
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):

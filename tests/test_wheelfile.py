@@ -82,6 +82,7 @@ def test_retag_changes_name_tags_metadata_and_nothing_else(
 ) -> None:
     src, out, before, done = jiter_retagged
     assert sha256(src) == before, "the input wheel was modified"
+    assert out.stat().st_mode & 0o777 == src.stat().st_mode & 0o777
     assert out.name == "jiter-0.19.0-cp311-cp311-alpine_3_9_x86_64.whl"
     name, version, _build, tags = parse_wheel_filename(out.name)
     assert (str(name), str(version)) == ("jiter", "0.19.0")
