@@ -194,6 +194,14 @@ def _root_release(root: str, args: argparse.Namespace) -> tuple[str, str]:
     suffix = f"_{platform.arch}"
     for tag in plugin_platforms(platform, registry, target):
         if prefix and tag.startswith(prefix) and tag.endswith(suffix):
+            # A build on a pre-release (edge: 3.21_alpha2024...) is not a build on the release its first
+            # tag names (3.20, which edge accepts): the wheel may use what only the pre-release has.
+            release = tag[len(prefix) : -len(suffix)].replace("_", ".")
+            if not re.fullmatch(re.escape(release) + r"(\.\d+)?", platform.distro_version):
+                raise ConfigError(
+                    f"--root {root!r} is {platform.distro_id} {platform.distro_version}, whose own tag is "
+                    f"{tag}: a pre-release is not that release; state the release with --alpine"
+                )
             return tag[: -len(suffix)], platform.arch
     what = f"{platform.distro_id} {platform.distro_version}".strip() or "no distro found"
     raise ConfigError(f"--root {root!r}: no plugin gives a distro tag for it ({what}, {platform.arch})")

@@ -248,3 +248,28 @@ def test_an_unreadable_elf_file_is_said_and_not_tagged(tmp_path: Path) -> None:
     refused = tag("--alpine", "3.16", "-w", str(out), str(bad))
     assert refused.returncode == 1 and "cannot be read" in refused.stderr
     assert list(out.iterdir()) == []
+
+
+def _x86_64_releases() -> list[str]:
+    return [m.minor for m in realparts.minirootfs_manifest() if m.arch == "x86_64" and m.branch != "edge"]
+
+
+def test_tag_root_names_each_real_root_s_release(tmp_path: Path) -> None:
+    """markupsafe needs nothing new from musl: every real x86_64 root tags it with its own release."""
+    wheel = parts_wheel.real_wheel("markupsafe")
+    for minor in _x86_64_releases():
+        out = tmp_path / minor
+        out.mkdir()
+        proc = tag("--root", str(realparts.alpine_minirootfs(minor)), "-w", str(out), str(wheel))
+        assert proc.returncode == 0, (minor, proc.stderr)
+        assert [p.name for p in out.iterdir()] == [
+            f"markupsafe-3.0.4-cp311-cp311-alpine_{minor.replace('.', '_')}_x86_64.whl"
+        ]
+
+
+def test_tag_root_refuses_to_guess_a_pre_release(tmp_path: Path) -> None:
+    """The edge root (3.21_alpha) accepts alpine_3_20 wheels, but a build there is no 3.20 build."""
+    proc = tag("--root", str(realparts.alpine_minirootfs("edge")), "-w", str(tmp_path),
+               str(parts_wheel.real_wheel("markupsafe")))  # fmt: skip
+    assert proc.returncode == 2 and "pre-release" in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []
