@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import shutil
@@ -167,6 +168,7 @@ def tools_venv() -> Path:
     """
     wheels = pinned_wheels()
     dest = Path(tempfile.mkdtemp(prefix="alpinetags-wheel-tools-"))
+    atexit.register(shutil.rmtree, dest, True)
     venv.EnvBuilder(with_pip=True, clear=True).create(dest)
     python = dest / "bin" / "python"
     proc = subprocess.run(
