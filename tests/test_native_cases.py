@@ -428,3 +428,26 @@ def test_glibc_built_libraries_on_a_musl_root(tmp_path: Path) -> None:
             assert f"Error relocating {v.path}: {name}: symbol not found" in errors
     debian_z = next(v for v in report.objects if v.path == "/opt/debian/libz.so.1")
     assert "__snprintf_chk" in debian_z.missing_symbols
+
+
+def test_pillow_needs_the_systems_libz(tmp_path: Path) -> None:
+    """pillow 13.0.0 bundles 26 libraries but takes ``libz.so.1`` from the system. On a copy of the real
+    3.20 root without zlib its ``_imaging`` does not load, the hint names the package, the loader agrees."""
+    pillow = next(w for w in parts_native.real_wheels() if w.name.startswith("pillow-"))
+    assert system_sonames_needed(scan_wheel(str(pillow)).objects) == ("libz.so.1",)
+    root = realparts.copy_minirootfs("3.20", tmp_path / "root")
+    for lib in (root / "lib").glob("libz.so*"):
+        lib.unlink()
+    with zipfile.ZipFile(pillow) as zf:
+        zf.extractall(root / "opt" / "site")
+    shutil.copytree(realparts.krunner_python("x86_64"), root / "opt" / "py", symlinks=True,
+                    copy_function=realparts._link_or_copy)  # fmt: skip
+    from alpinetags.native import plugin_hints
+
+    report = check_wheel(str(pillow), str(root), hints=plugin_hints(), interpreter="")
+    imaging = next(v for v in report.failures if "/_imaging." in v.path)
+    assert "libz.so.1" in imaging.missing_sonames
+    assert any(h.startswith("apk add so:libz.so.1  (Alpine 3.20: package zlib") for h in imaging.hints)
+    inside = "/opt/site/" + imaging.path.split("!", 1)[1]
+    loads, errors = _real_list(root, inside, preload=KRUNNER_LIBPYTHON)
+    assert not loads and "Error loading shared library libz.so.1" in errors
