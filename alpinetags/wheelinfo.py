@@ -69,6 +69,8 @@ class SonameSpan:
 
 
 def soname_span(soname: str, data_dir: str = facts.DATA_DIR) -> SonameSpan:
+    """The releases of the table that ship ``soname`` by a regular package, and where only a ``*-compat``
+    package does (a wheel needing it loads there only if someone installed that package)."""
     releases: list[str] = []
     packages: list[str] = []
     compat: list[tuple[str, str]] = []
@@ -111,9 +113,8 @@ class WheelReport:
     musl_floor: Optional[str]  # oldest listed musl that resolves them all; None: none does
     musl_floor_is_oldest_list: bool  # the floor is the oldest list: older musl may load it too
     musl_floor_symbols: tuple[str, ...]  # what the release below the floor lacks
-    musl_missing: tuple[
-        tuple[str, tuple[str, ...]], ...
-    ]  # (musl, names it lacks) for every list lacking some
+    #: (musl release, the names it lacks) for every symbol list that lacks some
+    musl_missing: tuple[tuple[str, tuple[str, ...]], ...]
     honest_musllinux: Optional[str]  # musllinux_1_2_x86_64; None: no musllinux tag is honest
     system_sonames: tuple[str, ...]
     unknown_sonames: tuple[str, ...]  # not in the soname table: their Alpine releases are not known
