@@ -32,6 +32,11 @@ WHEELS = (
      "f407cb6b8e9d6d8c626bc73c945db1706035af8fd632295547bf1c9e46d092d6", "numpy==2.4.6"),
     ("pillow-13.0.0-cp311-cp311-musllinux_1_2_x86_64.whl",
      "f391dc92a015c478745192fe4f2e120c2af2aba18d9fe0616341cbf537599806", "pillow==13.0.0"),
+    # glibc: the same projects' manylinux wheels, for the check on this (Debian, glibc 2.36) machine
+    ("numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+     "89cd468399cfd2504718f0ba50e410dca55a170b61a02ad92bb18c8a65186e93", "numpy==2.4.6"),
+    ("pillow-13.0.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+     "a625df9a2a5597fa5e5266e01aefc82604bb85d291e3547981e863560d75da6c", "pillow==13.0.0"),
 )  # fmt: skip
 EXPERIMENT_WHEELS = realparts.REPO / ".cache" / "experiments" / "wheels"
 
@@ -48,10 +53,12 @@ def jiter_wheel() -> Path:
     return path
 
 
-def real_wheels() -> list[Path]:
-    """The pinned wheels of ``WHEELS``."""
+def real_wheels(tag: str = "musllinux") -> list[Path]:
+    """The pinned wheels of ``WHEELS`` whose platform tag starts with ``tag``."""
     out = []
     for filename, _digest, spec in WHEELS:
+        if tag not in filename:
+            continue
         path = CACHE / filename
         if not path.is_file():
             realparts._missing(f"the {filename} wheel", f"pip download {spec}")
@@ -70,7 +77,7 @@ def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
             if known.is_file() and _sha256(known) == digest:
                 shutil.copy2(known, path)
             else:
-                platform = filename[: -len(".whl")].split("-")[-1]
+                platform = filename[: -len(".whl")].split("-")[-1].split(".")[-1]
                 realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
                                 "--no-deps", "--only-binary=:all:", "--platform", platform,
                                 "--python-version", "3.11", "--implementation", "cp", "-d", str(CACHE),
