@@ -40,6 +40,10 @@ def default_paths() -> list[str]:
     return [p for p in dict.fromkeys([paths["platlib"], paths["purelib"]]) if os.path.isdir(p)]
 
 
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def _text(report: Any, show_all: bool) -> str:
     system = report.system
     what = ", ".join(
@@ -52,11 +56,12 @@ def _text(report: Any, show_all: bool) -> str:
         if x
     )
     failures = report.failures
+    n, deps = len(report.objects), len(report.dependencies)
     lines = [
-        f"root {system.root} ({what or 'unknown system'}): {len(report.objects)} ELF objects"
-        + (f" (and {len(report.dependencies)} libraries they load)" if report.dependencies else "")
+        f"root {system.root} ({what or 'unknown system'}): {_count(n, 'ELF object')}"
+        + (f" (and {_count(deps, 'library', 'libraries')} they load)" if deps else "")
         + ", "
-        + (f"{len(failures)} do not load" if failures else "all load")
+        + (f"{len(failures)} {'does' if len(failures) == 1 else 'do'} not load" if failures else "all load")
     ]
     for v in report.objects:
         if v.loads and not show_all:
