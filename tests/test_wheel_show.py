@@ -273,3 +273,16 @@ def test_tag_root_refuses_to_guess_a_pre_release(tmp_path: Path) -> None:
                str(parts_wheel.real_wheel("markupsafe")))  # fmt: skip
     assert proc.returncode == 2 and "pre-release" in proc.stderr, proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_glibc_wheel_gets_no_musl_floors_and_no_alpine_tag(tmp_path: Path) -> None:
+    """markupsafe's manylinux wheel needs libc.so.6: a musl floor or a musllinux tag would be false."""
+    wheel = parts_wheel.real_wheel("markupsafe", libc="manylinux")
+    proc = show("--json", str(wheel))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["libc"] == "glibc"
+    assert (data["musl_floor"], data["honest_musllinux"], data["alpine_floor"]) == (None, None, None)
+    refused = tag("--alpine", "3.16", "-w", str(tmp_path), str(wheel))
+    assert refused.returncode == 1 and "built for glibc" in refused.stderr
+    assert list(tmp_path.iterdir()) == []
