@@ -11,7 +11,6 @@ Reads go through a counting file object, so the cap is measured, not assumed.
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import struct
@@ -20,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from alpinetags.elffile import MAX_READ, ElfError, ElfHeader, parse_elf, read_elf
 from alpinetags.errors import LoaderError
 from alpinetags.musl import MAX_LOADER_SIZE, musllinux_platforms, read_musl_version, run_musl_version
+from tests.fuzzing import EXAMPLES, fuzz_settings
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10000"))
 LOADER_EXAMPLES = max(EXAMPLES // 5, 10)
 DEBIAN_LOADER = Path("/usr/lib/x86_64-linux-musl/libc.so")
 FOREIGN_ARCHES = ("i386", "arm64", "armhf", "s390x", "ppc64el")
@@ -224,13 +223,7 @@ def test_fuzzed_elf_headers(bases: dict[str, Layout]) -> None:
     outcomes: dict[str, int] = {"header": 0, "error": 0}
     most_read = 0
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings()
     @given(base=st.sampled_from(names), code=st.binary(min_size=4, max_size=24))
     def run(base: str, code: bytes) -> None:
         nonlocal most_read
@@ -378,13 +371,7 @@ def test_fuzzed_loader_versions(shm: Path, bases: dict[str, Layout]) -> None:
     path = shm / "ld-musl-x86_64.so.1"
     ran = []
 
-    @settings(
-        max_examples=LOADER_EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(LOADER_EXAMPLES)
     @given(base=st.sampled_from(names), code=st.binary(min_size=3, max_size=15))
     def run(base: str, code: bytes) -> None:
         data, version_at, banner_at, _ = loaders[base]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from alpinetags.detect import detect
@@ -26,8 +26,8 @@ from alpinetags.model import Platform, Target
 from alpinetags.os_release import MAX_OS_RELEASE_SIZE, read_os_release
 from alpinetags.plugins import Registry, load_plugins
 from alpinetags.tags import plugin_platforms
+from tests.fuzzing import EXAMPLES, fuzz_settings
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10000"))
 #: A hostile version must not make a plugin produce an absurd number of tags.
 MAX_TAGS = 1000
 _TAG_RE = re.compile(r"[a-z0-9_]+\Z")
@@ -209,13 +209,7 @@ def check_detect(root: Path, registry: Registry) -> None:
 def test_fuzzed_os_release(root: Path, registry: Registry) -> None:
     ran = []
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings()
     @given(kind=st.sampled_from(KINDS), data=contents)
     def run(kind: str, data: bytes | HugeLine) -> None:
         lay_out(root, kind, data.build() if isinstance(data, HugeLine) else data)
