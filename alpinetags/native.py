@@ -797,9 +797,12 @@ def _location(files: _Files, container: ScannedContainer, member: str) -> Locati
 
 
 def _host_closure(files: _Files, interpreter: str) -> Union[_Closure, str]:
+    """The interpreter loaded as the kernel starts it: through its real path (a venv's ``bin/python`` is a
+    link; the kernel's ``$ORIGIN`` is the directory of the file it maps), then its libraries."""
     loc: Location = ("root", interpreter)
     if not files.exists(loc):
         return f"interpreter {interpreter}: no such file in the root"
+    loc = files.to_space(files.host_path(loc))
     got = files.read(loc)
     if isinstance(got, str):
         return f"interpreter {interpreter}: {got}"

@@ -451,3 +451,20 @@ def test_pillow_needs_the_systems_libz(tmp_path: Path) -> None:
     inside = "/opt/site/" + imaging.path.split("!", 1)[1]
     loads, errors = _real_list(root, inside, preload=KRUNNER_LIBPYTHON)
     assert not loads and "Error loading shared library libz.so.1" in errors
+
+
+def test_an_interpreter_reached_through_a_link_uses_its_real_directory(tmp_path: Path) -> None:
+    """``/venv/bin/python -> /opt/py/bin/python3.11`` (a venv's layout) in a copy of the real 3.17 root: the
+    kernel maps the real file, so its ``RPATH $ORIGIN/../lib`` is /opt/py/lib and ``_ssl`` imports; the check
+    follows the link the same way, and a real import through the link agrees."""
+    root = realparts.copy_minirootfs("3.17", tmp_path / "root")
+    shutil.copytree(realparts.krunner_python("x86_64"), root / "opt" / "py", symlinks=True,
+                    copy_function=realparts._link_or_copy)  # fmt: skip
+    (root / "venv" / "bin").mkdir(parents=True)
+    os.symlink("/opt/py/bin/python3.11", root / "venv" / "bin" / "python")
+    ssl = next((root / "opt/py/lib/python3.11/lib-dynload").glob("_ssl.*.so"))
+    report = check_paths([str(ssl)], str(root), interpreter="/venv/bin/python")
+    assert report.ok, [v.reasons for v in report.objects]
+    assert dict(report.objects[0].resolved)["libpython3.11.so.1.0"] == "/opt/py/lib/libpython3.11.so.1.0"
+    real = realparts.run_in_root(root, ["/venv/bin/python", "-c", "import _ssl"], timeout=60)
+    assert real.returncode == 0, real.stderr
