@@ -17,16 +17,9 @@ import re
 from typing import Optional
 
 from alpinetags import Platform, Target, hookimpl
-from alpinetags.detect import target_executable
-from alpinetags.elffile import read_elf
+from alpinetags.detect import read_interpreter
 from alpinetags.errors import LoaderError
-from alpinetags.musl import (
-    loader_arch,
-    musl_release,
-    musllinux_platforms,
-    read_musl_version,
-    run_musl_version,
-)
+from alpinetags.musl import musl_release, musllinux_platforms, read_musl_version, run_musl_version
 
 __version__ = "0.1.0"
 
@@ -53,17 +46,13 @@ def musl_loader_version(target: Target, interpreter: str) -> tuple[str, str]:
 
 @hookimpl(trylast=True)
 def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
-    exe = target_executable(target)
-    if exe is None:
-        return None
-    interpreter = read_elf(exe).interpreter
-    log.info("read %s: PT_INTERP %s", exe, interpreter or "none (static)")
-    if interpreter is None or loader_arch(interpreter) is None:
-        return None  # static, or not musl
-    version, how = musl_loader_version(target, interpreter)
+    interp = read_interpreter(target)
+    if interp is None or interp.loader is None or interp.libc != "musl":
+        return None  # nothing to read, static, or not musl
+    version, how = musl_loader_version(target, interp.loader)
     version, raw = musl_release(version)
     how += raw
-    sources = base.with_source("libc", f"PT_INTERP of {exe}: {interpreter}")
+    sources = base.with_source("libc", interp.describe())
     return dataclasses.replace(
         base,
         libc="musl",
