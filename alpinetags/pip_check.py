@@ -42,8 +42,8 @@ _SONAME_RE = re.compile(r"[A-Za-z0-9_.+-]+\.so(\.[0-9]+)*\Z")
 #: At most this many missing symbols are named per file in the error (the rest are counted).
 MAX_SYMBOLS_SHOWN = 5
 #: Every module the check imports, also inside functions. pip 26.3 blocks imports once it starts
-#: installing (``BlockedImportError``: a module could come from a half-installed distribution), so they
-#: are all imported when the install module is patched, which pip does just before it blocks.
+#: installing (``BlockedImportError``: a module could come from a half-installed distribution), so there
+#: they are all imported when the install module is patched, which pip 26.3 does just before it blocks.
 PRELOAD = (
     "zipfile",
     "glob",
@@ -249,11 +249,20 @@ def native_problems(container: Any, root: str) -> tuple[tuple[Problem, ...], tup
     if system is None:
         system = _systems[(root, arch)] = native.read_system(root, arch or None)
     hints = native.plugin_hints(_registry(os.environ))
-    # On this system the modules are checked as this interpreter will import them (some rely on what
-    # it links, such as libm); in another root, the interpreter that will import them is not known.
-    interpreter = sys.executable if root == "/" and sys.executable else None
-    report = native.check_objects([container], system, hints=hints, interpreter=interpreter)
     entries = entry_members(container.objects)
+    found = _entry_problems(native.check_objects([container], system, hints=hints), entries)
+    if found[0] and root == "/" and sys.executable:
+        # On this system the modules are judged as this interpreter will import them: some rely on what
+        # it links (mypyc modules take libm from python on glibc). Reading the interpreter's closure
+        # costs a few ms per wheel, and it can only add what a module finds, so it is read only for a
+        # wheel that fails without it. In another root, the interpreter that will import them is unknown.
+        report = native.check_objects([container], system, hints=hints, interpreter=sys.executable)
+        found = _entry_problems(report, entries)
+    return found
+
+
+def _entry_problems(report: Any, entries: frozenset[str]) -> tuple[tuple[Problem, ...], tuple[str, ...]]:
+    """The failures of a ``native.CheckReport`` among ``entries``, and the hints given for them."""
     problems = []
     found_hints: list[str] = []
     for obj in report.failures:
@@ -401,6 +410,14 @@ def wrap_install_wheel(original: Callable[..., Any], module: Any = None) -> Call
     return install_wheel
 
 
+def blocks_imports() -> bool:
+    """Whether this pip blocks imports while it installs: pip 26.3 does, and says so by having
+    ``pip._EAGER_IMPORTS`` (names it imports before it blocks). Older pips import the install module
+    at start for most commands, so preloading there would cost every ``pip`` run about 0.1 s for nothing.
+    """
+    return getattr(sys.modules.get("pip"), "_EAGER_IMPORTS", None) is not None
+
+
 def preload() -> None:
     """Import ``PRELOAD`` now, while pip still allows imports; remember what failed and why."""
     import importlib
@@ -435,7 +452,8 @@ def patch_wheel_module(module: Any) -> None:
             f"{module.__name__}.install_wheel(name, wheel_path, ...) not found in this pip "
             f"(tested: pip 23.0 to 26.3)"
         )
-    preload()
+    if blocks_imports():
+        preload()
     wrapped = wrap_install_wheel(original, module)
     module.install_wheel = wrapped
     for name, loaded in list(sys.modules.items()):

@@ -212,6 +212,18 @@ def test_jiter_needs_musl_1_1_20(minor: str, refused: bool, tmp_path: Path) -> N
         assert list((tmp_path / "t").glob("jiter-0.19.0.dist-info"))
 
 
+def test_patched_lazily_and_preloaded_only_where_pip_blocks_imports(hooked: Path) -> None:
+    """Importing pip's install module patches it; only pip 26.3, which blocks imports while it installs,
+    gets the check's modules imported then (older pips import that module at start for most commands)."""
+    code = (
+        "import sys; import pip._internal.operations.install.wheel as w\n"
+        "print(hasattr(w.install_wheel, '_alpinetags_original'), 'alpinetags.native' in sys.modules)\n"
+    )
+    out = run([str(hooked), "-c", code], env=clean_env(), cwd="/").stdout.split()
+    version = pip(hooked, "--version").stdout.split()[1]
+    assert out == ["True", "True" if version == NEWEST_PIP else "False"], (version, out)
+
+
 # --- fail open ----------------------------------------------------------------------------------------
 
 
