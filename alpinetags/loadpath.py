@@ -1,0 +1,261 @@
+"""Where a loader looks on a root: what the root is (``read_system``), which names are the C library itself,
+which loader loads an object, and one soname along one search path (``resolve_soname``).
+
+Everything is read from files inside the root, links followed inside it (``Target.resolve``); nothing there is
+run. The loader simulation that uses this is ``alpinetags.loadsim``; the check built on both,
+``alpinetags.native``.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+from .elfdynamic import DynamicSymbols
+from .errors import ConfigError, LoaderError, OsReleaseError
+from .model import Target
+
+#: musl maps ``lib<name>.…`` of these to itself without a search (``ldso/dynlink.c``, "reserved").
+MUSL_RESERVED = ("c", "pthread", "rt", "m", "dl", "util", "xnet")
+#: musl's built-in search path, used when ``/etc/ld-musl-<arch>.path`` does not exist.
+MUSL_DEFAULT_PATH = ("/lib", "/usr/local/lib", "/usr/lib")
+#: glibc's trusted directories after ``/etc/ld.so.conf`` (64-bit first where they exist).
+GLIBC_DEFAULT_PATH = ("/lib64", "/usr/lib64", "/lib", "/usr/lib")
+#: Sonames that are the C library itself on glibc (the tag covers them, not the soname check).
+GLIBC_CORE_SONAMES = (
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libresolv.so.2",
+    "libanl.so.1",
+    "libmvec.so.1",
+)
+#: No ld.so.conf include chain deeper than this (a loop would be endless).
+_MAX_CONF_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class System:
+    """What the check needs to know about the target root, all read from files in it.
+
+    ``libc_path`` is the C library inside the root (musl's loader, or glibc's ``libc.so.6``);
+    ``libc_exports`` what it defines. ``musl_path`` and ``glibc_dirs`` are the search paths of each
+    loader; a root may have both (Debian with the ``musl`` package), and each object is checked with the
+    loader it names.
+    """
+
+    root: str
+    arch: str
+    libc: str  # the root's own libc: "musl", "glibc" or ""
+    libc_version: str = ""
+    distro_id: str = ""
+    distro_version: str = ""
+    musl_loader: str = ""  # "/lib/ld-musl-x86_64.so.1" if present
+    musl_version: str = ""
+    musl_path: tuple[str, ...] = MUSL_DEFAULT_PATH
+    glibc_dirs: tuple[str, ...] = GLIBC_DEFAULT_PATH
+
+    @property
+    def only_libc(self) -> str:
+        """The root's C library when it has just one (every library there is loaded by it), else ``""``."""
+        if self.musl_loader and self.libc == "musl":
+            return "musl"
+        if self.libc == "glibc" and not self.musl_loader:
+            return "glibc"
+        return ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "arch": self.arch,
+            "libc": self.libc,
+            "libc_version": self.libc_version,
+            "distro_id": self.distro_id,
+            "distro_version": self.distro_version,
+            "musl_loader": self.musl_loader,
+            "musl_path": list(self.musl_path),
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# the system
+
+
+def _musl_path_file(target: Target, loader_arch: str) -> tuple[str, ...]:
+    """musl reads ``/etc/ld-musl-<arch>.path`` (entries split at ``:`` and newlines); an absent file means
+    the built-in path, an unreadable one an empty path."""
+    host = target.resolve(f"/etc/ld-musl-{loader_arch}.path")
+    try:
+        with open(host, encoding="utf-8", errors="replace") as f:
+            text = f.read(64 * 1024)
+    except FileNotFoundError:
+        return MUSL_DEFAULT_PATH
+    except OSError:
+        return ()
+    return tuple(p for p in text.replace("\n", ":").split(":") if p)
+
+
+def _ld_so_conf(target: Target, path: str, depth: int = 0) -> list[str]:
+    """Directories of ``/etc/ld.so.conf`` inside the root, ``include`` globs followed (inside the root)."""
+    import glob
+
+    if depth > _MAX_CONF_DEPTH:
+        return []
+    try:
+        with open(target.resolve(path), encoding="utf-8", errors="replace") as f:
+            lines = f.read(256 * 1024).splitlines()
+    except OSError:
+        return []
+    out: list[str] = []
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("include"):
+            for pattern in line.split()[1:]:
+                if not pattern.startswith("/"):
+                    pattern = posixpath.join(posixpath.dirname(path), pattern)
+                base = target.resolve(posixpath.dirname(pattern))
+                for hit in sorted(glob.glob(os.path.join(base, posixpath.basename(pattern)))):
+                    inside = posixpath.join(posixpath.dirname(pattern), os.path.basename(hit))
+                    out.extend(_ld_so_conf(target, inside, depth + 1))
+        elif line.startswith("/"):
+            out.append(line.split("=", 1)[0])
+    return out
+
+
+def read_system(
+    root: str = "/", arch: Optional[str] = None, environ: Optional[Mapping[str, str]] = None
+) -> System:
+    """What ``root`` is, read from its files: its musl loader and version, its glibc, its os-release.
+
+    ``arch`` is the wheel-tag arch whose loader is looked for (default: this machine's). Nothing in the
+    root is run; a root that is not a directory is a ``ConfigError``.
+    """
+    from .arch import host_arch
+    from .musl import LOADER_ARCH, read_musl_version
+    from .os_release import read_os_release
+
+    if not os.path.isdir(root):
+        raise ConfigError(f"root {root!r} is not a directory")
+    arch = arch or host_arch()
+    target = Target(root=root, environ=dict(environ or {}))
+    loader_arch = LOADER_ARCH.get(arch, arch)
+    musl_loader = f"/lib/ld-musl-{loader_arch}.so.1"
+    musl_version = ""
+    try:
+        musl_host = target.resolve(musl_loader)
+    except OSError:
+        musl_host = ""
+    if musl_host and os.path.isfile(musl_host):
+        try:
+            musl_version = read_musl_version(musl_host)
+        except LoaderError:
+            musl_version = ""
+    else:
+        musl_loader = ""
+    glibc_dirs = tuple(dict.fromkeys([*_ld_so_conf(target, "/etc/ld.so.conf"), *GLIBC_DEFAULT_PATH]))
+    has_glibc = any(os.path.exists(safe_resolve(target, posixpath.join(d, "libc.so.6"))) for d in glibc_dirs)
+    try:
+        fields, _ = read_os_release(root)
+    except OsReleaseError:
+        fields = {}
+    libc = (
+        "musl" if musl_loader and not has_glibc else "glibc" if has_glibc else "musl" if musl_loader else ""
+    )
+    return System(
+        root=root,
+        arch=arch,
+        libc=libc,
+        libc_version=musl_version if libc == "musl" else "",
+        distro_id=fields.get("id", ""),
+        distro_version=fields.get("version_id", ""),
+        musl_loader=musl_loader,
+        musl_version=musl_version,
+        musl_path=_musl_path_file(target, loader_arch),
+        glibc_dirs=glibc_dirs,
+    )
+
+
+def safe_resolve(target: Target, inside: str) -> str:
+    try:
+        return target.resolve(inside)
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------------------------------
+# the lower layer: names
+
+
+def is_musl_reserved(soname: str) -> bool:
+    """Whether musl's loader answers ``soname`` with itself (``libc.so``, ``libm.so.6``, ``libc.musl-…``)."""
+    if not soname.startswith("lib"):
+        return False
+    rest = soname[3:]
+    return any(rest.startswith(name + ".") for name in MUSL_RESERVED)
+
+
+def is_libc_soname(soname: str) -> bool:
+    """Whether ``soname`` is part of a C library (musl's reserved names, glibc's core libraries, loaders):
+    those are the platform tag's business, not a dependency to record or to look up in a distro table."""
+    return (
+        is_musl_reserved(soname)
+        or soname in GLIBC_CORE_SONAMES
+        or soname.startswith(("ld-linux", "ld64.so", "ld-musl-", "ld.so"))
+    )
+
+
+def object_libc(symbols: DynamicSymbols, default: str, only: str = "") -> str:
+    """Which loader loads an object: a program's ``PT_INTERP`` says; a library is loaded by whatever
+    process loads it, so on a root with one C library (``only``) that one (musl loads the glibc-built
+    ``libz`` the tests patch, answering its ``libc.so.6`` with itself); on a root with both, the libc it
+    names in ``DT_NEEDED``; else ``default``, the root's own."""
+    interp = posixpath.basename(symbols.interpreter)
+    if interp.startswith("ld-musl-"):
+        return "musl"
+    if interp.startswith(("ld-linux", "ld64.so", "ld.so")):
+        return "glibc"
+    if only:
+        return only
+    if any(n.startswith("libc.musl-") or n == "libc.so" for n in symbols.needed):
+        return "musl"
+    if "libc.so.6" in symbols.needed:
+        return "glibc"
+    return default
+
+
+def expand_origin(entry: str, origin: str) -> Optional[str]:
+    """``$ORIGIN``/``${ORIGIN}`` in one RPATH entry replaced by ``origin``; ``None`` for an entry with
+    another ``$`` token (``$LIB``, ``$PLATFORM``: musl does not expand them, glibc rarely needs them)."""
+    out = entry.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
+    return None if "$" in out else out
+
+
+def resolve_soname(
+    soname: str, root: str, search_dirs: Sequence[str], *, origin: Optional[str] = None
+) -> Optional[str]:
+    """The path inside ``root`` where a loader searching ``search_dirs`` finds ``soname``, or ``None``.
+
+    A name with a ``/`` is taken as it is; entries are tried in order and the first that exists wins
+    (musl stops there even if the file is broken); ``$ORIGIN`` in an entry becomes ``origin`` (an
+    inside-root directory). Links are followed inside the root.
+    """
+    target = Target(root=root)
+    if "/" in soname:
+        return soname if os.path.lexists(safe_resolve(target, soname) or "\0") else None
+    for entry in search_dirs:
+        d = expand_origin(entry, origin or "") if "$" in entry else entry
+        if not d or not d.startswith("/"):
+            continue
+        inside = posixpath.normpath(posixpath.join(d, soname))
+        host = safe_resolve(target, inside)
+        if host and os.path.exists(host):
+            return inside
+    return None
