@@ -184,6 +184,7 @@ def read_system(
 
 
 def safe_resolve(target: Target, inside: str) -> str:
+    """``Target.resolve``, with ``""`` for a path that cannot be resolved (a link loop): not found."""
     try:
         return target.resolve(inside)
     except OSError:

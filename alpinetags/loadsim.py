@@ -174,7 +174,8 @@ class Files:
             return "root", path
         root_abs = os.path.abspath(root)
         if path == root_abs or path.startswith(root_abs.rstrip("/") + "/"):
-            return "root", "/" + os.path.relpath(path, root_abs).replace(os.sep, "/").lstrip("./")
+            rel = os.path.relpath(path, root_abs).replace(os.sep, "/")
+            return "root", "/" if rel == "." else "/" + rel
         return "host", path
 
 
@@ -184,6 +185,9 @@ class Files:
 
 @dataclass
 class Loaded:
+    """One object in a simulated process: where it is, what it says, who loaded it (for musl's RPATH
+    chain), the name it was found by, and where each of its ``DT_NEEDED`` names was found."""
+
     loc: Location
     symbols: DynamicSymbols
     needed_by: Optional[Loaded]

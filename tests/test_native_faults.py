@@ -211,3 +211,14 @@ def test_nothing_is_ever_executed(monkeypatch: pytest.MonkeyPatch) -> None:
         [str(r16 / "sbin" / "apk"), str(r16 / "lib"), str(parts_native.jiter_wheel())], str(r17)
     )
     assert not report.ok and report.objects
+
+
+def test_a_hidden_directory_in_the_root_keeps_its_dot(tmp_path: Path, app: Path) -> None:
+    """A program under ``/.hidden`` of the root: its path inside the root is ``/.hidden/app``, so its
+    ``$ORIGIN`` and its name in the report are right (a stripped dot would name another directory)."""
+    root = _root(tmp_path, app)
+    (root / ".hidden").mkdir()
+    shutil.copy2(app / "app", root / ".hidden" / "app")
+    shutil.copy2(app / "libfoo.so.1", root / "lib" / "libfoo.so.1")
+    (v,) = check_paths([str(root / ".hidden" / "app")], str(root)).objects
+    assert v.path == "/.hidden/app" and v.loads
