@@ -18,9 +18,9 @@ from typing import Optional
 
 from .arch import check_arch, elf_arch, host_arch
 from .elffile import read_elf
-from .errors import AlpinetagsError, ConfigError, ElfError
+from .errors import AlpinetagsError, ConfigError, ElfError, LoaderError
 from .model import Platform, Target, parse_target_spec
-from .musl import loader_arch
+from .musl import loader_arch, read_musl_version, run_musl_version
 from .os_release import read_os_release
 from .plugins import Registry, disabled_from_env, load_plugins
 
@@ -112,6 +112,26 @@ def read_interpreter(target: Target) -> Optional[Interpreter]:
         log.info("%s is no Python and static: it says nothing about the libc", exe)
         return None
     return found
+
+
+def musl_loader_version(target: Target, loader: str, *, may_run: bool = True) -> tuple[str, str]:
+    """The version the musl loader ``loader`` (a path inside the target) states, and how it was found.
+
+    The file is read first (no process, works for any root and arch). Only for the running system, and
+    only if reading fails, is the loader run: nothing from a foreign root is ever executed. ``may_run``
+    False never runs it (a loader path that was assumed, not read from an interpreter). Raises
+    ``LoaderError``.
+    """
+    try:
+        path = target.resolve(loader)
+    except OSError as exc:
+        raise LoaderError(f"{loader} in {target.root}: {exc.strerror}") from None
+    try:
+        return read_musl_version(path), f"read from {path}"
+    except LoaderError:
+        if not (may_run and target.is_running_system):
+            raise
+    return run_musl_version(loader), f"ran {loader}"
 
 
 def explicit_executable_arch(path: str) -> str:

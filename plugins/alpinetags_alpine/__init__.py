@@ -31,9 +31,9 @@ from typing import Optional
 
 from alpinetags import Platform, Target, hookimpl
 from alpinetags.arch import compatible_arches
-from alpinetags.detect import Interpreter, read_interpreter
+from alpinetags.detect import Interpreter, musl_loader_version, read_interpreter
 from alpinetags.errors import AlpinetagsError, ConfigError, LoaderError
-from alpinetags.musl import LOADER_ARCH, musl_release, read_musl_version, run_musl_version
+from alpinetags.musl import LOADER_ARCH, musl_release
 from alpinetags.os_release import read_first_line
 
 log = logging.getLogger("alpinetags")
@@ -174,21 +174,13 @@ def _loader_version(target: Target, arch: str, interp: Optional[Interpreter], so
         inside = interp.loader or ""
         sources["libc"] = interp.describe()
     try:
-        loader = target.resolve(inside)
-        version = read_musl_version(loader)
-        sources["libc_version"] = f"read from {loader}"
-    except (LoaderError, OSError) as exc:
-        if not target.is_running_system or interp is None:
-            log.info("musl version not read: %s", exc)
-            return ""
-        try:
-            version = run_musl_version(inside)
-        except LoaderError as run_exc:
-            log.info("musl version not found: %s", run_exc)
-            return ""
-        sources["libc_version"] = f"ran {inside}"
+        # an assumed loader path is only read: running is for a loader the interpreter names
+        version, how = musl_loader_version(target, inside, may_run=interp is not None)
+    except LoaderError as exc:
+        log.info("musl version not found: %s", exc)
+        return ""
     release, raw = musl_release(version)
-    sources["libc_version"] += raw
+    sources["libc_version"] = how + raw
     log.info("musl %s (%s)", release, sources["libc_version"])
     return release
 

@@ -17,31 +17,13 @@ import re
 from typing import Optional
 
 from alpinetags import Platform, Target, hookimpl
+from alpinetags.detect import musl_loader_version as musl_loader_version  # the core's, still importable here
 from alpinetags.detect import read_interpreter
-from alpinetags.errors import LoaderError
-from alpinetags.musl import musl_release, musllinux_platforms, read_musl_version, run_musl_version
+from alpinetags.musl import musl_release, musllinux_platforms
 
 __version__ = "0.1.0"
 
 log = logging.getLogger("alpinetags")
-
-
-def musl_loader_version(target: Target, interpreter: str) -> tuple[str, str]:
-    """The version of the loader ``interpreter`` (a path inside the target) and how it was found.
-
-    The file is read first (no process, works for any root and arch). Only for the running system,
-    and only if reading fails, is the loader run.
-    """
-    try:
-        path = target.resolve(interpreter)
-    except OSError as exc:
-        raise LoaderError(f"{interpreter} in {target.root}: {exc.strerror}") from None
-    try:
-        return read_musl_version(path), f"read from {path}"
-    except LoaderError:
-        if not target.is_running_system:
-            raise
-    return run_musl_version(interpreter), f"ran {interpreter}"
 
 
 @hookimpl(trylast=True)
