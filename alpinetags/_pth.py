@@ -37,6 +37,7 @@ CHECK_OFF = "native check off, pip installs without it"
 #: The finder the ``.pth`` line defines, as readable source: the line is ``exec`` of this text. It must
 #: work with nothing but ``sys`` (alpinetags may be gone) and fail silently. A function is a finder once
 #: it is its own ``find_spec`` (no class: a class body takes twice as long to compile at every start).
+#: It is added once: a venv whose ``lib64`` links to ``lib`` has ``site`` read the same ``.pth`` twice.
 FINDER_CODE = f"""\
 def find_spec(name, path=None, target=None):
     if name in ({TAGS_MODULE!r}, {WHEEL_MODULE!r}):
@@ -46,7 +47,8 @@ def find_spec(name, path=None, target=None):
             return None
         return find_pip_module_spec(name, path, target)
 find_spec.find_spec = find_spec.alpinetags_pip_hook = find_spec
-sys.meta_path.insert(0, find_spec)
+if not any(getattr(f, "alpinetags_pip_hook", None) for f in sys.meta_path):
+    sys.meta_path.insert(0, find_spec)
 """
 
 _warned: set[str] = set()
@@ -158,8 +160,7 @@ def find_pip_module_spec(name: str, path: Any = None, target: Any = None) -> Any
 
 def install_finder() -> None:
     """Put the finder in ``sys.meta_path`` of this process, as the ``.pth`` line does (no-op if there)."""
-    if not any(getattr(f, "alpinetags_pip_hook", False) for f in sys.meta_path):
-        exec(FINDER_CODE, {"sys": sys})
+    exec(FINDER_CODE, {"sys": sys})
 
 
 def site_dir(user: bool) -> str:

@@ -91,9 +91,10 @@ def test_pth_line_is_readable_python_that_runs_the_finder_source() -> None:
     assert TAGS_MODULE in FINDER_CODE and WHEEL_MODULE in FINDER_CODE
     comments = [t for t in pth_text().splitlines() if t.startswith("#")]
     assert len(comments) + 1 == len(pth_text().splitlines())  # comments, then the one line
-    # the line alone, in an interpreter without site: one finder added, nothing imported
+    # the line alone, in an interpreter without site: one finder added, nothing imported; run twice (as
+    # site does in a venv whose lib64 links to lib), still one finder
     code = (
-        f"import sys; before = set(sys.modules)\n{line}"
+        f"import sys; before = set(sys.modules)\n{line}{line}"
         "print(sum(bool(getattr(f, 'alpinetags_pip_hook', False)) for f in sys.meta_path), "
         "sorted(m for m in set(sys.modules) - before if not m.startswith('encodings')))\n"
     )
