@@ -9,6 +9,7 @@ Objects are read once (``Files``), wherever they are: in the root, on this machi
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -341,6 +342,14 @@ def musl_exports(files: Files) -> Union[frozenset[str], str]:
     return frozenset(exports)
 
 
+@functools.cache
+def _musl_names() -> frozenset[str]:
+    """Every name some musl release exported (musl-abi data): a missing one is musl's to provide."""
+    from . import facts
+
+    return facts.known_libc_names()
+
+
 def _musl_floor(names: Iterable[str]) -> str:
     """The oldest musl release (musl-abi data) that exports every one of ``names``, or ``""``."""
     from . import facts
@@ -393,7 +402,7 @@ def verdict(
     resolved = []
     for obj in closure.loaded:
         for name, where in obj.found_as.items():
-            shown = system.musl_loader or "libc" if where == LIBC else files.display(where)
+            shown = (system.musl_loader or "libc") if where == LIBC else files.display(where)
             resolved.append((name, shown))
     missing_sonames = sorted({name for name, _ in closure.missing})
     for name, by in closure.missing:
@@ -425,7 +434,7 @@ def verdict(
             reasons.append(f"Error relocating {shown}: {n}: symbol not found")
             missing_symbols.append(n if obj is closure.loaded[closure.start] else f"{shown}: {n}")
         if libc == "musl":
-            own_libc_missing.update(lost)
+            own_libc_missing.update(n for n in lost if n in _musl_names())
     missing_versions: list[str] = []
     if libc == "glibc":
         for obj in closure.loaded:

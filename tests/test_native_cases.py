@@ -468,3 +468,19 @@ def test_an_interpreter_reached_through_a_link_uses_its_real_directory(tmp_path:
     assert dict(report.objects[0].resolved)["libpython3.11.so.1.0"] == "/opt/py/lib/libpython3.11.so.1.0"
     real = realparts.run_in_root(root, ["/venv/bin/python", "-c", "import _ssl"], timeout=60)
     assert real.returncode == 0, real.stderr
+
+
+def test_the_musl_hint_names_only_musls_symbols(tmp_path: Path) -> None:
+    """The CPython's ``_ssl``, as that CPython imports it on a copy of the real 3.8 root: libssl is missing
+    (so are hundreds of OpenSSL names) and the interpreter's libpython needs ``copy_file_range``,
+    ``getrandom`` and ``memfd_create``. The musl hint names those three and the release that has them all."""
+    root = realparts.copy_minirootfs("3.8", tmp_path / "root")
+    shutil.copytree(realparts.krunner_python("x86_64"), root / "opt" / "py", symlinks=True,
+                    copy_function=realparts._link_or_copy)  # fmt: skip
+    ssl = next((root / "opt/py/lib/python3.11/lib-dynload").glob("_ssl.*.so"))
+    (v,) = check_paths([str(ssl)], str(root), interpreter="/opt/py/bin/python3.11").objects
+    assert {"libssl.so.3", "libcrypto.so.3"} <= set(v.missing_sonames)
+    musl_hints = [h for h in v.hints if h.startswith("needs musl")]
+    assert musl_hints == [
+        "needs musl 1.1.24 or newer (copy_file_range, getrandom, memfd_create); this root has musl 1.1.19"
+    ]
