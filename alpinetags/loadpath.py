@@ -161,7 +161,7 @@ def read_system(
     else:
         musl_loader = ""
     glibc_dirs = tuple(dict.fromkeys([*_ld_so_conf(target, "/etc/ld.so.conf"), *GLIBC_DEFAULT_PATH]))
-    has_glibc = any(os.path.exists(safe_resolve(target, posixpath.join(d, "libc.so.6"))) for d in glibc_dirs)
+    has_glibc = any(_is_glibc(safe_resolve(target, posixpath.join(d, "libc.so.6"))) for d in glibc_dirs)
     try:
         fields, _ = read_os_release(root)
     except OsReleaseError:
@@ -181,6 +181,20 @@ def read_system(
         musl_path=_musl_path_file(target, loader_arch),
         glibc_dirs=glibc_dirs,
     )
+
+
+def _is_glibc(host_path: str) -> bool:
+    """Whether a ``libc.so.6`` is glibc's: it defines ``GLIBC_2.*`` versions. Alpine's gcompat installs a
+    ``libc.so.6`` too (musl underneath, no glibc versions): that root stays a musl root."""
+    from .elfdynamic import read_dynamic_symbols
+    from .errors import ElfError
+
+    if not host_path or not os.path.exists(host_path):
+        return False
+    try:
+        return any(v.startswith("GLIBC_2.") for v in read_dynamic_symbols(host_path).version_defs)
+    except ElfError:
+        return True  # there, but unreadable: say glibc, as its name does
 
 
 def safe_resolve(target: Target, inside: str) -> str:

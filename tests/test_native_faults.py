@@ -222,3 +222,17 @@ def test_a_hidden_directory_in_the_root_keeps_its_dot(tmp_path: Path, app: Path)
     shutil.copy2(app / "libfoo.so.1", root / "lib" / "libfoo.so.1")
     (v,) = check_paths([str(root / ".hidden" / "app")], str(root)).objects
     assert v.path == "/.hidden/app" and v.loads
+
+
+def test_a_libc_so_6_without_glibc_versions_keeps_a_musl_root(tmp_path: Path) -> None:
+    """Alpine's gcompat puts a ``libc.so.6`` in /lib that is musl underneath (no ``GLIBC_2.*`` versions).
+    Stand-in: a link to 3.20's own libz. The root stays musl-only; with this machine's real glibc
+    ``libc.so.6`` beside musl, it has both."""
+    root = realparts.copy_minirootfs("3.20", tmp_path / "root")
+    os.symlink("libz.so.1", root / "lib" / "libc.so.6")
+    system = read_system(str(root))
+    assert (system.libc, system.only_libc) == ("musl", "musl")
+    os.unlink(root / "lib" / "libc.so.6")
+    shutil.copy2("/lib/x86_64-linux-gnu/libc.so.6", root / "lib" / "libc.so.6")
+    system = read_system(str(root))
+    assert (system.libc, system.only_libc) == ("glibc", "")
