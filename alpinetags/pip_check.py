@@ -14,8 +14,12 @@ It is patched lazily through the same ``.pth`` finder as the tag module (``alpin
 wrapper changes nothing about the call: it runs the check, then pip's function with pip's arguments.
 
 Cost: a wheel whose file name says platform ``any`` (pure Python) is not opened at all. Any other wheel
-is read by the check: first the ``Requires-External`` sonames its METADATA lists (written by
-``alpinetags wheel tag``; a missing one refuses the wheel without any ELF read), then its ELF files.
+is read once: first the ``Requires-External`` sonames its METADATA lists (written by ``alpinetags wheel
+tag``; a missing one refuses the wheel without any ELF read), then its ELF members (members named like
+source, text or images are not opened). The ELF bytes decompressed for the check are handed to pip's
+own extraction, so pip does not decompress them again. Only the wheel's entries (members no other
+member needs) are judged, each with everything it loads: a bundled library is judged as its loaders
+load it. Measured in bench/bench_pip.py, figures in docs/pip.md.
 
 Fail open: a failure of the check itself (a bug, an unreadable file, a missing module) is one
 ``alpinetags: warning:`` line and pip installs the wheel as it would without alpinetags.
