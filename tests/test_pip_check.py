@@ -249,6 +249,23 @@ def test_a_failing_check_fails_open_with_one_warning(places: dict[str, Path]) ->
         uninstall(python, "sslmod")
 
 
+def test_an_unreadable_elf_member_fails_open(tmp_path: Path) -> None:
+    """A member that starts like ELF but whose headers point outside it: one warning, pip installs."""
+    python = hooked_venv(NEWEST_PIP)
+    broken = b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x03\x00\x3e\x00" + b"\xff" * 200
+    wheel = write_wheel(
+        tmp_path, "broken", "1.0", "py3-none-linux_x86_64", {"broken/x.so": broken, "broken/__init__.py": ""}
+    )
+    proc = pip(
+        python, "install", "--no-deps", "--no-index", "--target", str(tmp_path / "t"), str(wheel), check=False
+    )
+    assert proc.returncode == 0, proc
+    (line,) = warnings_of(proc.stderr)
+    assert f"native check failed for {wheel.name}, pip installs it unchecked: OSError:" in line
+    assert "program header table lies outside the file" in line
+    assert (tmp_path / "t" / "broken" / "x.so").read_bytes() == broken
+
+
 def test_a_pip_whose_install_wheel_moved_is_refused() -> None:
     import types
 
