@@ -266,3 +266,20 @@ def test_cpython_ssl_on_3_16_and_3_17(real_loads: list[RootResult]) -> None:
     assert any(h.startswith("apk add so:libssl.so.3") and "openssl3" in h for h in v16.hints), v16.hints
     assert v17.loads and r17.imported[ssl][0]
     assert dict(v17.resolved)["libssl.so.3"] == "/lib/libssl.so.3"
+
+
+def test_cpython_ctypes_and_libffi_hints(real_loads: list[RootResult]) -> None:
+    """``_ctypes`` needs ``libffi.so.8``, which no minirootfs has: it fails on every root, really and as
+    predicted. The hint differs: on 3.17 the package to add; on 3.13, whose libffi ships ``libffi.so.7``, that
+    no package of that release has it."""
+    ctypes = next(p for p in _result(real_loads, "3.17-x86_64").imported if "/_ctypes." in p)
+    for name in ("3.13-x86_64", "3.17-x86_64"):
+        r = _result(real_loads, name)
+        v = _verdicts(r.predicted_python)[ctypes]
+        assert not v.loads and not r.imported[ctypes][0]
+        assert "libffi.so.8" in v.missing_sonames
+    (h13,) = _verdicts(_result(real_loads, "3.13-x86_64").predicted_python)[ctypes].hints
+    assert h13.startswith("no Alpine 3.13 package ships libffi.so.8 (Alpine 3.15-3.24: libffi)")
+    assert h13.endswith("Alpine 3.13's libffi 3.3-r2 ships libffi.so.7")
+    (h17,) = _verdicts(_result(real_loads, "3.17-x86_64").predicted_python)[ctypes].hints
+    assert h17 == "apk add so:libffi.so.8  (Alpine 3.17: package libffi 3.4.4-r0 ships it)"
