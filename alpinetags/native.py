@@ -43,6 +43,7 @@ from .loadpath import (
     object_libc,
     read_system,
     resolve_soname,
+    safe_resolve,
 )
 from .loadsim import (
     PYTHON_API_PREFIXES,
@@ -54,6 +55,7 @@ from .loadsim import (
     musl_exports,
     verdict,
 )
+from .model import Target
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,27 @@ def entry_objects(objects: Sequence[ElfObject]) -> list[ElfObject]:
     return entries or list(objects)
 
 
+def pick_arch(root: str, objects: Sequence[ElfObject]) -> Optional[str]:
+    """The arch to check ``objects`` as: theirs when the root has a musl loader for it (or none at all),
+    else the root's own when it has loaders of one arch only, so that an aarch64 wheel checked against an
+    x86_64 root is "built for aarch64" rather than "no C library here"."""
+    import glob
+
+    from .musl import LOADER_ARCH
+
+    wanted = next((o.symbols.arch for o in objects if o.symbols.arch), None)
+    lib = safe_resolve(Target(root=root), "/lib")  # a merged /lib is a link: followed inside the root
+    pattern = os.path.join(lib or os.path.join(root, "lib"), "ld-musl-*.so.1")
+    found = sorted({os.path.basename(p)[len("ld-musl-") : -len(".so.1")] for p in glob.glob(pattern)})
+    if wanted is None or not found or LOADER_ARCH.get(wanted) in found or len(found) > 1:
+        return wanted
+    # the tag arch the ELF reader gives for that loader's objects (armhf: armv7l)
+    by_loader = {"armhf": "armv7l"}
+    for tag, loader in LOADER_ARCH.items():
+        by_loader.setdefault(loader, tag)
+    return by_loader.get(found[0], wanted)
+
+
 def check_objects(
     containers: Sequence[ScannedContainer],
     system: System,
@@ -199,7 +222,7 @@ def check_paths(
     containers = scan_paths(list(paths))
     if system is None:
         if arch is None:
-            arch = next((o.symbols.arch for c in containers for o in c.objects if o.symbols.arch), None)
+            arch = pick_arch(root, [o for c in containers for o in c.objects])
         system = read_system(root, arch)
     return check_objects(containers, system, hints=hints, interpreter=interpreter)
 
@@ -218,8 +241,7 @@ def check_wheel(
     if not container.objects:
         return CheckReport(system or System(root=root, arch="", libc=""), (), container.problems, 0)
     if system is None:
-        arch = next((o.symbols.arch for o in container.objects if o.symbols.arch), None)
-        system = read_system(root, arch)
+        system = read_system(root, pick_arch(root, container.objects))
     return check_objects([container], system, hints=hints, interpreter=interpreter)
 
 

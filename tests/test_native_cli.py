@@ -121,3 +121,12 @@ def test_a_root_with_no_c_library_cannot_be_checked(tmp_path: Path) -> None:
     proc = run("--root", str(tmp_path), str(parts_native.jiter_wheel()))
     assert proc.returncode == 3, proc.stdout
     assert "no C library for x86_64" in proc.stderr
+
+
+def test_another_arch_than_the_roots_is_a_verdict() -> None:
+    """3.20's aarch64 apk against the real x86_64 3.20 root: exit 1, "built for aarch64", not exit 3."""
+    r20 = realparts.alpine_minirootfs("3.20")
+    foreign = realparts.alpine_minirootfs("3.20", "aarch64") / "sbin" / "apk"
+    proc = run("--root", str(r20), str(foreign))
+    assert proc.returncode == 1, proc.stderr
+    assert "built for aarch64, the system is x86_64" in proc.stdout
