@@ -11,34 +11,28 @@ import dataclasses
 import logging
 import os
 import re
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Optional
 
 from .arch import check_arch, elf_arch, host_arch
-from .elffile import read_elf
+from .elffile import ElfHeader, read_elf
 from .errors import AlpinetagsError, ConfigError, ElfError, LoaderError
+from .interpreter import ROOT_EXECUTABLES as ROOT_EXECUTABLES  # defined there; still importable from here
+from .interpreter import Interpreter as Interpreter
+from .interpreter import InterpreterFile, find_interpreter
+from .interpreter import libc_of_loader as libc_of_loader
+from .interpreter import read_interpreter as read_interpreter
+from .interpreter import target_executable as target_executable
 from .model import Platform, Target, parse_target_spec
-from .musl import loader_arch, read_musl_version, run_musl_version
+from .musl import read_musl_version, run_musl_version
 from .os_release import read_os_release
 from .plugins import Registry, disabled_from_env, load_plugins
 
 ROOT_ENV = "ALPINETAGS_ROOT"
 MUSL_VERSION_ENV = "ALPINETAGS_MUSL_VERSION"
 _LIBC_VERSION_RE = re.compile(r"\d{1,3}\.\d{1,3}(\.\d{1,3})?\Z")  # no part of musl has more digits
-#: glibc's loader names on every Linux arch (ld-linux-x86-64.so.2, ld-linux-armhf.so.3, ld64.so.2, ld.so.1).
-_GLIBC_LOADER_RE = re.compile(r"(ld-linux[a-z0-9_-]*\.so\.\d|ld64\.so\.\d|ld\.so\.1)\Z")
 
 log = logging.getLogger("alpinetags")
-
-#: Where an interpreter is looked for in a root given without ``--executable``.
-ROOT_EXECUTABLES = (
-    "usr/bin/python3",
-    "usr/local/bin/python3",
-    "bin/busybox",
-    "bin/sh",
-)
 
 
 def default_target(environ: Optional[Mapping[str, str]] = None) -> Target:
@@ -48,70 +42,6 @@ def default_target(environ: Optional[Mapping[str, str]] = None) -> Target:
     if not os.path.isdir(root):
         raise ConfigError(f"{ROOT_ENV}={root!r} is not a directory")
     return Target(root=root, environ=env)
-
-
-def target_executable(target: Target) -> Optional[str]:
-    """The host path of the executable whose ELF header stands for the target's interpreter."""
-    if target.executable:
-        return target.executable
-    if target.is_running_system:
-        return sys.executable
-    for rel in ROOT_EXECUTABLES:
-        # Inside the root: Alpine's /bin/sh -> /bin/busybox must not land on this machine's busybox.
-        try:
-            path = target.resolve("/" + rel)
-        except (OSError, ValueError):  # a link loop, or a NUL in the root
-            continue
-        if os.path.isfile(path):
-            return path
-    return None
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """What an interpreter's ELF header says about its libc: the loader it asks for names the libc."""
-
-    path: str  # the host path read
-    loader: Optional[str]  # PT_INTERP as written (a path inside the target); None: statically linked
-    libc: str  # "musl", "glibc", or "" (static, or a loader of no known libc)
-
-    def describe(self) -> str:
-        """For ``sources``: ``PT_INTERP of /usr/bin/python3: /lib/ld-musl-x86_64.so.1``."""
-        if self.loader is None:
-            return f"{self.path} is statically linked (no PT_INTERP): no libc loader"
-        return f"PT_INTERP of {self.path}: {self.loader}"
-
-
-def libc_of_loader(loader: Optional[str]) -> str:
-    """``musl`` for ``ld-musl-<arch>.so.1``, ``glibc`` for glibc's loader names, else ``""``."""
-    if loader is None:
-        return ""
-    if loader_arch(loader) is not None:
-        return "musl"
-    return "glibc" if _GLIBC_LOADER_RE.search(os.path.basename(loader)) else ""
-
-
-def read_interpreter(target: Target) -> Optional[Interpreter]:
-    """The libc the target's interpreter is linked against, from its PT_INTERP; ``None`` when the target
-    has no executable to read (a root with none of ``ROOT_EXECUTABLES``). Raises ``ElfError``.
-
-    This, not os-release, decides the libc: an Alpine root may hold a glibc or a static Python, whose
-    wheels must be manylinux ones whatever the distro says. A root without Python is judged by its
-    busybox or shell; a static one of those says nothing about the libc a Python there would use, so
-    it counts as nothing to read.
-    """
-    exe = target_executable(target)
-    if exe is None:
-        log.info("no interpreter to read in %s", target.root)
-        return None
-    header = read_elf(exe)
-    found = Interpreter(exe, header.interpreter, libc_of_loader(header.interpreter))
-    log.info("read %s: %s", exe, found.describe())
-    stand_in = not target.executable and not target.is_running_system
-    if stand_in and header.interpreter is None and not os.path.basename(exe).startswith("python"):
-        log.info("%s is no Python and static: it says nothing about the libc", exe)
-        return None
-    return found
 
 
 def musl_loader_version(target: Target, loader: str, *, may_run: bool = True) -> tuple[str, str]:
@@ -140,12 +70,20 @@ def explicit_executable_arch(path: str) -> str:
     An explicit ``--executable`` is never replaced by this machine's arch: a directory, a file that is not
     ELF or is cut short, or a machine no wheel is built for (MIPS) is bad input.
     """
+    try:
+        header: Optional[ElfHeader] = read_elf(path)
+        error: Optional[ElfError] = None
+    except ElfError as exc:
+        header, error = None, exc
+    return _explicit_arch(path, header, error)
+
+
+def _explicit_arch(path: str, header: Optional[ElfHeader], error: Optional[ElfError]) -> str:
+    """``explicit_executable_arch`` of a file already read (``header``, or the ``error`` reading met)."""
     if os.path.isdir(path):
         raise ConfigError(f"--executable {path!r} is a directory, not an interpreter")
-    try:
-        header = read_elf(path)
-    except ElfError as exc:
-        raise ConfigError(f"--executable {path!r} is not a readable ELF file: {exc}") from None
+    if header is None:
+        raise ConfigError(f"--executable {path!r} is not a readable ELF file: {error}") from None
     arch = elf_arch(header)
     if not arch:
         raise ConfigError(
@@ -193,32 +131,43 @@ def _glibc_version() -> str:
     return version if name == "glibc" else ""
 
 
-def base_platform(target: Target, registry: Optional[Registry] = None) -> Platform:
+def base_platform(
+    target: Target, registry: Optional[Registry] = None, interpreter: Optional[InterpreterFile] = None
+) -> Platform:
     """What the core reads without any plugin. A broken file is reported and left out, not raised;
-    an explicit ``--executable`` that cannot stand for an interpreter is a ``ConfigError``."""
+    an explicit ``--executable`` that cannot stand for an interpreter is a ``ConfigError``.
+
+    ``interpreter`` is the target's interpreter as ``detect()`` read it for everyone (read here if not given).
+    """
+    if interpreter is None:
+        interpreter = find_interpreter(target)
+    running = target.is_running_system
     sources: list[tuple[str, str]] = []
     arch = target.arch or ""
     if arch:
         sources.append(("arch", "--arch"))
-    if target.executable and not target.is_running_system:
-        exe_arch = explicit_executable_arch(target.executable)
+    if target.executable and not running:
+        if interpreter.path == target.executable:
+            exe_arch = _explicit_arch(target.executable, interpreter.header, interpreter.error)
+        else:  # an interpreter read for another target
+            exe_arch = explicit_executable_arch(target.executable)
         if not arch:
             arch = exe_arch
             sources.append(("arch", f"ELF header of {target.executable}"))
     if arch:
         pass
-    elif target.is_running_system:
+    elif running:
         arch = host_arch()
         sources.append(("arch", "this interpreter (sysconfig)"))
     else:
-        exe = target_executable(target)
+        exe = interpreter.path
         if exe:
-            try:
-                arch = elf_arch(read_elf(exe))
+            if interpreter.header is not None:
+                arch = elf_arch(interpreter.header)
                 if arch:
                     sources.append(("arch", f"ELF header of {exe}"))
-            except AlpinetagsError as exc:
-                _report(registry, f"cannot read the arch: {exc}")
+            else:
+                _report(registry, f"cannot read the arch: {interpreter.error}")
         if not arch:
             arch = host_arch()
             sources.append(("arch", "this interpreter (sysconfig), nothing else said"))
@@ -236,7 +185,7 @@ def base_platform(target: Target, registry: Optional[Registry] = None) -> Platfo
         distro_like = tuple(info.get("id_like", "").split())
         sources.append(("distro", path))
     libc = libc_version = ""
-    if target.is_running_system:
+    if running:
         libc_version = _glibc_version()
         if libc_version:
             libc = "glibc"
@@ -244,7 +193,7 @@ def base_platform(target: Target, registry: Optional[Registry] = None) -> Platfo
             log.info("libc glibc %s (confstr)", libc_version)
     else:
         try:
-            interp = read_interpreter(target)
+            interp = interpreter.linked()
         except AlpinetagsError as exc:
             _report(registry, f"cannot read the interpreter: {exc}")
             interp = None
@@ -320,8 +269,13 @@ def detect(target: Optional[Target] = None, registry: Optional[Registry] = None)
         registry = load_plugins(disabled_from_env(target.environ))
     if target.given is not None:
         return target.given  # stated outright: neither probed nor overridden
-    base = base_platform(target, registry)
-    found, name = registry.call_first("alpinetags_detect", _is_platform, target=target, base=base)
+    # Looked up and read once here, for the core and every plugin: each lookup on a root costs path
+    # resolutions inside it, and the core and two plugins used to make their own.
+    interpreter = find_interpreter(target)
+    base = base_platform(target, registry, interpreter)
+    found, name = registry.call_first(
+        "alpinetags_detect", _is_platform, target=target, base=base, interpreter=interpreter
+    )
     platform = dataclasses.replace(found, detected_by=name) if found is not None else base
     return apply_overrides(platform, target.environ)
 

@@ -7,11 +7,14 @@ functions with ``alpinetags.hookimpl``. The shipped plugins use nothing more tha
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import pluggy
 
 from .model import Platform, Target
+
+if TYPE_CHECKING:  # for the annotation only: importing it would load the ELF reader with the hookspecs
+    from .interpreter import InterpreterFile
 
 PROJECT = "alpinetags"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -22,12 +25,19 @@ class AlpinetagsSpec:
     """Hook specifications. Plugins implement any subset of them."""
 
     @hookspec(firstresult=True)
-    def alpinetags_detect(self, target: Target, base: Platform) -> Optional[Platform]:
+    def alpinetags_detect(
+        self, target: Target, base: Platform, interpreter: InterpreterFile
+    ) -> Optional[Platform]:
         """Say what system ``target`` is, or return ``None`` to let the next plugin try.
 
         ``base`` holds what the core read generically (os-release id, version and id_like, and the arch);
         a plugin refines it with ``dataclasses.replace``. The first non-``None`` answer wins: a distro
         plugin should use ``tryfirst=True``, a generic fallback ``trylast=True``.
+
+        ``interpreter`` is the target's interpreter as ``detect()`` found and read it, once for the core and
+        every plugin (``interpreter.linked()``: the libc its PT_INTERP names, or ``None``; it raises the
+        ``ElfError`` the read met). Like every hook argument it may be left out of an implementation's
+        signature: a plugin taking only ``(target, base)`` is called with those.
         """
 
     @hookspec

@@ -31,8 +31,9 @@ from typing import Optional
 
 from alpinetags import Platform, Target, hookimpl
 from alpinetags.arch import compatible_arches
-from alpinetags.detect import Interpreter, musl_loader_version, read_interpreter
+from alpinetags.detect import musl_loader_version
 from alpinetags.errors import AlpinetagsError, ConfigError, LoaderError
+from alpinetags.interpreter import Interpreter, InterpreterFile
 from alpinetags.musl import LOADER_ARCH, musl_release
 from alpinetags.os_release import read_first_line
 
@@ -109,8 +110,9 @@ def _override(target: Target) -> Optional[str]:
 
 
 @hookimpl(tryfirst=True)
-def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
-    """Alpine by ``ID=alpine``, a derivative by ``ID_LIKE`` plus ``/etc/alpine-release``."""
+def alpinetags_detect(target: Target, base: Platform, interpreter: InterpreterFile) -> Optional[Platform]:
+    """Alpine by ``ID=alpine``, a derivative by ``ID_LIKE`` plus ``/etc/alpine-release``; the libc from
+    ``interpreter``, which the core read once for everyone."""
     override = _override(target)
     if override == "":
         return None  # Alpine tags switched off
@@ -130,7 +132,7 @@ def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
     parse_alpine_version(version)  # raise now: a garbled version is reported, the fallback runs
     log.info("Alpine %s (%s)", version, sources.get("distro", ""))
     arch = base.arch
-    if not target.is_running_system and not target.arch and not target.executable:
+    if not target.arch and not target.executable and not target.is_running_system:
         arch_file = target.resolve("/etc/apk/arch")
         apk_arch = read_first_line(arch_file)
         log.info("read %s: %r", arch_file, apk_arch)
@@ -138,7 +140,7 @@ def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
             arch = APK_ARCH_TO_TAG[apk_arch]
             sources["arch"] = arch_file
     try:
-        interp = read_interpreter(target)
+        interp = interpreter.linked()
     except AlpinetagsError as exc:
         log.info("interpreter unreadable, musl assumed: %s", exc)
         interp = None

@@ -18,7 +18,7 @@ from typing import Optional
 
 from alpinetags import Platform, Target, hookimpl
 from alpinetags.detect import musl_loader_version as musl_loader_version  # the core's, still importable here
-from alpinetags.detect import read_interpreter
+from alpinetags.interpreter import InterpreterFile
 from alpinetags.musl import musl_release, musllinux_platforms
 
 __version__ = "0.1.0"
@@ -27,8 +27,10 @@ log = logging.getLogger("alpinetags")
 
 
 @hookimpl(trylast=True)
-def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
-    interp = read_interpreter(target)
+def alpinetags_detect(target: Target, base: Platform, interpreter: InterpreterFile) -> Optional[Platform]:
+    """musllinux for an interpreter whose PT_INTERP names musl's loader (``interpreter``: read once by the
+    core for everyone); an unreadable one raises its ``ElfError``, which the registry reports."""
+    interp = interpreter.linked()
     if interp is None or interp.loader is None or interp.libc != "musl":
         return None  # nothing to read, static, or not musl
     version, how = musl_loader_version(target, interp.loader)
