@@ -56,6 +56,16 @@ def test_plugin_adds_its_tag(venv_python: Path) -> None:
     assert data["platforms"] == ["exampleos_7_x86_64", "linux_x86_64"]
 
 
+def test_plugin_detect_hook_taking_target_and_base_only(venv_python: Path, tmp_path: Path) -> None:
+    """Its alpinetags_detect predates the hook's ``interpreter`` argument and still answers."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "os-release").write_text("ID=exampleos\nVERSION_ID=7.1\n")
+    data = alpinetags(venv_python, "tags", "--root", str(tmp_path))
+    platform = data["platform"]
+    assert (platform["detected_by"], platform["libc"]) == ("example", "glibc")  # type: ignore[index]
+    assert data["platforms"][0] == f"exampleos_7_{platform['arch']}"  # type: ignore[index]
+
+
 def test_plugin_can_be_blocked_by_name(venv_python: Path) -> None:
     by_env = alpinetags(
         venv_python, "tags", "--target", "exampleos:7.1,x86_64", ALPINETAGS_DISABLE_PLUGINS="example"

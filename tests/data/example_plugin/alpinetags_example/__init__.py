@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from alpinetags import Platform, hookimpl
+import dataclasses
+from typing import Optional
+
+from alpinetags import Platform, Target, hookimpl
+
+
+@hookimpl(tryfirst=True)
+def alpinetags_detect(target: Target, base: Platform) -> Optional[Platform]:
+    # (target, base) only, as written before the hook gained ``interpreter``: it must still be called.
+    if base.distro_id != "exampleos":
+        return None
+    return dataclasses.replace(base, libc="glibc")
 
 
 @hookimpl
