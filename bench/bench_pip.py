@@ -7,27 +7,39 @@ machine state; the figure is the median, and the ratio is median(on) / median(of
 1. Interpreter start: `python -c pass` with `alpinetags-pip-hook.pth` in site-packages vs without
    (the file is renamed away and back between runs). Also the in-process cost of the `.pth` line
    alone (`exec` of it, as `site` does), which is below what process timing can resolve.
+   The line alone is also timed in its earlier precompiled form (marshal, hex), rebuilt here from the
+   same source, to show what readability costs.
 2. pip: `pip install --dry-run --no-index --find-links WHEELHOUSE demo` with the hook on vs
    `ALPINETAGS_PIP=0`, once on this glibc host (detection runs, nothing added) and once with
    `ALPINETAGS_ROOT` at a root laid out as Alpine 3.17 (the alpine tags added).
+3. The native check at install: `pip install --no-deps --no-index --target DIR` of the 40 real
+   musllinux wheels of the experiments (`bash experiments/fetch.sh` -> .cache/experiments/wheels) with
+   `ALPINETAGS_ROOT` at the real Alpine 3.20 minirootfs (its musl makes pip take them), check on vs
+   `ALPINETAGS_CHECK=0` (same tags; DIR emptied before each run).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.test_pip import NEWEST_PIP, alpine_root, clean_env, venv_with_pip, wheelhouse  # noqa: E402
+from tests import realparts  # noqa: E402
+from tests.test_pip import alpine_root, wheelhouse  # noqa: E402
+from tests.venvs import NEWEST_PIP, clean_env, venv_with_pip  # noqa: E402
+
+EXPERIMENT_WHEELS = REPO / ".cache" / "experiments" / "wheels"
 
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -74,7 +86,11 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=300, help="python -c pass runs per side")
     parser.add_argument("--pip-runs", type=int, default=20, help="pip runs per side")
+    parser.add_argument("--install-runs", type=int, default=5, help="runs per side of the 40-wheel install")
     args = parser.parse_args()
+    wheels = sorted(EXPERIMENT_WHEELS.glob("*.whl"))
+    if args.install_runs and len(wheels) != 40:
+        raise SystemExit(f"{EXPERIMENT_WHEELS} holds {len(wheels)} wheels, not 40: bash experiments/fetch.sh")
 
     base = Path(tempfile.mkdtemp(prefix="alpinetags-bench-pip-"))
     python = venv_with_pip(base / "venv", NEWEST_PIP, enable=True)
@@ -105,13 +121,30 @@ def main() -> int:
         f"line = [l for l in open({str(pth)!r}) if l.startswith('import')][0]\n"
         "t = time.perf_counter(); exec(line); print(time.perf_counter() - t)\n"
     )
-    cold = [
-        float(
-            subprocess.run([str(python), "-S", "-c", probe], capture_output=True, text=True, env=env).stdout
-        )
-        for _ in range(max(args.runs // 4, 5))
-    ]
-    per_exec = statistics.median(cold)
+    # The same finder precompiled, as the line was before it was made readable.
+    import importlib.util
+    import marshal
+
+    from alpinetags._pth import FINDER_CODE
+
+    code = marshal.dumps(compile(FINDER_CODE, "<alpinetags-pip-hook>", "exec")).hex()
+    magic = importlib.util.MAGIC_NUMBER
+    old_line = (
+        f"import sys, marshal; getattr(sys.modules.get('_frozen_importlib_external'), 'MAGIC_NUMBER', None) "
+        f"== {magic!r} and exec(marshal.loads(bytes.fromhex('{code}')), {{'sys': sys}})"
+    )
+    old_probe = (
+        f"import sys, time\nline = {old_line!r}\n"
+        "t = time.perf_counter(); exec(line); print(time.perf_counter() - t)\n"
+    )
+    readable: list[float] = []
+    marshalled: list[float] = []
+    for _ in range(max(args.runs // 4, 5)):  # interleaved, as everything else here
+        for sink, code_ in ((readable, probe), (marshalled, old_probe)):
+            out = subprocess.run([str(python), "-S", "-c", code_], capture_output=True, text=True, env=env)
+            sink.append(float(out.stdout))
+    per_exec = statistics.median(readable)
+    per_exec_old = statistics.median(marshalled)
 
     pip_cmd = [
         str(python),
@@ -134,6 +167,24 @@ def main() -> int:
         on, off = compare(args.pip_runs, (pip_cmd, hook_on, None), (pip_cmd, hook_off, None))
         rows.append((f"`pip install --dry-run ... demo`, {label}: hook on vs ALPINETAGS_PIP=0", on, off))
 
+    if args.install_runs:
+        target = base / "target"
+        install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                   "--target", str(target), *map(str, wheels)]  # fmt: skip
+        r320 = str(realparts.alpine_minirootfs("3.20"))
+        check_on = {**env, "ALPINETAGS_ROOT": r320}
+        check_off = {**check_on, "ALPINETAGS_CHECK": "0"}
+
+        def empty_target() -> None:
+            shutil.rmtree(target, ignore_errors=True)
+
+        on, off = compare(
+            args.install_runs, (install, check_on, empty_target), (install, check_off, empty_target)
+        )
+        size = sum(w.stat().st_size for w in wheels) / 1e6
+        rows.append((f"`pip install --target` of the 40 musllinux wheels ({size:.0f} MB), Alpine 3.20 root: "
+                     "check on vs ALPINETAGS_CHECK=0", on, off))  # fmt: skip
+
     print(f"pip {NEWEST_PIP}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
           f"{args.runs} / {args.pip_runs} interleaved runs per side, medians\n")  # fmt: skip
     print("| what | wall with | wall without | ratio | CPU with | CPU without | ratio |")
@@ -141,7 +192,10 @@ def main() -> int:
     for what, (wa, ca), (wb, cb) in rows:
         print(f"| {what} | {wa * 1000:.2f} ms | {wb * 1000:.2f} ms | {wa / wb:.3f}x "
               f"| {ca * 1000:.2f} ms | {cb * 1000:.2f} ms | {ca / cb:.3f}x |")  # fmt: skip
-    print(f"\nThe .pth line alone, exec'd in a fresh interpreter: {per_exec * 1e6:.0f} µs (median).")
+    print(
+        f"\nThe .pth line alone, exec'd in a fresh interpreter: {per_exec * 1e6:.0f} µs (median); "
+        f"the same finder precompiled (marshal, the earlier form): {per_exec_old * 1e6:.0f} µs."
+    )
     return 0
 
 
