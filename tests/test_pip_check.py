@@ -22,6 +22,8 @@ from tests.parts_wheel import build_ssl_extension
 from tests.test_pip import demo_wheel, pip, warnings_of, write_wheel
 from tests.venvs import NEWEST_PIP, OLD_PIP, OLDEST_PIP, clean_env, hooked_venv, run, venv_with_pip
 
+pytestmark = pytest.mark.realparts
+
 PIPS = [NEWEST_PIP, OLD_PIP, OLDEST_PIP]
 SSL_TAG = "cp311-cp311-alpine_3_16_x86_64"
 SSL_WHEEL = f"sslmod-1.0-{SSL_TAG}.whl"
