@@ -58,11 +58,16 @@ PRELOAD = (
     "alpinetags.elfdynamic",
     "alpinetags.elfscan",
     "alpinetags.native",
+    "alpinetags.loadpath",
+    "alpinetags.loadsim",
+    "alpinetags.model",
     "alpinetags.facts",
     "alpinetags.arch",
     "alpinetags.musl",
     "alpinetags.os_release",
     "alpinetags.plugins",
+    "alpinetags.entrypoints",
+    "distro",
 )
 #: Why a module of ``PRELOAD`` could not be imported (reported when the check then fails open).
 preload_errors: dict[str, str] = {}
@@ -146,20 +151,19 @@ def soname_looking(names: Sequence[str]) -> list[str]:
     return [n for n in names if _SONAME_RE.match(n)]
 
 
-#: The library directories musl's loader searches when ``/etc/ld-musl-<arch>.path`` is absent.
-DEFAULT_LIB_DIRS = ("/lib", "/usr/local/lib", "/usr/lib")
-
-
 def soname_in_root(soname: str, root: str) -> bool:
-    """Whether ``soname`` is a file in one of the root's default library directories.
+    """Whether a loader of the root could find ``soname``: in any directory either of its loaders
+    searches (musl's path file or default path, glibc's ld.so.conf and defaults), links followed inside
+    the root (``native.resolve_soname``).
 
-    Only the cheap first look, for ``Requires-External`` names: a soname found here is checked again,
-    with everything the loader does, by the full check.
+    Only the cheap first look, for ``Requires-External`` names, so it is lenient: a soname found here
+    is checked again, with everything the loader does, by the full check.
     """
-    for d in DEFAULT_LIB_DIRS:
-        if os.path.exists(os.path.join(root, d.lstrip("/"), soname)):
-            return True
-    return False
+    from . import native
+
+    system = _system(root, "")
+    dirs = tuple(dict.fromkeys((*system.musl_path, *system.glibc_dirs)))
+    return native.resolve_soname(soname, root, dirs) is not None
 
 
 def requires_external_problem(declared: Sequence[str], root: str) -> Optional[Problem]:
@@ -240,6 +244,16 @@ NativeCheck = Callable[[Any, str], tuple[tuple[Problem, ...], tuple[str, ...]]]
 _systems: dict[tuple[str, str], Any] = {}
 
 
+def _system(root: str, arch: str) -> Any:
+    """``native.read_system(root, arch)``, once per pip process (``""``: the root's own arch)."""
+    from . import native
+
+    system = _systems.get((root, arch))
+    if system is None:
+        system = _systems[(root, arch)] = native.read_system(root, arch or None)
+    return system
+
+
 def native_problems(container: Any, root: str) -> tuple[tuple[Problem, ...], tuple[str, ...]]:
     """The entries of the scanned wheel that would not load in ``root`` (``alpinetags.native``), and
     the hints the plugins give for what is missing."""
@@ -249,9 +263,7 @@ def native_problems(container: Any, root: str) -> tuple[tuple[Problem, ...], tup
     if not container.objects:
         return (), ()
     arch = next((o.symbols.arch for o in container.objects if o.symbols.arch), "")
-    system = _systems.get((root, arch))
-    if system is None:
-        system = _systems[(root, arch)] = native.read_system(root, arch or None)
+    system = _system(root, arch)
     hints = native.plugin_hints(_registry(os.environ))
     entries = entry_members(container.objects)
     found = _entry_problems(native.check_objects([container], system, hints=hints), entries)
