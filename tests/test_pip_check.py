@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -307,6 +308,23 @@ def test_requires_external_is_read_before_the_scan(places: dict[str, Path]) -> N
     refusal = check_for_pip("sslreq", str(wheel), {"ALPINETAGS_ROOT": str(places["r317"])}, native=never)  # type: ignore[arg-type]
     assert refusal is not None
     assert refusal.problems[0].missing_sonames == ("libssl.so.1.1",)
+
+
+def test_requires_external_looks_where_the_loader_looks(places: dict[str, Path], tmp_path: Path) -> None:
+    """A soname in a directory named by the root's musl path file is there, for the first look too."""
+    from alpinetags.pip_check import check_for_pip
+
+    root = realparts.copy_minirootfs("3.17", tmp_path / "r317")
+    (root / "opt" / "ssl11").mkdir(parents=True)
+    shutil.copy2(places["r316"] / "lib" / "libssl.so.1.1", root / "opt" / "ssl11" / "libssl.so.1.1")
+    (wheel,) = places["declared"].glob("*.whl")
+    env = {"ALPINETAGS_ROOT": str(root)}
+    assert check_for_pip("sslreq", str(wheel), env) is not None
+    (root / "etc" / "ld-musl-x86_64.path").write_text("/lib\n/usr/local/lib\n/usr/lib\n/opt/ssl11\n")
+    from alpinetags import pip_check
+
+    pip_check._systems.clear()  # the system is read once per pip process; this test changes it
+    assert check_for_pip("sslreq", str(wheel), env) is None
 
 
 def test_explicit_platform_without_a_root_is_not_checked(places: dict[str, Path]) -> None:

@@ -101,3 +101,23 @@ def test_alpine_316_installs_it_and_it_calls_libssl(roots: dict[str, Path]) -> N
     code, stdout, stderr = sslmod_version(roots["3.16"])
     assert code == 0, stderr
     assert stdout.strip().startswith("0x1010"), stdout  # OPENSSL_VERSION_NUMBER of Alpine 3.16's 1.1.1
+
+
+def test_alpine_317_with_the_old_libssl_on_its_path_file_installs_it(roots: dict[str, Path]) -> None:
+    """3.16's libssl.so.1.1 and libcrypto.so.1.1 put in /opt/ssl11 and that directory named in musl's
+    path file: the check finds them where the loader will, pip installs, and the module really loads."""
+    root = roots["3.17"]
+    old_lib = realparts.alpine_minirootfs("3.16") / "lib"
+    (root / "opt" / "ssl11").mkdir()
+    for name in ("libssl.so.1.1", "libcrypto.so.1.1"):
+        shutil.copy2(old_lib / name, root / "opt" / "ssl11" / name)
+    path_file = root / "etc" / "ld-musl-x86_64.path"
+    path_file.write_text("/lib\n/usr/local/lib\n/usr/lib\n/opt/ssl11\n")
+    try:
+        code, stdout, stderr = pip_install(root)
+        assert code == 0 and "alpinetags: warning" not in stderr, (stdout, stderr)
+        code, stdout, stderr = sslmod_version(root)
+        assert code == 0 and stdout.strip().startswith("0x1010"), (stdout, stderr)
+    finally:
+        path_file.unlink()
+        in_root(root, PYTHON, "-m", "pip", "uninstall", "-y", "sslmod")
