@@ -371,28 +371,35 @@ def _installation_error(message: str) -> Exception:
     return InstallationError(message)
 
 
-def prefilled_zipfile(base: type, kept: dict[str, bytes]) -> type:
-    """A ``ZipFile`` class whose ``open`` of a member in ``kept`` returns those bytes (once) instead of
-    decompressing it again; every other call is ``base``'s own. pip reads each member once."""
+#: The ELF bytes the check decompressed, per wheel path, while pip installs that wheel.
+_prefills: dict[str, dict[str, bytes]] = {}
+
+
+def prefilled_zipfile(base: type, prefills: dict[str, dict[str, bytes]]) -> type:
+    """A ``ZipFile`` class whose ``open`` of a member the check already decompressed (``prefills``, per
+    archive path) returns those bytes, once, instead of decompressing it again; every other call is
+    ``base``'s own. pip reads each member once."""
     import io
 
     class PrefilledZipFile(base):  # type: ignore[misc]
         def open(self, name: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            kept = prefills.get(self.filename) if isinstance(self.filename, str) else None
             key = getattr(name, "filename", name)
-            data = kept.pop(key, None) if mode == "r" and isinstance(key, str) else None
+            data = kept.pop(key, None) if kept and mode == "r" and isinstance(key, str) else None
             if data is None:
                 return super().open(name, mode, *args, **kwargs)
             return io.BytesIO(data)
 
+    PrefilledZipFile.alpinetags_prefilled = True
     return PrefilledZipFile
 
 
-def wrap_install_wheel(original: Callable[..., Any], module: Any = None) -> Callable[..., Any]:
+def wrap_install_wheel(original: Callable[..., Any]) -> Callable[..., Any]:
     """pip's ``install_wheel`` with the native check in front; pip's own alone when the check fails.
 
-    When the check passes, the ELF bytes it decompressed go to pip's extraction through ``module``'s
-    ``ZipFile`` name (pip's wheel module does ``with ZipFile(wheel_path) as z`` and reads members with
-    ``z.open``), set for the duration of the call only.
+    When the check passes, the ELF bytes it decompressed wait in ``_prefills`` under the wheel's path
+    for the duration of the call: pip's wheel module opens ``ZipFile(wheel_path)``, which
+    ``patch_wheel_module`` made a ``prefilled_zipfile``, and reads each member with ``open``.
     """
 
     def install_wheel(*args: Any, **kwargs: Any) -> Any:
@@ -412,14 +419,13 @@ def wrap_install_wheel(original: Callable[..., Any], module: Any = None) -> Call
                 warn(f"native check failed for {wheel}, pip installs it unchecked: {cause}")
         if found is not None and found.refusal is not None:
             raise _installation_error(found.refusal.message())
-        base = getattr(module, "ZipFile", None)
-        if found is None or not found.kept or not isinstance(base, type):
+        if found is None or not found.kept or not isinstance(wheel_path, str):
             return original(*args, **kwargs)
-        module.ZipFile = prefilled_zipfile(base, found.kept)
+        _prefills[wheel_path] = found.kept
         try:
             return original(*args, **kwargs)
         finally:
-            module.ZipFile = base
+            _prefills.pop(wheel_path, None)
 
     install_wheel.__doc__ = original.__doc__
     setattr(install_wheel, _PATCHED, original)
@@ -470,7 +476,10 @@ def patch_wheel_module(module: Any) -> None:
         )
     if blocks_imports():
         preload()
-    wrapped = wrap_install_wheel(original, module)
+    wrapped = wrap_install_wheel(original)
+    base = getattr(module, "ZipFile", None)
+    if isinstance(base, type) and not getattr(base, "alpinetags_prefilled", False):
+        module.ZipFile = prefilled_zipfile(base, _prefills)
     module.install_wheel = wrapped
     for name, loaded in list(sys.modules.items()):
         other: Any = loaded
