@@ -2,13 +2,15 @@
 
 It reads at most ``MAX_READ`` bytes of any file, whatever the header claims, and every way a file
 can be short, lying or hostile ends in ``ElfError``. Only the program headers are read from a file:
-that is all PEP 656 needs (the interpreter's loader names the libc). ``read_only_data`` reads the
-section headers of a file already in memory (a musl loader), to tell the data a program uses from
-notes the toolchain appended (``.comment`` says ``GCC: (Alpine 9.3.0) 9.3.0``, which is no musl version).
+that is all PEP 656 needs (the interpreter's loader names the libc). ``read_only_ranges`` reads the
+section headers too (of a musl loader), to tell the data a program uses from notes the toolchain
+appended (``.comment`` says ``GCC: (Alpine 9.3.0) 9.3.0``, which is no musl version); it says where
+that data is, and the caller reads only what it needs of it.
 """
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO, Optional
@@ -26,6 +28,10 @@ _SHT_PROGBITS = 1
 _SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR = 1, 2, 4
 #: No ELF file alpinetags reads has more sections than this (musl's loaders have about 20).
 MAX_SECTIONS = 4096
+#: Section header entries are 40 (ELF32) or 64 (ELF64) bytes; a larger one is allowed up to this.
+_MAX_SHENTSIZE = 128
+#: Section names are for messages; a name table larger than this is not read (a loader's is ~250 bytes).
+_MAX_NAMES = 64 * 1024
 
 EM_386 = 3
 EM_MIPS = 8
@@ -58,12 +64,12 @@ class ElfHeader:
 
 
 class _BoundedReader:
-    """Reads from a file at given offsets, refusing to read more than ``MAX_READ`` in all."""
+    """Reads from a file at given offsets, refusing to read more than ``budget`` (``MAX_READ``) in all."""
 
-    def __init__(self, f: BinaryIO, size: int) -> None:
+    def __init__(self, f: BinaryIO, size: int, budget: int = MAX_READ) -> None:
         self._f = f
         self._size = size
-        self._budget = MAX_READ
+        self._budget = budget
 
     def read(self, offset: int, length: int, what: str) -> bytes:
         if offset < 0 or length < 0 or offset + length > self._size:
@@ -150,18 +156,25 @@ class DataRange:
 
 
 def read_only_data(data: bytes) -> list[DataRange]:
-    """The read-only, non-executable data of the ELF file ``data``: where a program keeps its constants.
+    """``read_only_ranges`` of an ELF file already in memory."""
+    return read_only_ranges(io.BytesIO(data), len(data))
+
+
+def read_only_ranges(f: BinaryIO, size: int) -> list[DataRange]:
+    """The read-only, non-executable data of the open ELF file ``f``: where a program keeps its constants.
 
     From the section headers: allocated ``PROGBITS`` sections that are neither writable nor executable
     (``.rodata``, ``.rodata.str1.1``, ...); never ``.comment`` or another non-allocated section, which
     the program never sees and the toolchain fills with its own version strings. A file stripped of its
     section headers falls back to its non-writable ``PT_LOAD`` segments (still nothing non-allocated).
-    Every lying offset or size is an ``ElfError``.
-    """
-    import io
 
-    header = parse_elf(io.BytesIO(data), len(data))
-    size = len(data)
+    Only the headers are read, never the data itself: the ELF and program headers (``parse_elf``, at most
+    ``MAX_READ`` bytes), the section header table (at most ``MAX_SECTIONS`` entries of at most
+    ``_MAX_SHENTSIZE`` bytes) and the section name table (at most ``_MAX_NAMES`` bytes; names are for
+    messages only, so a name table that cannot be read gives ``?``). Every range returned lies inside
+    ``size`` bytes; every lying offset or size is an ``ElfError``.
+    """
+    header = parse_elf(f, size)
     if header.shnum == 0 or header.shoff == 0:
         out = [
             DataRange(off, off + filesz, "PT_LOAD")
@@ -176,33 +189,32 @@ def read_only_data(data: bytes) -> list[DataRange]:
     end = "<" if header.little_endian else ">"
     fmt = end + ("IIIIIIIIII" if header.elf_class == 32 else "IIQQQQIIQQ")
     entsize = struct.calcsize(fmt)
-    if header.shentsize < entsize:
-        raise ElfError(f"section header entry size {header.shentsize} is smaller than {entsize}")
+    if not entsize <= header.shentsize <= _MAX_SHENTSIZE:
+        raise ElfError(f"section header entry size {header.shentsize} is not plausible (ELF says {entsize})")
     if header.shoff + header.shentsize * header.shnum > size:
         raise ElfError("the section header table lies outside the file")
-    sections = [
-        struct.unpack_from(fmt, data, header.shoff + i * header.shentsize) for i in range(header.shnum)
-    ]
-    names_at = -1
+    reader = _BoundedReader(f, size, MAX_SECTIONS * _MAX_SHENTSIZE + _MAX_NAMES)
+    table = reader.read(header.shoff, header.shentsize * header.shnum, "the section header table")
+    sections = [struct.unpack_from(fmt, table, i * header.shentsize) for i in range(header.shnum)]
+    names = b""
     if header.shstrndx < header.shnum:
-        names_at = sections[header.shstrndx][4]
+        names_at, names_size = sections[header.shstrndx][4:6]
+        if 0 < names_size <= _MAX_NAMES and names_at + names_size <= size:
+            names = reader.read(names_at, names_size, "the section name table")
     out = []
     for name_off, sh_type, flags, _addr, offset, sec_size, *_rest in sections:
         if sh_type != _SHT_PROGBITS or not flags & _SHF_ALLOC or flags & (_SHF_WRITE | _SHF_EXECINSTR):
             continue
         if offset + sec_size > size:
             raise ElfError(f"a read-only section lies outside the file ({offset}+{sec_size} > {size})")
-        out.append(DataRange(offset, offset + sec_size, _section_name(data, names_at, name_off)))
+        out.append(DataRange(offset, offset + sec_size, _section_name(names, name_off)))
     return out
 
 
-def _section_name(data: bytes, names_at: int, name_off: int) -> str:
+def _section_name(names: bytes, name_off: int) -> str:
     """The name of a section from the name table (for messages only; ``?`` when it cannot be read)."""
-    if names_at < 0 or names_at + name_off >= len(data):
-        return "?"
-    at = names_at + name_off
-    stop = data.find(b"\x00", at, at + 64)
-    return data[at:stop].decode("ascii", "replace") if stop > at else "?"
+    stop = names.find(b"\x00", name_off, name_off + 64)
+    return names[name_off:stop].decode("ascii", "replace") if stop > name_off else "?"
 
 
 def read_elf(path: str) -> ElfHeader:
