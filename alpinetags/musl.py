@@ -13,6 +13,7 @@ Two ways to the version, because each works where the other cannot:
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -20,12 +21,12 @@ import selectors
 import signal
 import subprocess
 import time
-from typing import Optional
+from typing import BinaryIO, Optional
 
 from .arch import compatible_arches
-from .elffile import read_only_data
+from .elffile import DataRange, read_only_ranges
 from .errors import ElfError, LoaderError
-from .safefile import read_regular, regular_size
+from .safefile import open_regular, regular_size
 
 log = logging.getLogger("alpinetags")
 
@@ -67,6 +68,9 @@ _RUN_VERSION_RE = re.compile(r"^Version (\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9])\S{0,
 #: Half-widths of the windows around the banner searched in turn before the whole file. The version string
 #: sits a few KB from the banner in every loader seen; the regex costs ~15 us per KB, so small goes first.
 _WINDOWS = (4 * 1024, 16 * 1024, 64 * 1024)
+#: The first piece of a read-only range read (its end): enough for the banner and the 16 KB window before
+#: it in the Alpine loaders, whose banner sits 5-8 KB before the end of ``.rodata``.
+_FIRST_READ = 32 * 1024
 
 
 def loader_arch(path: str) -> Optional[str]:
@@ -91,45 +95,115 @@ def _version_strings(data: bytes) -> set[str]:
     return found
 
 
-def version_from_loader_bytes(data: bytes) -> str:
-    """Find musl's version string in the bytes of a loader (``libc.so``).
+class _Reads:
+    """Reads stretches of an open loader of ``size`` bytes: at most ``MAX_LOADER_SIZE`` bytes in all, however
+    many ranges the file claims and however they overlap, and a file that shrinks while read is an error."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self._f = f
+        self._size = size
+        self._left = MAX_LOADER_SIZE
+
+    def __call__(self, start: int, end: int) -> bytes:
+        if not 0 <= start <= end <= self._size:
+            raise LoaderError(f"read-only data {start}..{end} lies outside the file ({self._size} bytes)")
+        if end - start > self._left:
+            raise LoaderError(f"read-only data adds up to more than {MAX_LOADER_SIZE} bytes")
+        self._left -= end - start
+        self._f.seek(start)
+        data = self._f.read(end - start)
+        if len(data) != end - start:
+            raise LoaderError("the file was truncated while it was read")
+        return data
+
+
+class _Span:
+    """One read-only range, read from its end backwards, in pieces that double, only as far as needed.
+
+    musl's banner sits near the end of ``.rodata`` (5-8 KB before it in every Alpine loader), so the first
+    piece (``_FIRST_READ``) usually holds the banner and the windows around it; the ~200 KB before it are
+    read only when the banner or the version string is not found nearer.
+    """
+
+    def __init__(self, r: DataRange, read: _Reads) -> None:
+        self.r = r
+        self._read = read
+        self._lo = r.end  # self._buf holds the bytes of [self._lo, r.end)
+        self._buf = b""
+
+    def _extend(self, start: int) -> None:
+        start = max(start, self.r.start)
+        if start < self._lo:
+            self._buf = self._read(start, self._lo) + self._buf
+            self._lo = start
+
+    def get(self, start: int, end: int) -> bytes:
+        """The bytes of ``[start, end)``, a part of this range, reading what is still missing."""
+        self._extend(start)
+        return self._buf[start - self._lo : end - self._lo]
+
+    def rfind_banner(self) -> int:
+        """The file offset of the last banner in this range, or -1: read backwards until it is found."""
+        step = _FIRST_READ
+        while self._lo > self.r.start:
+            old = self._lo
+            self._extend(old - step)
+            # only the new piece, and a banner across its end, are still to be searched
+            at = self._buf.rfind(_BANNER, 0, old - self._lo + len(_BANNER) - 1)
+            if at >= 0:
+                return self._lo + at
+            step *= 2
+        return -1
+
+
+def _version_in(f: BinaryIO, size: int) -> str:
+    """Find musl's version string in the open loader ``f`` of ``size`` bytes, reading only what it needs.
 
     musl keeps its version (``__libc_version``) and the banner ("musl libc (") in read-only data, so only
-    that is searched: the section headers say where it is (``elffile.read_only_data``). Anything else,
-    ``.comment`` above all (``GCC: (Alpine 9.3.0) 9.3.0`` in Alpine 3.6-3.12), holds the toolchain's
-    versions, not musl's. The search starts in a small window around the banner, inside the section that
-    holds it (fast, and avoids version-like strings elsewhere), and widens to that section, then to all
-    read-only data, only while nothing is found. Two different versions where one is looked for is an
-    error, not a guess.
+    that is searched: the section headers say where it is (``elffile.read_only_ranges``, which reads only
+    the headers). Anything else, ``.comment`` above all (``GCC: (Alpine 9.3.0) 9.3.0`` in Alpine 3.6-3.12),
+    holds the toolchain's versions, not musl's. Each read-only range is read from its end backwards until
+    the banner is found (``_Span``). The search starts in a small window around the (last) banner, inside
+    the range that holds it (fast, and avoids version-like strings elsewhere), and widens to that range,
+    then to all read-only data, reading more only while nothing is found. Two different versions where one
+    is looked for is an error, not a guess.
     """
     try:
-        ranges = read_only_data(data)
+        ranges = read_only_ranges(f, size)
     except ElfError as exc:
         raise LoaderError(f"no musl banner: not an ELF file alpinetags can read ({exc})") from None
+    read = _Reads(f, size)
+    spans = [_Span(r, read) for r in ranges]
     home = None
     at = -1
-    for r in ranges:
-        at = data.find(_BANNER, r.start, r.end)
+    for span in spans:
+        at = span.rfind_banner()
         if at >= 0:
-            home = r
+            home = span
             break
     if home is None:
         raise LoaderError("no musl banner in its read-only data: not a musl loader")
-    windows = [(max(home.start, at - half), min(home.end, at + half)) for half in _WINDOWS]
+    r = home.r
+    windows = [(max(r.start, at - half), min(r.end, at + half)) for half in _WINDOWS]
     tried: list[tuple[int, int]] = []
-    for start, end in (*windows, (home.start, home.end)):
+    for start, end in (*windows, (r.start, r.end)):
         if tried and tried[-1] == (start, end):
             continue
         tried.append((start, end))
-        found = _version_strings(data[start:end])
+        found = _version_strings(home.get(start, end))
         if found:
-            return _one(found, f"{home.name} near the banner")
+            return _one(found, f"{r.name} near the banner")
     found = set()
-    for r in ranges:
-        found |= _version_strings(data[r.start : r.end])
+    for span in spans:
+        found |= _version_strings(span.get(span.r.start, span.r.end))
     if found:
         return _one(found, "read-only data")
-    raise LoaderError(f"musl banner found in {home.name} but no version string in read-only data")
+    raise LoaderError(f"musl banner found in {r.name} but no version string in read-only data")
+
+
+def version_from_loader_bytes(data: bytes) -> str:
+    """musl's version string in the bytes of a loader (``libc.so``) already in memory (``_version_in``)."""
+    return _version_in(io.BytesIO(data), len(data))
 
 
 def _one(found: set[str], where: str) -> str:
@@ -142,11 +216,16 @@ def read_musl_version(path: str) -> str:
     """The musl version of the loader at ``path``, read from the file without running it.
 
     The file is opened without blocking and checked again on the open descriptor, so a FIFO or device
-    swapped in after the first check cannot block the read; at most ``MAX_LOADER_SIZE`` bytes are read.
+    swapped in after the first check cannot block the read; a file over ``MAX_LOADER_SIZE`` bytes is
+    refused unread. Only the headers and the read-only data near musl's banner are read (``_version_in``):
+    ~35 KB of Alpine 3.19's 650 KB loader.
     """
-    data = read_regular(path, MAX_LOADER_SIZE, LoaderError, "a musl loader")
+    fd, size = open_regular(path, MAX_LOADER_SIZE, LoaderError, "a musl loader")
     try:
-        version = version_from_loader_bytes(data)
+        with os.fdopen(fd, "rb") as f:
+            version = _version_in(f, size)
+    except OSError as exc:
+        raise LoaderError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
     except LoaderError as exc:
         log.info("read %s: %s", path, exc)
         raise LoaderError(f"{path}: {exc}") from None
