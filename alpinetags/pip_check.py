@@ -266,7 +266,7 @@ def native_problems(container: Any, root: str) -> tuple[tuple[Problem, ...], tup
     system = _system(root, arch)
     hints = native.plugin_hints(_registry(os.environ))
     entries = entry_members(container.objects)
-    found = _entry_problems(native.check_objects([container], system, hints=hints), entries)
+    found = _entry_problems(native.check_objects([container], system, hints=hints, interpreter=""), entries)
     if found[0] and root == "/" and sys.executable:
         # On this system the modules are judged as this interpreter will import them: some rely on what
         # it links (mypyc modules take libm from python on glibc). Reading the interpreter's closure
