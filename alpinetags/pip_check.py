@@ -224,11 +224,11 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
         if info.is_dir() or info.file_size < 64 or info.filename.lower().endswith(_NOT_ELF):
             continue
         with zf.open(info) as raw:
-            if raw.read(4) != ELF_MAGIC:
+            if raw.peek(4)[:4] != ELF_MAGIC:  # peek, so the whole member is read below without a copy
                 continue
             if info.file_size > MAX_MEMBER:
                 raise ElfError(f"{info.filename}: {info.file_size} bytes is too large to scan")
-            data = ELF_MAGIC + raw.read()
+            data = raw.read()
         symbols = parse_dynamic_symbols(io.BytesIO(data), len(data))
         objects.append(ElfObject(info.filename, len(data), symbols))
         size += len(data)
