@@ -69,10 +69,10 @@ def warn(message: str) -> None:
 def pth_line() -> str:
     """The one line Python runs at each start: ``exec`` of ``FINDER_CODE``, as readable source.
 
-    Readable costs about 40 µs more per start than the precompiled (marshal) form this replaced
-    (130 µs against 90 µs for the line alone, in a fresh interpreter; a ``python -c pass`` takes about
-    10 ms, and bench/bench_pip.py's run-to-run noise is about 100 µs). In exchange the line works on
-    every Python version and a reader sees what runs.
+    Readable costs about 80 µs more per start than the precompiled (marshal) form this replaced
+    (about 160 µs against 80 µs for the line alone, in a fresh interpreter, bench/bench_pip.py; a
+    ``python -c pass`` takes about 8 ms, about 1 %, and that bench's run-to-run noise is about 80 µs).
+    In exchange the line works on every Python version and a reader sees what runs.
     """
     return f"import sys; exec({FINDER_CODE!r}, {{'sys': sys}})\n"
 
