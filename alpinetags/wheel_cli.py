@@ -242,7 +242,8 @@ def _refusals(
     r: WheelReport, release: str, arch: str, root: Optional[str], path: str
 ) -> tuple[list[str], list[str]]:
     """Why the wheel cannot be tagged for ``release`` (refusals), and what to warn about."""
-    from . import facts
+    from alpinetags_alpine import facts
+
     from .wheelinfo import releases_lacking
 
     if r.problems:

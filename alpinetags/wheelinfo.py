@@ -19,7 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from . import facts
+from alpinetags_alpine import facts  # interim: the Alpine rows move to the plugin next
+
 from .elfscan import ScannedContainer, scan_wheel
 
 _PLATFORM_RE = re.compile(r"(musllinux|alpine)_(\d+)_(\d+)_([a-z0-9_]+)\Z")

@@ -16,11 +16,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from alpinetags_alpine import facts as data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alpinetags import elfscan as scan
-from alpinetags import facts as data
 from alpinetags.elfdynamic import parse_dynamic_symbols, read_dynamic_symbols
 from alpinetags.errors import ElfError
 from alpinetags.experiments import libc, loader

@@ -12,9 +12,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from alpinetags_alpine import facts as data
 from packaging.tags import interpreter_name, interpreter_version
 
-from alpinetags import facts as data
+from alpinetags import facts as musl_data
 from alpinetags.experiments import libmatrix, matrix
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -31,7 +32,7 @@ def test_package_data_is_the_shared_data() -> None:
     for name in ("alpine-musl.tsv", "alpine-arches.tsv"):
         assert (Path(data.DATA_DIR) / name).read_bytes() == (SHARED / name).read_bytes()
     for f in (SHARED / "musl-abi").glob("*.txt"):
-        assert (Path(data.DATA_DIR) / "musl-abi" / f.name).read_bytes() == f.read_bytes()
+        assert (Path(musl_data.DATA_DIR) / "musl-abi" / f.name).read_bytes() == f.read_bytes()
 
 
 def test_every_release_and_arch_is_covered(cells: dict[tuple[str, str, str], matrix.Cell]) -> None:

@@ -359,7 +359,7 @@ def test_resolve_soname_in_real_roots() -> None:
 def test_soname_table_and_hints() -> None:
     """The shared soname table as packaged: 15 releases; OpenSSL 1.1 until 3.18 (3.17-3.18 only from
     openssl1.1-compat), libffi.so.7 in 3.12-3.14; hints say which package, or that none is left."""
-    from alpinetags import facts
+    from alpinetags_alpine import facts
 
     assert facts.soname_table_releases() == tuple(f"3.{n}" for n in range(10, 25))
     ssl11 = facts.soname_providers("libssl.so.1.1")

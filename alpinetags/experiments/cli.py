@@ -127,7 +127,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from .. import facts as d
+    from alpinetags_alpine import facts as d
+
     from . import libmatrix, matrix, report
 
     arches = opt(args, "arches") or [a.tag_arch for a in d.alpine_arches()]

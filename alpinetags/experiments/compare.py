@@ -123,7 +123,8 @@ def choose(wheels: list[Wheel], scheme: str, tags: list[Tag]) -> list[Choice]:
 def symbol_verdicts(wheels: list[Wheel], picked: set[str], musl_version: str) -> dict[str, str]:
     """For each picked wheel file: whether the target's musl (its ``musl-abi`` list) resolves every libc
     name the wheel's objects need: ``"loads"``, ``"fails: name, ..."``, or why it cannot be said."""
-    from .. import facts as data
+    from alpinetags_alpine import facts as data
+
     from ..elfscan import scan_wheel
     from .libc import wheel_needs
 

@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
+from alpinetags_alpine import facts as data
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .. import facts as data
 from ..elfdynamic import read_dynamic_symbols
 from ..elfscan import ScannedContainer
 from ..errors import LoaderError

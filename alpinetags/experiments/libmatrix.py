@@ -2,8 +2,9 @@
 
 A distro tag exists so that a wheel may link the distro's own libraries instead of bundling them. So the
 question per (B, R, L) is not only "is R's musl new enough" but "does R still have the sonames L had on
-B". The facts come from the shared soname table (``alpinetags/data/alpine-sonames/sonames.tsv``: the
-sonames of 28 libraries in the x.0 tree of each release 3.10 to 3.24, with sources).
+B". The facts come from the shared soname table (the Alpine plugin's
+``data/alpine-sonames/sonames.tsv``: the sonames of 28 libraries in the x.0 tree of each release
+3.10 to 3.24, with sources).
 
 Two columns here hold by construction and are computed only to be labelled so:
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Optional
 
-from .. import facts
+from alpinetags_alpine import facts
 
 SONAMES_TSV = os.path.join(facts.DATA_DIR, "alpine-sonames", "sonames.tsv")
 #: Rows that are not a library a wheel links: musl is judged by the musl rule, libpython by the cp tag.

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Optional
 from xml.sax.saxutils import escape
 
-from .. import facts as data
+from alpinetags_alpine import facts as data
+
 from .libc import AbiSweep, CrossCheck, ObjectFinding
 from .libmatrix import LibCell, LibSummary
 from .loader import LoaderVerdict
@@ -162,7 +163,8 @@ def _libraries_section(libs: Sequence[LibSummary], lib_cells: Sequence[LibCell])
     lines = [
         f"## Finding: system libraries ({len(libs)} libraries, Alpine {rels[0]} to {rels[-1]}, x86_64)",
         "",
-        "From the shared soname table (`alpinetags/data/alpine-sonames/sonames.tsv`: the sonames of each "
+        "From the shared soname table (`plugins/alpinetags_alpine/data/alpine-sonames/sonames.tsv`: "
+        "the sonames of each "
         "library in each release's x.0 tree, with sources). A wheel built on B that links L records L's "
         "sonames on B (`Requires-External`); on R it loads only if some package of R carries them.",
         "",

@@ -37,6 +37,8 @@ from alpinetags.interpreter import Interpreter, InterpreterFile
 from alpinetags.musl import LOADER_ARCH, musl_release
 from alpinetags.os_release import read_first_line
 
+from . import facts
+
 log = logging.getLogger("alpinetags")
 
 __version__ = "0.1.0"
@@ -232,6 +234,4 @@ def alpinetags_native_hints(distro_id: str, distro_version: str, arch: str, sona
     """Which Alpine package ships a missing soname in this release, or which releases had it."""
     if distro_id != "alpine":
         return []
-    from alpinetags.facts import alpine_soname_hints
-
-    return alpine_soname_hints(distro_version, soname)
+    return facts.alpine_soname_hints(distro_version, soname)
