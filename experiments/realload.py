@@ -273,7 +273,9 @@ def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[
     ``{key: (verdict, missing sonames, missing symbols)}``. One check per release the subjects were
     built on (a file is never checked beside another root's files)."""
     try:
-        from alpinetags import facts, native
+        from alpinetags_alpine import facts
+
+        from alpinetags import native
     except ImportError:
         return {s.key: (None, frozenset(), frozenset()) for s in subjects}
     root = str(realparts.alpine_minirootfs(run_on, arch))
