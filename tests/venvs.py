@@ -7,8 +7,10 @@ few seconds and needs the network only on a machine's first run.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,7 @@ def wheelhouse() -> Path:
         run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(WHEEL_CACHE),
              *DEPENDENCIES])  # fmt: skip
     house = Path(tempfile.mkdtemp(prefix="alpinetags-wheels-"))
+    atexit.register(shutil.rmtree, house, True)
     for whl in WHEEL_CACHE.glob("*.whl"):
         (house / whl.name).symlink_to(whl)
     run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(house),
@@ -109,6 +112,7 @@ def hooked_venv(pip_version: str) -> Path:
     ``demo`` is fine: every test reinstalls what it reads back).
     """
     dest = Path(tempfile.mkdtemp(prefix=f"alpinetags-venv-pip-{pip_version}-"))
+    atexit.register(shutil.rmtree, dest, True)  # the session's venvs go when the session ends
     return venv_with_pip(dest / "venv", pip_version, enable=True)
 
 
