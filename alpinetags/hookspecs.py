@@ -15,6 +15,7 @@ from .model import Platform, Target
 
 if TYPE_CHECKING:  # for the annotation only: importing it would load the ELF reader with the hookspecs
     from .interpreter import InterpreterFile
+    from .wheelneeds import DistroReport, TagVerdict, WheelNeeds
 
 PROJECT = "alpinetags"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -71,3 +72,32 @@ class AlpinetagsSpec:
         that knows the distribution; ``[]`` for one it does not. The native check (``alpinetags check`` and
         the pip hook) asks every plugin for each missing soname and shows all the answers.
         """
+
+    @hookspec
+    def alpinetags_wheel_report(self, needs: WheelNeeds) -> Optional[DistroReport]:
+        """A distro plugin's rows for ``alpinetags wheel show``: where in its releases the wheel loads (its
+        floor, the newest release that still ships the sonames it needs, the packages that ship them) and
+        which of the carried tags of its scheme overclaim. ``None`` from a plugin with nothing to say.
+
+        ``needs`` is what the core read from the wheel's ELF files (see ``alpinetags.wheelneeds``). Every
+        plugin is asked; the answers are shown in hook order. A field name the core uses, an answer JSON
+        cannot hold, or another type is reported as the plugin's fault and left out.
+        """
+
+    @hookspec
+    def alpinetags_wheel_tag_check(
+        self, platform: Platform, needs: WheelNeeds, root_musl_ok: Optional[bool]
+    ) -> Optional[TagVerdict]:
+        """Whether ``alpinetags wheel tag`` may tag the wheel for ``platform`` (a release of this plugin's
+        distribution, stated or read from a build root): refusals and warnings, or ``None`` for another
+        distribution.
+
+        ``root_musl_ok`` is ``None`` for a stated release (nothing but the plugin's knowledge judges it);
+        else the core has checked the wheel against the build root's own files (and refused what the root
+        lacks), and it says whether the root's musl has every libc name the wheel imports.
+        """
+
+    @hookspec
+    def alpinetags_stated_systems(self) -> list[str]:
+        """Distro ids whose releases a user may state by name: ``alpinetags wheel tag --ID X.Y`` then means
+        ``--system ID:X.Y``. The plugin's ``alpinetags_platform_tags`` must answer a platform stated so."""

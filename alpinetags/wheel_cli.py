@@ -2,9 +2,14 @@
 
 ``pip wheel`` on Alpine gives ``linux_x86_64``, and auditwheel knows only manylinux and musllinux (and takes
 the running musl as the floor, not what the wheel uses). ``show`` says what a wheel's ELF files need and
-which tags would be honest; ``tag`` writes a copy tagged for the Alpine release it was built on, with the
-system sonames it needs recorded in METADATA. Repairing (copying libraries into the wheel) stays
-auditwheel's job: repair first, then tag.
+which tags would be honest; ``tag`` writes a copy tagged for the distro release it was built on (Alpine,
+through the Alpine plugin: ``alpine_3_19_x86_64``), with the system sonames it needs recorded in METADATA.
+Repairing (copying libraries into the wheel) stays auditwheel's job: repair first, then tag.
+
+The core knows no distro by name: the distro rows of ``show`` come from the plugins (hook
+``alpinetags_wheel_report``), the tag for a build system from their ``alpinetags_platform_tags``, the
+judgement of a release from ``alpinetags_wheel_tag_check``, and the ``--ID X.Y`` spelling of ``--system
+ID:X.Y`` (``--alpine 3.19``) from ``alpinetags_stated_systems``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .cli import EXIT_NO, EXIT_OK, EXIT_USAGE, emit, opt
 
 if TYPE_CHECKING:
+    from .model import Platform
     from .wheelinfo import WheelReport
 
 EXAMPLES = """\
@@ -40,19 +46,48 @@ exit codes: 0 done, 1 show: a carried tag admits a system the wheel cannot load 
             2 bad input (not a wheel, bad option), 3 the root could not be read
 """
 
-_ALPINE_RE = re.compile(r"(\d{1,3})\.(\d{1,3})\Z")
+#: A stated release: major.minor, what a distro tag names (the plugin that owns the distribution judges it).
+_RELEASE_RE = re.compile(r"\d{1,3}\.\d{1,3}\Z")
+_SYSTEM_RE = re.compile(r"([a-z0-9][a-z0-9._-]{0,63}):(.*)\Z")
+
+
+def stated_systems() -> list[str]:
+    """The distro ids the plugins let a user state by name (``--alpine``), fault-isolated: a plugin that
+    fails here only loses its option."""
+    from .plugins import disabled_from_env, load_plugins
+
+    try:
+        registry = load_plugins(disabled_from_env(os.environ))
+        found = registry.call_all(
+            "alpinetags_stated_systems",
+            lambda r: (
+                isinstance(r, list) and all(isinstance(x, str) and _SYSTEM_RE.match(x + ":") for x in r)
+            ),
+        )
+    except Exception:
+        return []
+    reserved = {"root", "system", "wheel-dir", "json", "help", "w"}
+    return [i for i in dict.fromkeys(i for _n, ids in found for i in ids) if i not in reserved]
+
+
+def _system_options(ids: list[str]) -> str:
+    """``--root DIR or --alpine X.Y`` (each stated-system spelling), for messages."""
+    return " or ".join(["--root DIR", *([f"--{i} X.Y" for i in ids] or ["--system ID:X.Y"])])
 
 
 def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    p = add("wheel", _wheel_help, "for publishers: what a wheel needs (show), tag it for Alpine (tag)")
+    ids = stated_systems()
+    p = add("wheel", _wheel_help, "for publishers: what a wheel needs (show), tag it for a distro (tag)")
+    p.set_defaults(stated_ids=ids)
     p.epilog = EXAMPLES
     sub = p.add_subparsers(title="wheel commands", metavar="show|tag")
     fmt = argparse.RawDescriptionHelpFormatter
     s = sub.add_parser(
         "show",
-        help="musl and Alpine floors, honest tags, system sonames of wheels",
+        help="musl and distro floors, honest tags, system sonames of wheels",
         description="What the ELF files of each wheel need: the musl floor and the symbols that set it,\n"
-        "the honest musllinux tag, the Alpine floor, the newest release that still ships the sonames.",
+        "the honest musllinux tag, and from the distro plugins their floor and the newest release\n"
+        "that still ships the sonames.",
         epilog=EXAMPLES,
         formatter_class=fmt,
     )
@@ -61,23 +96,26 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
     s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
     t = sub.add_parser(
         "tag",
-        help="write a copy tagged alpine_X_Y_<arch>, with Requires-External for its system sonames",
-        description="Write each wheel again with platform tag alpine_<X>_<Y>_<arch> (file name, WHEEL\n"
-        "Tag lines, RECORD) and one METADATA Requires-External line per system soname it needs.\n"
-        "The input is never modified. See docs/publish.md.",
+        help="write a copy tagged for its build system's release (<distro>_X_Y_<arch>), with "
+        "Requires-External for its system sonames",
+        description="Write each wheel again with the platform tag its build system's distro plugin gives\n"
+        "(file name, WHEEL Tag lines, RECORD) and one METADATA Requires-External line per system\n"
+        "soname it needs. The input is never modified. See docs/publish.md.",
         epilog=EXAMPLES,
         formatter_class=fmt,
     )
-    t.set_defaults(func=cmd_tag)
+    t.set_defaults(func=cmd_tag, stated_ids=ids)
     t.add_argument("wheels", nargs="+", metavar="WHEEL")
     which = t.add_mutually_exclusive_group()
     which.add_argument(
         "--root",
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help="the Alpine system the wheel was built on (its release and libraries are read, never run)",
+        help="the system the wheel was built on (its release and libraries are read, never run)",
     )
-    which.add_argument("--alpine", metavar="X.Y", help="state the Alpine release instead")
+    which.add_argument("--system", metavar="ID:X.Y", help="state the distro release instead")
+    for i in ids:
+        which.add_argument(f"--{i}", metavar="X.Y", dest=f"stated_{i}", help=f"the same as --system {i}:X.Y")
     t.add_argument(
         "-w", "--wheel-dir", metavar="DIR", help="where the tagged wheels go (default: beside each input)"
     )
@@ -85,8 +123,9 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
 
 
 def _wheel_help(args: argparse.Namespace) -> int:
+    ways = _system_options(opt(args, "stated_ids") or []).replace(" or ", " | ")
     print(
-        "alpinetags wheel: give a command: show WHEEL... | tag WHEEL... (--root DIR | --alpine X.Y); "
+        f"alpinetags wheel: give a command: show WHEEL... | tag WHEEL... ({ways}); "
         "see `alpinetags wheel --help`",
         file=sys.stderr,
     )
@@ -125,7 +164,8 @@ def _show_text(r: WheelReport) -> str:
     )
     if r.libc == "glibc":
         row("carries", ", ".join(r.carried) or "(no platform tag)")
-        row("libc", r.alpine_floor_note)
+        for label, value in r.rows("floor_rows"):
+            row(label, value)
         row("system sonames", ", ".join(r.system_sonames) or "none (only libc)")
         return "\n".join(lines)
     row("carries", ", ".join(r.carried) or "(no platform tag)")
@@ -134,18 +174,12 @@ def _show_text(r: WheelReport) -> str:
         "honest musllinux",
         r.honest_musllinux or "none (it needs a musl patch release; a tag speaks in minors)",
     )
-    floor = f"{r.alpine_floor} ({r.honest_alpine})" if r.alpine_floor else "unknown"
-    row("alpine floor", floor + (f"   [{r.alpine_floor_note}]" if r.alpine_floor_note else ""))
+    for label, value in r.rows("floor_rows"):
+        row(label, value)
     if r.system_sonames:
         row("system sonames", ", ".join(r.system_sonames))
-        if r.alpine_last is None:
-            row("sonames exist until", "unknown (not in the soname table)")
-        elif r.alpine_breaks_at:
-            row("sonames exist until", f"{r.alpine_last}; they break at {r.alpine_breaks_at}")
-        else:
-            row("sonames exist until", f"{r.alpine_last} (the newest release in the table)")
-        for c in r.compat:
-            row("compat", c)
+        for label, value in r.rows("soname_rows"):
+            row(label, value)
     else:
         row("system sonames", "none (only libc)")
     for p in r.problems:
@@ -166,9 +200,12 @@ def _show_text(r: WheelReport) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from .cli import make_registry
+    from .model import Target
     from .wheelinfo import show
 
-    reports = [show(path) for path in args.wheels]
+    registry = make_registry(args, Target(environ=dict(os.environ)))
+    reports = [show(path, registry) for path in args.wheels]
     for r in reports:
         for problem in r.problems:
             print(f"alpinetags: warning: {r.wheel}: not read, not judged: {problem}", file=sys.stderr)
@@ -181,35 +218,82 @@ def cmd_show(args: argparse.Namespace) -> int:
 # tag
 
 
-def _root_release(root: str, args: argparse.Namespace) -> tuple[str, str]:
-    """The root's own distro platform tag without its arch (``alpine_3_16``) and its arch, as the plugins
-    read them from its files (os-release, the ELF header of its shell or interpreter)."""
-    from .cli import make_registry
-    from .detect import detect
+def _release_matches(platform: Platform, tag: str, prefix: str, suffix: str) -> bool:
+    """Whether ``tag`` (``alpine_3_20_x86_64``) names the release ``platform`` is (``3.20``, ``3.20.1``),
+    not merely one it accepts: a build on a pre-release (edge: 3.21_alpha2024...) is not a build on the
+    release its first tag names (3.20, which edge accepts): the wheel may use what only the pre-release
+    has."""
+    release = tag[len(prefix) : -len(suffix)].replace("_", ".")
+    return re.fullmatch(re.escape(release) + r"(\.\d+)?", platform.distro_version) is not None
+
+
+def _stated_flag(distro_id: str, args: argparse.Namespace) -> str:
+    ids = opt(args, "stated_ids") or []
+    return f"--{distro_id}" if distro_id in ids else f"--system {distro_id}:X.Y"
+
+
+def _distro_tag(platform: Platform, registry: Any, target: Any, what: str, args: argparse.Namespace) -> str:
+    """The platform's own distro tag without its arch (``alpine_3_16``), as the plugins give it
+    (``alpinetags_platform_tags``: the first tag of its distro and arch)."""
     from .errors import ConfigError
-    from .model import Target
     from .tags import plugin_platforms
 
-    if not os.path.isdir(root):
-        raise ConfigError(f"--root {root!r} is not a directory")
-    target = Target(root=root, environ=dict(os.environ))
-    registry = make_registry(args, target)
-    platform = detect(target, registry)
     prefix = f"{platform.distro_id}_" if platform.distro_id else ""
     suffix = f"_{platform.arch}"
     for tag in plugin_platforms(platform, registry, target):
         if prefix and tag.startswith(prefix) and tag.endswith(suffix):
-            # A build on a pre-release (edge: 3.21_alpha2024...) is not a build on the release its first
-            # tag names (3.20, which edge accepts): the wheel may use what only the pre-release has.
-            release = tag[len(prefix) : -len(suffix)].replace("_", ".")
-            if not re.fullmatch(re.escape(release) + r"(\.\d+)?", platform.distro_version):
+            if not _release_matches(platform, tag, prefix, suffix):
                 raise ConfigError(
-                    f"--root {root!r} is {platform.distro_id} {platform.distro_version}, whose own tag is "
-                    f"{tag}: a pre-release is not that release; state the release with --alpine"
+                    f"{what} is {platform.distro_id} {platform.distro_version}, whose own tag is "
+                    f"{tag}: a pre-release is not that release; state the release with "
+                    f"{_stated_flag(platform.distro_id, args)}"
                 )
-            return tag[: -len(suffix)], platform.arch
-    what = f"{platform.distro_id} {platform.distro_version}".strip() or "no distro found"
-    raise ConfigError(f"--root {root!r}: no plugin gives a distro tag for it ({what}, {platform.arch})")
+            return tag[: -len(suffix)]
+    found = f"{platform.distro_id} {platform.distro_version}".strip() or "no distro found"
+    raise ConfigError(f"{what}: no plugin gives a distro tag for it ({found}, {platform.arch})")
+
+
+def _root_platform(root: str, registry: Any, target: Any) -> Platform:
+    """The root's platform as the plugins read it from its files (os-release, the ELF header of its shell
+    or interpreter)."""
+    from .detect import detect
+    from .errors import ConfigError
+
+    if not os.path.isdir(root):
+        raise ConfigError(f"--root {root!r} is not a directory")
+    return detect(target, registry)
+
+
+def _stated_platform(args: argparse.Namespace) -> Optional[tuple[Platform, str]]:
+    """The release stated by ``--system ID:X.Y`` or its ``--ID X.Y`` spelling, and the option as given
+    (for messages); ``None`` if none is."""
+    from .errors import ConfigError
+    from .model import Platform
+
+    given: list[tuple[str, str, str]] = []
+    system: Optional[str] = opt(args, "system")
+    if system is not None:
+        m = _SYSTEM_RE.match(system.strip().lower())
+        if not m:
+            raise ConfigError(f"--system {system!r} is not ID:X.Y (e.g. alpine:3.19)")
+        given.append((m.group(1), m.group(2).strip(), f"--system {system!r}"))
+    for i in opt(args, "stated_ids") or []:
+        value: Optional[str] = opt(args, f"stated_{i}")
+        if value is not None:
+            given.append((i, value.strip(), f"--{i} {value!r}"))
+    if not given:
+        return None
+    distro_id, version, flag = given[0]
+    if not _RELEASE_RE.match(version):
+        raise ConfigError(f"{flag} is not a release like 3.19")
+    platform = Platform(
+        arch="",
+        distro_id=distro_id,
+        distro_version=version,
+        detected_by="--target",
+        sources=(("distro", flag.split(" ")[0]),),
+    )
+    return platform, flag
 
 
 def _root_check(root: str, arch: str, path: str, r: WheelReport) -> tuple[list[str], bool]:
@@ -238,84 +322,102 @@ def _root_check(root: str, arch: str, path: str, r: WheelReport) -> tuple[list[s
     return out, not libc
 
 
-def _refusals(
-    r: WheelReport, release: str, arch: str, root: Optional[str], path: str
+def _plugin_verdict(
+    registry: Any, platform: Platform, r: WheelReport, root_musl_ok: Optional[bool]
 ) -> tuple[list[str], list[str]]:
-    """Why the wheel cannot be tagged for ``release`` (refusals), and what to warn about."""
-    from alpinetags_alpine import facts
+    """The plugins' refusals and warnings (hook ``alpinetags_wheel_tag_check``), each answer checked."""
+    from .wheelneeds import valid_verdict
 
-    from .wheelinfo import releases_lacking
+    if r.needs is None or not hasattr(registry.manager.hook, "alpinetags_wheel_tag_check"):
+        return [], []
+    found = registry.call_all(
+        "alpinetags_wheel_tag_check",
+        lambda v: v is None or valid_verdict(v),
+        platform=platform,
+        needs=r.needs,
+        root_musl_ok=root_musl_ok,
+    )
+    verdicts = [v for _name, v in found if v is not None]
+    return [x for v in verdicts for x in v.refusals], [x for v in verdicts for x in v.warnings]
 
+
+def _refusals(
+    r: WheelReport, platform: Platform, arch: str, root: Optional[str], path: str, registry: Any
+) -> tuple[list[str], list[str]]:
+    """Why the wheel cannot be tagged for ``platform`` (refusals), and what to warn about."""
     if r.problems:
         return [f"an ELF file of it cannot be read, so what it needs is unknown: {r.problems[0]}"], []
     if not r.elf_files:
         return ["it has no ELF file: a pure-Python wheel needs no platform tag"], []
-    if r.libc == "glibc":
-        return ["its ELF files are built for glibc: an Alpine tag would be false"], []
+    if r.libc != "musl":
+        # The build-root check simulates musl's loader: for another libc only the plugin can judge.
+        out, warnings = _plugin_verdict(registry, platform, r, None)
+        if not out:
+            out = [f"its ELF files are built for {r.libc}: no plugin vouches for a {platform.distro_id} tag"]
+        return out, warnings
     if "," in r.arch or not r.arch:
         return [f"its ELF files are not of one wheel arch ({r.arch or 'none'})"], []
     if arch != r.arch:
         return [f"its ELF files are {r.arch}, the build system is {arch}"], []
-    out: list[str] = []
-    warnings: list[str] = []
-    root_musl_ok = False
+    out = []
+    root_musl_ok: Optional[bool] = None
     if root is not None:
         found, root_musl_ok = _root_check(root, arch, path, r)
         out.extend(found)
-    else:
-        lacking = releases_lacking(r.system_sonames, release)
-        if lacking:
-            out.append(f"Alpine {release} does not ship {', '.join(lacking)} (the soname table says)")
-    missing_by = dict(r.musl_missing)
-    for rel in facts.alpine_releases():
-        if rel.version == release and rel.musl in missing_by:
-            said = f"Alpine {release}'s musl {rel.musl} lacks {', '.join(missing_by[rel.musl])}"
-            if root_musl_ok:
-                # The root's own musl package has them (an Alpine backport): it loads here, and the tag is
-                # for the whole branch, whose earlier point releases may not have them.
-                warnings.append(f"{said} upstream; this root's musl exports them (a backport?): "
-                                f"earlier {release} point releases may not")  # fmt: skip
-            elif root is None:
-                out.append(said)
+    said, warnings = _plugin_verdict(registry, platform, r, root_musl_ok)
+    out.extend(said)
     return out, warnings
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .cli import make_registry
     from .errors import ConfigError
+    from .model import Target
     from .wheelfile import retag
     from .wheelinfo import show
 
     root: Optional[str] = opt(args, "root")
-    alpine: Optional[str] = opt(args, "alpine")
-    if (root is None) == (alpine is None):
-        raise ConfigError("give the build system: --root DIR or --alpine X.Y")
+    stated = _stated_platform(args)
+    if (root is None) == (stated is None):
+        raise ConfigError(f"give the build system: {_system_options(opt(args, 'stated_ids') or [])}")
     out_dir = opt(args, "wheel_dir")
     if out_dir is not None and not os.path.isdir(out_dir):
         raise ConfigError(f"-w {out_dir!r} is not a directory")
+    target = (
+        Target(root=root, environ=dict(os.environ)) if root is not None else Target(environ=dict(os.environ))
+    )
+    registry = make_registry(args, target)
     arch = ""
+    distro_tag = ""
     if root is not None:
-        distro_tag, arch = _root_release(root, args)
-        release = ".".join(distro_tag.split("_")[1:3])
+        platform = _root_platform(root, registry, target)
+        distro_tag = _distro_tag(platform, registry, target, f"--root {root!r}", args)
+        arch = platform.arch
     else:
-        m = _ALPINE_RE.match(alpine or "")
-        if not m:
-            raise ConfigError(f"--alpine {alpine!r} is not a release like 3.19")
-        release = f"{int(m.group(1))}.{int(m.group(2))}"
-        distro_tag = f"alpine_{int(m.group(1))}_{int(m.group(2))}"
+        assert stated is not None
+        platform, flag = stated
+        from .arch import host_arch
+
+        # Asked once before any wheel is read: a release no plugin can tag is bad input (exit 2).
+        _distro_tag(dataclasses.replace(platform, arch=host_arch()), registry, target, flag, args)
     results: list[dict[str, object]] = []
     refused = False
     for path in args.wheels:
-        r = show(path)
+        r = show(path, registry)
         wheel_arch = arch or r.arch
-        refusals, warnings = _refusals(r, release, wheel_arch, root, path)
+        here = platform if root is not None else dataclasses.replace(platform, arch=wheel_arch)
+        refusals, warnings = _refusals(r, here, wheel_arch, root, path, registry)
         for w in warnings:
             print(f"alpinetags: warning: {path}: {w}", file=sys.stderr)
         if refusals:
             refused = True
             results.append({"wheel": path, "refused": refusals})
             continue
-        platform = f"{distro_tag}_{wheel_arch}"
-        done = retag(path, out_dir or os.path.dirname(os.path.abspath(path)), platform, r.system_sonames)
+        own = distro_tag or _distro_tag(here, registry, target, flag, args)
+        done = retag(path, out_dir or os.path.dirname(os.path.abspath(path)), f"{own}_{wheel_arch}",
+                     r.system_sonames)  # fmt: skip
         results.append(
             {
                 "wheel": path,

@@ -27,7 +27,7 @@ import dataclasses
 import logging
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from alpinetags import Platform, Target, hookimpl
 from alpinetags.arch import compatible_arches
@@ -38,6 +38,9 @@ from alpinetags.musl import LOADER_ARCH, musl_release
 from alpinetags.os_release import read_first_line
 
 from . import facts
+
+if TYPE_CHECKING:  # the wheel hooks' types: the pip hook never needs them loaded
+    from alpinetags.wheelneeds import DistroReport, TagVerdict, WheelNeeds
 
 log = logging.getLogger("alpinetags")
 
@@ -235,3 +238,29 @@ def alpinetags_native_hints(distro_id: str, distro_version: str, arch: str, sona
     if distro_id != "alpine":
         return []
     return facts.alpine_soname_hints(distro_version, soname)
+
+
+@hookimpl(tryfirst=True)
+def alpinetags_wheel_report(needs: WheelNeeds) -> Optional[DistroReport]:
+    """``wheel show``: the Alpine floor, the newest release with the sonames, compat packages, and which
+    carried ``alpine_*`` tags overclaim (``wheel.wheel_report``)."""
+    from .wheel import wheel_report
+
+    return wheel_report(needs)
+
+
+@hookimpl(tryfirst=True)
+def alpinetags_wheel_tag_check(
+    platform: Platform, needs: WheelNeeds, root_musl_ok: Optional[bool]
+) -> Optional[TagVerdict]:
+    """``wheel tag`` for an Alpine release: what it lacks (``wheel.tag_check``); nothing for others."""
+    from .wheel import stated_release, tag_check
+
+    release = stated_release(platform)
+    return None if release is None else tag_check(release, needs, root_musl_ok)
+
+
+@hookimpl
+def alpinetags_stated_systems() -> list[str]:
+    """``wheel tag --alpine 3.19``: Alpine releases may be stated by name."""
+    return ["alpine"]
