@@ -379,12 +379,14 @@ def cmd_tag(args: argparse.Namespace) -> int:
     from .wheelinfo import show
 
     root: Optional[str] = opt(args, "root")
-    stated = _stated_platform(args)
-    if (root is None) == (stated is None):
-        raise ConfigError(f"give the build system: {_system_options(opt(args, 'stated_ids') or [])}")
+    ids = opt(args, "stated_ids") or []
+    said = opt(args, "system") is not None or any(opt(args, f"stated_{i}") is not None for i in ids)
+    if (root is None) == (not said):
+        raise ConfigError(f"give the build system: {_system_options(ids)}")
     out_dir = opt(args, "wheel_dir")
     if out_dir is not None and not os.path.isdir(out_dir):
         raise ConfigError(f"-w {out_dir!r} is not a directory")
+    stated = _stated_platform(args)
     target = (
         Target(root=root, environ=dict(os.environ)) if root is not None else Target(environ=dict(os.environ))
     )
