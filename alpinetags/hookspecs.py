@@ -80,8 +80,9 @@ class AlpinetagsSpec:
         which of the carried tags of its scheme overclaim. ``None`` from a plugin with nothing to say.
 
         ``needs`` is what the core read from the wheel's ELF files (see ``alpinetags.wheelneeds``). Every
-        plugin is asked; the answers are shown in hook order. A field name the core uses, an answer JSON
-        cannot hold, or another type is reported as the plugin's fault and left out.
+        plugin is asked; the answers are shown in hook order (a distro plugin: ``tryfirst=True``). A field
+        name the core uses, an answer JSON cannot hold, or another type is reported as the plugin's fault
+        and left out.
         """
 
     @hookspec
