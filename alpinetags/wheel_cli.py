@@ -51,23 +51,52 @@ _RELEASE_RE = re.compile(r"\d{1,3}\.\d{1,3}\Z")
 _SYSTEM_RE = re.compile(r"([a-z0-9][a-z0-9._-]{0,63}):(.*)\Z")
 
 
-def stated_systems() -> list[str]:
-    """The distro ids the plugins let a user state by name (``--alpine``), fault-isolated: a plugin that
-    fails here only loses its option."""
-    from .plugins import disabled_from_env, load_plugins
+_OPTION_NAME_RE = re.compile(r"--([a-z][a-z0-9-]{0,63})\Z")
 
-    try:
-        registry = load_plugins(disabled_from_env(os.environ))
-        found = registry.call_all(
-            "alpinetags_stated_systems",
-            lambda r: (
-                isinstance(r, list) and all(isinstance(x, str) and _SYSTEM_RE.match(x + ":") for x in r)
-            ),
-        )
-    except Exception:
+
+def stated_systems(registry: Any) -> list[str]:
+    """The distro ids the plugins let a user state by name (hook ``alpinetags_stated_systems``: the Alpine
+    plugin's ``alpine``), each answer checked: a faulty plugin only loses its spelling."""
+    if not hasattr(registry.manager.hook, "alpinetags_stated_systems"):
         return []
-    reserved = {"root", "system", "wheel-dir", "json", "help", "w"}
-    return [i for i in dict.fromkeys(i for _n, ids in found for i in ids) if i not in reserved]
+    found = registry.call_all(
+        "alpinetags_stated_systems",
+        lambda r: (
+            isinstance(r, list) and all(isinstance(x, str) and _OPTION_NAME_RE.match(f"--{x}") for x in r)
+        ),
+    )
+    return [i for i in dict.fromkeys(i for _n, ids in found for i in ids) if i not in ("root", "system")]
+
+
+class _TagParser(argparse.ArgumentParser):
+    """The ``wheel tag`` parser: an option ``--ID X.Y`` that is no option of its own is taken as a plugin's
+    spelling of ``--system ID:X.Y`` (``--alpine 3.19``), and ``cmd_tag`` asks the plugins whether it is
+    one. The plugins are not loaded to build the parser: every command builds it, and a plugin's faults
+    are reported once, by the command that uses it."""
+
+    stated_group: Any = None
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        known = set(self._option_string_actions)
+        for arg in args or ():
+            m = _OPTION_NAME_RE.match(str(arg).split("=", 1)[0])
+            if self.stated_group is None or not m or any(k.startswith(m.group(0)) for k in known):
+                continue  # not an option, or one of ours (or an abbreviation argparse resolves)
+            name = m.group(1)
+            self.stated_group.add_argument(
+                m.group(0), metavar="X.Y", dest=f"system_alias_{name}", help=f"--system {name}:X.Y"
+            )
+            known.add(m.group(0))
+        return super().parse_known_args(args, namespace)
+
+
+def _stated_aliases(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The ``--ID X.Y`` options given, as (ID, value)."""
+    return [
+        (k[len("system_alias_") :], v)
+        for k, v in vars(args).items()
+        if k.startswith("system_alias_") and v is not None
+    ]
 
 
 def _system_options(ids: list[str]) -> str:
@@ -76,11 +105,9 @@ def _system_options(ids: list[str]) -> str:
 
 
 def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    ids = stated_systems()
     p = add("wheel", _wheel_help, "for publishers: what a wheel needs (show), tag it for a distro (tag)")
-    p.set_defaults(stated_ids=ids)
     p.epilog = EXAMPLES
-    sub = p.add_subparsers(title="wheel commands", metavar="show|tag")
+    sub = p.add_subparsers(title="wheel commands", metavar="show|tag", parser_class=_TagParser)
     fmt = argparse.RawDescriptionHelpFormatter
     s = sub.add_parser(
         "show",
@@ -104,7 +131,7 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         epilog=EXAMPLES,
         formatter_class=fmt,
     )
-    t.set_defaults(func=cmd_tag, stated_ids=ids)
+    t.set_defaults(func=cmd_tag)
     t.add_argument("wheels", nargs="+", metavar="WHEEL")
     which = t.add_mutually_exclusive_group()
     which.add_argument(
@@ -113,9 +140,13 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         default=argparse.SUPPRESS,
         help="the system the wheel was built on (its release and libraries are read, never run)",
     )
-    which.add_argument("--system", metavar="ID:X.Y", help="state the distro release instead")
-    for i in ids:
-        which.add_argument(f"--{i}", metavar="X.Y", dest=f"stated_{i}", help=f"the same as --system {i}:X.Y")
+    which.add_argument(
+        "--system",
+        metavar="ID:X.Y",
+        help="state the distro release instead; a distro plugin may spell it --ID X.Y (see the examples)",
+    )
+    if isinstance(t, _TagParser):
+        t.stated_group = which
     t.add_argument(
         "-w", "--wheel-dir", metavar="DIR", help="where the tagged wheels go (default: beside each input)"
     )
@@ -123,7 +154,11 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
 
 
 def _wheel_help(args: argparse.Namespace) -> int:
-    ways = _system_options(opt(args, "stated_ids") or []).replace(" or ", " | ")
+    from .cli import make_registry
+    from .model import Target
+
+    ways = _system_options(stated_systems(make_registry(args, Target(environ=dict(os.environ)))))
+    ways = ways.replace(" or ", " | ")
     print(
         f"alpinetags wheel: give a command: show WHEEL... | tag WHEEL... ({ways}); "
         "see `alpinetags wheel --help`",
@@ -277,10 +312,14 @@ def _stated_platform(args: argparse.Namespace) -> Optional[tuple[Platform, str]]
         if not m:
             raise ConfigError(f"--system {system!r} is not ID:X.Y (e.g. alpine:3.19)")
         given.append((m.group(1), m.group(2).strip(), f"--system {system!r}"))
-    for i in opt(args, "stated_ids") or []:
-        value: Optional[str] = opt(args, f"stated_{i}")
-        if value is not None:
-            given.append((i, value.strip(), f"--{i} {value!r}"))
+    ids = opt(args, "stated_ids") or []
+    for i, value in _stated_aliases(args):
+        if i not in ids:
+            raise ConfigError(
+                f"--{i}: no option, and no plugin spells a stated release so "
+                f"({', '.join(f'--{x}' for x in ids) or 'none does'}); or use --system ID:X.Y"
+            )
+        given.append((i, value.strip(), f"--{i} {value!r}"))
     if not given:
         return None
     distro_id, version, flag = given[0]
@@ -379,18 +418,18 @@ def cmd_tag(args: argparse.Namespace) -> int:
     from .wheelinfo import show
 
     root: Optional[str] = opt(args, "root")
-    ids = opt(args, "stated_ids") or []
-    said = opt(args, "system") is not None or any(opt(args, f"stated_{i}") is not None for i in ids)
+    environ = dict(os.environ)
+    # The plugins depend on the environment only (ALPINETAGS_DISABLE_PLUGINS, --disable-plugin), not the root.
+    registry = make_registry(args, Target(environ=environ))
+    ids = args.stated_ids = stated_systems(registry)
+    said = opt(args, "system") is not None or bool(_stated_aliases(args))
     if (root is None) == (not said):
         raise ConfigError(f"give the build system: {_system_options(ids)}")
     out_dir = opt(args, "wheel_dir")
     if out_dir is not None and not os.path.isdir(out_dir):
         raise ConfigError(f"-w {out_dir!r} is not a directory")
     stated = _stated_platform(args)
-    target = (
-        Target(root=root, environ=dict(os.environ)) if root is not None else Target(environ=dict(os.environ))
-    )
-    registry = make_registry(args, target)
+    target = Target(root=root, environ=environ) if root is not None else Target(environ=environ)
     arch = ""
     distro_tag = ""
     if root is not None:
