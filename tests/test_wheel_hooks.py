@@ -9,6 +9,10 @@ the third-party plugins come in through ``load_plugins(extra=...)``, the path an
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -132,3 +136,26 @@ def test_tag_check_answers_are_checked_too(jiter: str, alone: wheelinfo.WheelRep
     assert len(registry.faults) == before + 2, registry.faults
     ok = dataclasses.replace(stated, distro_version="3.9")
     assert _plugin_verdict(load_plugins(), ok, alone, None) == ([], [])
+
+
+def _tag(*argv: str, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "alpinetags", "wheel", "tag", *argv]
+    environ = {**os.environ, **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=environ)
+
+
+def test_alpine_is_the_plugin_s_spelling_of_system(jiter: str, tmp_path: Path) -> None:
+    for argv, out in ((["--alpine", "3.9"], "a"), (["--system", "alpine:3.9"], "s")):
+        (tmp_path / out).mkdir()
+        done = _tag(*argv, "-w", str(tmp_path / out), jiter)
+        assert done.returncode == 0, done.stderr
+        assert [p.name for p in (tmp_path / out).iterdir()] == [
+            "jiter-0.19.0-cp311-cp311-alpine_3_9_x86_64.whl"
+        ]
+    unknown = _tag("--debian", "12", "-w", str(tmp_path), jiter)
+    assert unknown.returncode == 2 and "--debian: no option" in unknown.stderr, unknown.stderr
+    off = {"ALPINETAGS_DISABLE_PLUGINS": "alpine"}
+    for argv in (["--alpine", "3.9"], ["--system", "alpine:3.9"]):
+        refused = _tag(*argv, "-w", str(tmp_path), jiter, env=off)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "s"]
