@@ -19,6 +19,11 @@ Alpine is a musl distribution, but the interpreter decides the libc: a glibc-lin
 on an Alpine root (or on any system with ``ALPINETAGS_ALPINE_VERSION`` set) cannot load Alpine's
 wheels, so it gets no alpine tags and keeps what packaging gives. Only when there is no interpreter
 to read (a bare root) is musl assumed, and ``sources`` says so.
+
+What the plugin knows about Alpine's releases (which musl each ships, its arch names, which package ships
+which soname) is its own package data, read by ``facts``; ``wheel`` places a wheel's needs in those
+releases for ``alpinetags wheel show`` and ``wheel tag`` (hooks ``alpinetags_wheel_report``,
+``alpinetags_wheel_tag_check``, ``alpinetags_stated_systems``). The core asks; it names no distro.
 """
 
 from __future__ import annotations
