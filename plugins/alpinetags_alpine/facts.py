@@ -49,7 +49,6 @@ __all__ = [
     "known_libc_names",
     "lfs64_base",
     "musl_abis",
-    "oldest_alpine_with_musl",
     "read_symbol_list",
     "soname_provider",
     "soname_providers",
@@ -96,15 +95,6 @@ def alpine_arches(data_dir: str = DATA_DIR) -> tuple[AlpineArch, ...]:
     """Every Alpine arch in the table, in its order."""
     rows = read_table_rows(os.path.join(data_dir, "alpine-arches.tsv"))
     return tuple(AlpineArch(r[0], r[1], r[2]) for r in rows)
-
-
-def oldest_alpine_with_musl(musl_version: str, data_dir: str = DATA_DIR) -> Optional[AlpineRelease]:
-    """The oldest Alpine release whose musl is this version or newer."""
-    want = version_tuple(musl_version)
-    for release in alpine_releases(data_dir):
-        if version_tuple(release.musl) >= want:
-            return release
-    return None
 
 
 # --------------------------------------------------------------------------------------------------
