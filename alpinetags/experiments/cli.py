@@ -250,7 +250,6 @@ def cmd_symbols(args: argparse.Namespace) -> int:
         "libc": {"path": the_libc.path, "version": the_libc.version},
         "scanned_bytes": total,
         "loader_cross_check": [c.__dict__ for c in cross] if opt(args, "confirm_all") else None,
-        "seconds": seconds,
         "wheels": [
             {
                 "name": name,
