@@ -90,6 +90,40 @@ def pth_text() -> str:
     )
 
 
+#: The attribute a wrapper carries: pip's original function (also how a second patch is recognised).
+PATCHED_MARK = "_alpinetags_original"
+
+
+def replace_pip_function(
+    module: Any,
+    attr: str,
+    accepts: Callable[[Any], bool],
+    wrap: Callable[[Any], Any],
+    signature: str,
+    before: Optional[Callable[[], None]] = None,
+) -> None:
+    """Replace ``module.attr`` (a function of pip's) by ``wrap(original)``, the one way both patch points do.
+
+    Nothing happens when it is already the wrapper. ``RuntimeError`` when pip's function is missing or
+    ``accepts`` rejects its signature, so the caller warns and pip goes on unpatched. ``before`` runs once
+    the function is known good, just before the swap. Modules of pip that already did ``from module import
+    attr`` (only when the patch goes in late, as ``alpinetags pip ARGS`` may do) are rebound too.
+    """
+    original = getattr(module, attr, None)
+    if original is not None and hasattr(original, PATCHED_MARK):
+        return
+    if original is None or not accepts(original):
+        raise RuntimeError(f"{module.__name__}.{signature} not found in this pip (tested: pip 23.0 to 26.3)")
+    if before is not None:
+        before()
+    wrapped = wrap(original)
+    setattr(wrapped, PATCHED_MARK, original)
+    setattr(module, attr, wrapped)
+    for name, loaded in list(sys.modules.items()):
+        if name.startswith("pip.") and getattr(loaded, attr, None) is original:
+            setattr(loaded, attr, wrapped)
+
+
 def _patch_function(name: str) -> Callable[[Any], None]:
     """The function that patches pip's module ``name`` (imported now: this runs inside pip only)."""
     if name == TAGS_MODULE:

@@ -35,11 +35,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ._pth import warn
+from ._pth import replace_pip_function, warn
 
 CHECK_ENV = "ALPINETAGS_CHECK"
 _OFF_VALUES = frozenset({"0", "off", "false", "no"})
-_PATCHED = "_alpinetags_original"
 #: What a Requires-External entry must look like to be taken as a soname (the field also allows
 #: things like ``C`` or ``libpng (>=1.5)``, which are not files to look for).
 _SONAME_RE = re.compile(r"[A-Za-z0-9_.+-]+\.so(\.[0-9]+)*\Z")
@@ -428,7 +427,6 @@ def wrap_install_wheel(original: Callable[..., Any]) -> Callable[..., Any]:
             _prefills.pop(wheel_path, None)
 
     install_wheel.__doc__ = original.__doc__
-    setattr(install_wheel, _PATCHED, original)
     return install_wheel
 
 
@@ -460,28 +458,20 @@ def _accepts_wheel_path(func: Any) -> bool:
 
 
 def patch_wheel_module(module: Any) -> None:
-    """Replace ``module.install_wheel`` (pip's wheel installer) by the wrapper.
+    """Replace ``module.install_wheel`` (pip's wheel installer) by the wrapper (see ``replace_pip_function``).
 
-    pip modules that already did ``from ...install.wheel import install_wheel`` (when the patch goes in
-    late, as ``alpinetags pip ARGS`` may do) are rebound too. ``RuntimeError`` when pip's function is
-    not there or has another signature, so the caller warns and pip installs unchecked.
+    Just before the swap, the check's modules are preloaded on a pip that blocks imports while installing,
+    and the module's ``ZipFile`` is replaced by one that takes the ELF bytes the check already read.
     """
-    original = getattr(module, "install_wheel", None)
-    if original is not None and hasattr(original, _PATCHED):
-        return
-    if original is None or not _accepts_wheel_path(original):
-        raise RuntimeError(
-            f"{module.__name__}.install_wheel(name, wheel_path, ...) not found in this pip "
-            f"(tested: pip 23.0 to 26.3)"
-        )
-    if blocks_imports():
-        preload()
-    wrapped = wrap_install_wheel(original)
-    base = getattr(module, "ZipFile", None)
-    if isinstance(base, type) and not getattr(base, "alpinetags_prefilled", False):
-        module.ZipFile = prefilled_zipfile(base, _prefills)
-    module.install_wheel = wrapped
-    for name, loaded in list(sys.modules.items()):
-        other: Any = loaded
-        if name.startswith("pip.") and getattr(other, "install_wheel", None) is original:
-            other.install_wheel = wrapped
+
+    def before() -> None:
+        if blocks_imports():
+            preload()
+        base = getattr(module, "ZipFile", None)
+        if isinstance(base, type) and not getattr(base, "alpinetags_prefilled", False):
+            module.ZipFile = prefilled_zipfile(base, _prefills)
+
+    replace_pip_function(
+        module, "install_wheel", _accepts_wheel_path, wrap_install_wheel,
+        "install_wheel(name, wheel_path, ...)", before,
+    )  # fmt: skip

@@ -218,13 +218,14 @@ def _pip_state() -> dict[str, Any]:
             "install_patch_point": False,
             "error": f"{type(exc).__name__}: {exc}",
         }
+    from ._pth import PATCHED_MARK
     from .pip_check import _accepts_wheel_path
     from .pip_hook import _accepts_platforms
 
     func = getattr(compatibility_tags, "get_supported", None)
-    func = getattr(func, "_alpinetags_original", func)
+    func = getattr(func, PATCHED_MARK, func)
     installer = getattr(wheel, "install_wheel", None)
-    installer = getattr(installer, "_alpinetags_original", installer)
+    installer = getattr(installer, PATCHED_MARK, installer)
     return {
         "version": getattr(pip, "__version__", None),
         "location": os.path.dirname(pip.__file__ or ""),

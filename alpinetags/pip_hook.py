@@ -29,11 +29,17 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional
 
-from ._pth import TAGS_MODULE, TAGS_OFF, WARNING_PREFIX, install_finder, warn
+from ._pth import (
+    TAGS_MODULE,
+    TAGS_OFF,
+    WARNING_PREFIX,
+    install_finder,
+    replace_pip_function,
+    warn,
+)
 
 OFF_ENV = "ALPINETAGS_PIP"
 _OFF_VALUES = frozenset({"0", "off", "false", "no"})
-_PATCHED = "_alpinetags_original"
 
 _host_cache: dict[tuple[tuple[str, str], ...], list[str]] = {}
 #: The explicit platforms (pip's ``--platform``) this pip process asked tags for, if any. pip then
@@ -146,7 +152,6 @@ def wrap_get_supported(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(*args, **kwargs)
 
     get_supported.__doc__ = original.__doc__
-    setattr(get_supported, _PATCHED, original)
     return get_supported
 
 
@@ -159,26 +164,14 @@ def _accepts_platforms(func: Any) -> bool:
 
 
 def patch_tags_module(module: Any) -> None:
-    """Replace ``module.get_supported`` (pip's tag module) by the wrapper.
-
-    Modules of pip that already did ``from ...compatibility_tags import get_supported`` (only when the
-    patch goes in late, as ``install`` may do) are rebound too. Raises ``RuntimeError`` when pip's
-    function is not there or has another signature, so the caller warns and pip keeps its tags.
-    """
-    original = getattr(module, "get_supported", None)
-    if original is not None and hasattr(original, _PATCHED):
-        return
-    if original is None or not _accepts_platforms(original):
-        raise RuntimeError(
-            f"{module.__name__}.get_supported(version, platforms, impl, abis) not found in this pip "
-            f"(tested: pip 23.0 to 26.3)"
-        )
-    wrapped = wrap_get_supported(original)
-    module.get_supported = wrapped
-    for name, loaded in list(sys.modules.items()):
-        other: Any = loaded
-        if name.startswith("pip.") and getattr(other, "get_supported", None) is original:
-            other.get_supported = wrapped
+    """Replace ``module.get_supported`` (pip's tag module) by the wrapper (see ``replace_pip_function``)."""
+    replace_pip_function(
+        module,
+        "get_supported",
+        _accepts_platforms,
+        wrap_get_supported,
+        "get_supported(version, platforms, impl, abis)",
+    )
 
 
 def install() -> None:

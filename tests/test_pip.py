@@ -229,9 +229,10 @@ def test_wrapper_changes_only_platforms_with_this_pythons_pip(monkeypatch: pytes
     """The wrapper around the real pip of the interpreter running the tests, positional and keyword."""
     from pip._internal.utils import compatibility_tags
 
-    from alpinetags.pip_hook import _PATCHED, wrap_get_supported
+    from alpinetags._pth import PATCHED_MARK
+    from alpinetags.pip_hook import wrap_get_supported
 
-    original = getattr(compatibility_tags.get_supported, _PATCHED, compatibility_tags.get_supported)
+    original = getattr(compatibility_tags.get_supported, PATCHED_MARK, compatibility_tags.get_supported)
     wrapped = wrap_get_supported(original)
     expanded = {str(t) for t in wrapped(None, ["alpine_3_1_x86_64"])}
     assert "py3-none-alpine_3_0_x86_64" in expanded
