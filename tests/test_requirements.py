@@ -246,14 +246,21 @@ def test_same_lines_as_pip(tmp_path: Path) -> None:
         where = req.comes_from.split(" ", 1)[1]
         path, _, number = where.rpartition(" (line ")
         theirs.append(
-            (Path(path).name, int(number.rstrip(")")), req.requirement.strip(), req.is_editable, req.options)
+            # pip 23 gives an editable line no options (None), pip 26 an empty dict: both mean "none".
+            (
+                Path(path).name,
+                int(number.rstrip(")")),
+                req.requirement.strip(),
+                req.is_editable,
+                req.options or {},
+            )
         )
     ours = []
     for line in read_requirements(top):
         if line.kind not in ("requirement", "editable"):
             continue
         if line.kind == "editable":
-            requirement, options = line.options[0].value or "", None
+            requirement, options = line.options[0].value or "", {}
         else:
             requirement = split_args_options(line.text)[0]
             assert requirement.startswith(line.requirement)
