@@ -377,12 +377,12 @@ def _compare(lhs: EnvValue, op: str, rhs: EnvValue, variable: str) -> bool:
 
 def _compare_extra_set(extras: AbstractSet[str], op: str, literal: str) -> bool:
     """``extra`` given as the set of selected extras (packaging 26.4): ``==`` is membership, ``!=`` its
-    negation, anything else undefined. An empty set became ``""`` in ``evaluate``, as in packaging."""
-    names = {canonicalize_name(name) for name in extras}
+    negation, anything else undefined. ``evaluate`` has already normalised the names (and made an empty
+    set ``""``, as packaging does); the literal was normalised when parsed."""
     if op == "==":
-        return literal in names
+        return literal in extras
     if op == "!=":
-        return literal not in names
+        return literal not in extras
     raise UndefinedComparison(f"only == and != are defined on the set of selected extras, not {op!r}")
 
 
