@@ -22,13 +22,18 @@ from typing import Any
 
 from .cli import EXIT_OK, EXIT_PROBE, EXIT_USAGE, emit, opt
 
-EPILOG = """\
+#: The variables the hook reads, in the help of `pip` and `pip status`.
+PIP_ENVIRONMENT = """\
 environment:
   ALPINETAGS_PIP=0                    switch the hook off for one command (tags and check)
   ALPINETAGS_CHECK=0                  switch only the native-library check off for one command
   ALPINETAGS_ROOT=DIR                 pip gets the tags of the system in DIR, wheels are checked
                                       against its libraries (see docs/pip.md)
+"""
 
+EPILOG = (
+    PIP_ENVIRONMENT
+    + """
 examples:
   alpinetags pip enable               every later pip in this environment sees the alpine tags
   alpinetags pip status               is it on, which platforms pip gets before its own
@@ -44,6 +49,7 @@ examples:
                                       install without the native-library check
   alpinetags pip disable              remove the hook
 """
+)
 
 SWITCH_EPILOG = """\
 examples:
@@ -52,13 +58,9 @@ examples:
   alpinetags pip {command} --json     the path and whether anything changed, as JSON
 """
 
-STATUS_EPILOG = """\
-environment:
-  ALPINETAGS_PIP=0                    switch the hook off for one command (tags and check)
-  ALPINETAGS_CHECK=0                  switch only the native-library check off for one command
-  ALPINETAGS_ROOT=DIR                 pip gets the tags of the system in DIR, wheels are checked
-                                      against its libraries (see docs/pip.md)
-
+STATUS_EPILOG = (
+    PIP_ENVIRONMENT
+    + """
 examples:
   alpinetags pip status               is the hook on, which platforms pip gets before its own
   alpinetags pip status --root /srv/alpine-3.17
@@ -66,6 +68,7 @@ examples:
   ALPINETAGS_PIP=0 alpinetags pip status --json
                                       says off, and what pip would get with the hook on
 """
+)
 
 OWN_COMMANDS = ("enable", "disable", "status")
 #: Options of every command that cannot apply to pip: not listed in ``pip --help``, refused if given.
