@@ -28,3 +28,14 @@ class LoaderError(AlpinetagsError):
 
 class PluginError(AlpinetagsError):
     """A plugin failed to import, raised, or returned something that is not allowed."""
+
+
+class InputRefused(AlpinetagsError):
+    """An input (a wheel, an ELF file, a root) is refused because it looks hostile or exceeds a cap.
+
+    Raised when a reader hits one of its documented limits (sections, symbols, needed names, search steps,
+    bytes inflated, include files), sees a bomb (duplicate or overlapping zip entries, a size that lies)
+    or cannot read a file safely (a FIFO, a device, a loop). Unlike an internal error of alpinetags, which
+    fails open under pip, this fails closed: the check says "refused: …" and the wheel is not installed.
+    The message is one line that names the input and the limit it exceeded.
+    """
