@@ -16,9 +16,10 @@ at() { "$PY" -m alpinetags "$@"; }
 
 PIP="$PY -m pip" bash experiments/fetch.sh >/dev/null
 
-# 1. Real loads against the native check; time64 on the real x86 roots.
+# 1. Real loads against the native check; time64 on the real x86 roots; CPython modules of three releases.
 "$PY" -m experiments.realload --out "$out"
 "$PY" -m experiments.time64 --out "$out" >/dev/null
+"$PY" -m experiments.eras --out "$out"
 
 # 2. The matrix: musl (symbol lists) and the system libraries (soname table).
 png=()
