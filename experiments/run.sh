@@ -36,4 +36,7 @@ wheels=(--check-symbols --wheels .cache/experiments/wheels --wheels .cache/exper
 at compare --target musl:1.2.3,x86_64 "${wheels[@]}" >"$out/compare-debian-musl-1.2.3.txt" 2>/dev/null
 at compare --target alpine:3.16,musl:1.2.3,x86_64 "${wheels[@]}" >"$out/compare-alpine-3.16.txt"
 at compare --target alpine:3.20,musl:1.2.5,x86_64 "${wheels[@]}" >"$out/compare-alpine-3.20.txt"
+
+# 5. The figures the spec quotes, recounted from the results above (and the pinned wheels' module names).
+"$PY" -m experiments.figures --out "$out" >/dev/null
 ls -l "$out"
