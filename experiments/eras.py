@@ -173,6 +173,16 @@ def rows_json(rows: Sequence[Import]) -> str:
     return "[\n" + ",\n".join(json.dumps(asdict(r)) for r in rows) + "\n]\n"
 
 
+def _by_era(rows: Sequence[Import]) -> list[tuple[Era, list[Import], list[str]]]:
+    """``(era, its rows, the roots they ran on, oldest first)`` for each era with rows."""
+    out = []
+    for era in ERAS:
+        mine = [r for r in rows if r.built_on == era.built_on]
+        if mine:
+            out.append((era, mine, sorted({r.run_on for r in mine}, key=realload._release_key)))
+    return out
+
+
 def markdown(rows: Sequence[Import]) -> str:
     """``eras.md``: per era, the counts; then each module that links a system library, root by root."""
     lines = [
@@ -187,11 +197,7 @@ def markdown(rows: Sequence[Import]) -> str:
         "LD_LIBRARY_PATH | … otherwise | check says loads, fails |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for era in ERAS:
-        mine = [r for r in rows if r.built_on == era.built_on]
-        if not mine:
-            continue
-        roots = sorted({r.run_on for r in mine}, key=realload._release_key)
+    for era, mine, roots in _by_era(rows):
         judged = [r for r in mine if r.actual in ("loads", "fails")]
         gap = sum(ld_library_path_gap(r) for r in judged)
         refused = sum(r.predicted == "fails" and r.actual == "loads" for r in judged)
@@ -220,11 +226,7 @@ def markdown(rows: Sequence[Import]) -> str:
         "`L` loads, `x` fails, `-` not run (the interpreter did not start); reasons below the table.",
         "",
     ]
-    for era in ERAS:
-        mine = [r for r in rows if r.built_on == era.built_on]
-        if not mine:
-            continue
-        roots = sorted({r.run_on for r in mine}, key=realload._release_key)
+    for era, mine, roots in _by_era(rows):
         lines += [f"### built on {era.built_on} (krunner {era.krunner})", ""]
         lines.append("| module | links | " + " | ".join(roots) + " |")
         lines.append("|---|---|" + "---|" * len(roots))
