@@ -16,9 +16,10 @@ at() { "$PY" -m alpinetags "$@"; }
 
 PIP="$PY -m pip" bash experiments/fetch.sh >/dev/null
 
-# 1. Real loads against the native check; time64 on the real x86 roots.
+# 1. Real loads against the native check; time64 on the real x86 roots; CPython modules of three releases.
 "$PY" -m experiments.realload --out "$out"
 "$PY" -m experiments.time64 --out "$out" >/dev/null
+"$PY" -m experiments.eras --out "$out"
 
 # 2. The matrix: musl (symbol lists) and the system libraries (soname table).
 png=()
@@ -35,4 +36,7 @@ wheels=(--check-symbols --wheels .cache/experiments/wheels --wheels .cache/exper
 at compare --target musl:1.2.3,x86_64 "${wheels[@]}" >"$out/compare-debian-musl-1.2.3.txt" 2>/dev/null
 at compare --target alpine:3.16,musl:1.2.3,x86_64 "${wheels[@]}" >"$out/compare-alpine-3.16.txt"
 at compare --target alpine:3.20,musl:1.2.5,x86_64 "${wheels[@]}" >"$out/compare-alpine-3.20.txt"
+
+# 5. The figures the spec quotes, recounted from the results above (and the pinned wheels' module names).
+"$PY" -m experiments.figures --out "$out" >/dev/null
 ls -l "$out"

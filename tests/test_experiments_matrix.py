@@ -219,3 +219,32 @@ def test_compare_probes_a_root_on_disk(tmp_path: Path) -> None:
     assert out["platform"]["libc_version"] == "1.2.3"
     assert out["schemes"]["alpine"]["platforms"][:2] == ["alpine_3_16_x86_64", "alpine_3_15_x86_64"]
     assert out["schemes"]["musllinux"]["platforms"][0] == "musllinux_1_2_x86_64"
+
+
+#: The committed matrix results, remade here byte for byte (``bash experiments/run.sh`` writes them; the
+#: optional PNG is not committed). About 3 s.
+MATRIX_PINNED = {
+    "matrix.md": "50b7a39846ea6e6212031e63962f2a86a01108f30ee92e45cd8db089eaf553e0",
+    "matrix.txt": "db5807caa9464ece7e27accf5bf185be5f3fba18887195a326afbe7c1350c02e",
+    "matrix-heatmap.svg": "00ba55ebb9497af8a39bd73edfe56a7c6aeb1adf4c3d6461616aeab0d2adf86e",
+}
+
+
+def test_committed_matrix_results_are_remade_byte_for_byte(tmp_path: Path) -> None:
+    import hashlib
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "alpinetags", "experiment", "matrix", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    # matrix.txt is run.sh's copy of stdout, which names the --out directory run.sh gives
+    (tmp_path / "matrix.txt").write_text(proc.stdout.replace(str(tmp_path), "experiments/results"))
+    results = Path(__file__).resolve().parent.parent / "experiments" / "results"
+    for name, digest in MATRIX_PINNED.items():
+        made = (tmp_path / name).read_bytes()
+        assert hashlib.sha256(made).hexdigest() == digest, f"{name} changed: rerun bash experiments/run.sh"
+        assert (results / name).read_bytes() == made, f"experiments/results/{name} is not what the run makes"
