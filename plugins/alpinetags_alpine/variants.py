@@ -97,11 +97,12 @@ def soname_feature(soname: str) -> Optional[tuple[str, str]]:
     return name, _escape(version, _PLAIN | {"."}) if version else UNVERSIONED
 
 
-def _version_key(value: str) -> tuple[int, tuple[int, ...], str]:
-    parts = value.split(".")
-    if all(p.isdigit() for p in parts):
-        return (0, tuple(-int(p) for p in parts), "")
-    return (1, (), value)
+def newest_first(values: Iterable[str]) -> list[str]:
+    """Versions newest first (``1.3.1`` before ``1``); ones that are not all digits after them, sorted."""
+    values = set(values)
+    numeric = [v for v in values if all(p.isdigit() for p in v.split("."))]
+    others = sorted(values - set(numeric))
+    return sorted(numeric, key=lambda v: tuple(int(p) for p in v.split(".")), reverse=True) + others
 
 
 def soname_configs(sonames: Iterable[str]) -> list[FeatureConfig]:
@@ -113,7 +114,7 @@ def soname_configs(sonames: Iterable[str]) -> list[FeatureConfig]:
         pair = None if is_libc_soname(soname) else soname_feature(soname)
         if pair is not None:
             found.setdefault(pair[0], set()).add(pair[1])
-    return [FeatureConfig(name, sorted(values, key=_version_key)) for name, values in sorted(found.items())]
+    return [FeatureConfig(name, newest_first(values)) for name, values in sorted(found.items())]
 
 
 # --------------------------------------------------------------------------------------------------
