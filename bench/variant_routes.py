@@ -91,19 +91,7 @@ def houses(work: Path) -> dict[str, Path]:
 
 def staging(work: Path) -> Path:
     """A real 3.17 root with the Alpine CPython, alpinetags (hook on), variantlib and uv."""
-    root = realparts.copy_minirootfs("3.17", work / "staging")
-    realparts._put_python(root, "x86_64")
-    realparts.install_alpinetags(root)
-    wheels = root / "tmp" / "w"
-    wheels.mkdir()
-    for w in [*parts_variants.variantlib_wheels(), *realparts.dependency_wheels()]:
-        shutil.copy2(w, wheels / w.name)
-    for argv in ([PY, "-m", "pip", "install", "--no-index", "--find-links", "/tmp/w",
-                  "--root-user-action=ignore", "variantlib==0.2.2"],
-                 [PY, "-m", "alpinetags", "pip", "enable"]):  # fmt: skip
-        proc = in_root(root, *argv)
-        assert proc.returncode == 0, proc.stderr
-    shutil.rmtree(wheels)
+    root = parts_variants.variant_root(work / "staging")
     dl = work / "uv"
     argv = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
             "--platform", "musllinux_1_1_x86_64", "-d", str(dl), "uv==0.13.9"]  # fmt: skip

@@ -8,6 +8,7 @@ provider is asked by the interpreter that would install, on the system it runs o
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Union
@@ -37,3 +38,26 @@ def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     for name, sha, spec in PINNED:
         path = realparts.fetch_pinned_wheel(CACHE, name, sha, spec, python=None)
         line(name.split("-")[0] + " (variant tests)", path)
+
+
+def variant_root(dest: Path) -> Path:
+    """A copy of the real Alpine 3.17 root at ``dest`` with the Alpine CPython, alpinetags (the pip hook
+    enabled) and variantlib 0.2.2, each installed by that CPython's own pip with ``--no-index``."""
+    root = realparts.copy_minirootfs("3.17", dest)
+    realparts._put_python(root, "x86_64")
+    realparts.install_alpinetags(root)
+    wheels = root / "tmp" / "variant-wheels"
+    wheels.mkdir()
+    for w in [*variantlib_wheels(), *realparts.dependency_wheels()]:
+        shutil.copy2(w, wheels / w.name)
+    py = realparts.ROOT_PYTHON
+    for argv in (
+        [py, "-m", "pip", "install", "--no-index", "--find-links", "/tmp/variant-wheels", "--no-cache-dir",
+         "--disable-pip-version-check", "--root-user-action=ignore", "variantlib==0.2.2"],
+        [py, "-m", "alpinetags", "pip", "enable"],
+    ):  # fmt: skip
+        proc = realparts.run_in_root(root, argv)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} in {root} failed:\n{proc.stdout}\n{proc.stderr}")
+    shutil.rmtree(wheels)
+    return root

@@ -307,22 +307,7 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real Alpine 3.17 root with the Alpine CPython, alpinetags (hook enabled) and variantlib 0.2.2,
     each installed by that CPython's own pip with ``--no-index``: what ``fresh_root`` lays over each
     release's root."""
-    root = realparts.copy_minirootfs("3.17", tmp_path_factory.mktemp("variant-staging") / "root")
-    realparts._put_python(root, "x86_64")
-    realparts.install_alpinetags(root)
-    wheels = root / "tmp" / "variant-wheels"
-    wheels.mkdir()
-    for w in [*parts_variants.variantlib_wheels(), *realparts.dependency_wheels()]:
-        shutil.copy2(w, wheels / w.name)
-    for argv in (
-        [PY, "-m", "pip", "install", "--no-index", "--find-links", "/tmp/variant-wheels", "--no-cache-dir",
-         "--root-user-action=ignore", "variantlib==0.2.2"],
-        [PY, "-m", "alpinetags", "pip", "enable"],
-    ):  # fmt: skip
-        proc = in_root(root, *argv)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    shutil.rmtree(wheels)
-    return root
+    return parts_variants.variant_root(tmp_path_factory.mktemp("variant-staging") / "root")
 
 
 @pytest.fixture(scope="module")
