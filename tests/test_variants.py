@@ -18,6 +18,7 @@ packed as ``musllinux_1_2_x86_64`` by ``wheel pack`` and made variants by ``alpi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -32,6 +33,11 @@ from alpinetags_alpine.variants import FeatureConfig, get_all_configs, soname_co
 from hypothesis import given
 from hypothesis import strategies as st
 
+from alpinetags import hookimpl, wheelinfo
+from alpinetags.model import Platform
+from alpinetags.plugins import load_plugins
+from alpinetags.variant_cli import plugin_spec
+from alpinetags.wheelvariant import valid_spec, variant_json
 from tests import parts_variants, parts_wheel, realparts
 from tests.test_wheel_roundtrip import HOUSE, PY, fresh_root, in_root
 
@@ -345,3 +351,46 @@ def test_pip_does_not_take_a_variant_wheel(chroots: dict[str, Path], house: dict
     assert "No matching distribution found for sslmod" in proc.stderr, proc.stderr
     for build in BUILDS:
         assert "invalid wheel filename" in proc.stdout and house[build].name in proc.stdout, proc.stdout
+
+
+# --------------------------------------------------------------------------------------------------
+# the hook: the plugins' answers are checked like every hook's
+
+
+class _Answers:
+    """A third-party plugin answering ``alpinetags_wheel_variant`` with ``answer``."""
+
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+
+    @hookimpl(tryfirst=True)
+    def alpinetags_wheel_variant(self) -> object:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_variant_answers_are_checked() -> None:
+    jiter = str(parts_wheel.real_wheel("jiter"))
+    stated = Platform(arch="x86_64", distro_id="alpine", distro_version="3.9", detected_by="--target")
+    report = wheelinfo.show(jiter, load_plugins())
+    spec = plugin_spec(load_plugins(), stated, report)
+    assert spec is not None and spec.property_strings == ("alpine :: release :: 3.9",)  # only musl: no soname
+    assert valid_spec(spec) and variant_json(spec).count(spec.label) == 1
+    bad = [
+        RuntimeError("boom"),
+        "no",
+        dataclasses.replace(spec, namespace="Alpine"),  # not variantlib's spelling
+        dataclasses.replace(spec, properties=(("release", "3.9"), ("release", "3.10"))),  # two values
+        dataclasses.replace(spec, properties=(("libssl", "1.1+x"),)),
+        dataclasses.replace(spec, properties=()),  # the null variant needs no tool
+        dataclasses.replace(spec, requires=()),  # an installer could not get the provider
+        dataclasses.replace(spec, plugin_api="a b"),
+    ]
+    for answer in bad:
+        registry = load_plugins(extra=[("wrong", _Answers(answer))])
+        assert plugin_spec(registry, stated, wheelinfo.show(jiter, registry)) == spec  # Alpine's still counts
+        assert len(registry.faults) == 1 and "'wrong'" in registry.faults[0], (answer, registry.faults)
+    assert plugin_spec(load_plugins(disabled={"alpine"}), stated, report) is None
+    other = dataclasses.replace(stated, distro_id="fooos")
+    assert plugin_spec(load_plugins(), other, report) is None
