@@ -148,6 +148,13 @@ def test_provider_on_real_alpine_roots(minor: str) -> None:
     assert not any(name.startswith(("libc_", "so_ld")) for name in got)  # musl's own names are the tag's
 
 
+def test_provider_keeps_the_time64_floor_on_x86() -> None:
+    """On the 32-bit arches 3.13 accepts no older build (spec.md section 4): the release values say so."""
+    assert supported(str(realparts.alpine_minirootfs("3.13", "x86")))["release"] == ["3.13"]
+    old = supported(str(realparts.alpine_minirootfs("3.12", "x86")))["release"]
+    assert old[0] == "3.12" and old[-1] == "3.0"
+
+
 def test_provider_supports_nothing_off_alpine(tmp_path: Path) -> None:
     assert supported("/") == {}  # this machine: Debian 12, a glibc python
     void = realparts.make_root(tmp_path / "void", "void", python="x86_64")  # musl, not Alpine
