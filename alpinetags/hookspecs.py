@@ -16,6 +16,7 @@ from .model import Platform, Target
 if TYPE_CHECKING:  # for the annotation only: importing it would load the ELF reader with the hookspecs
     from .interpreter import InterpreterFile
     from .wheelneeds import DistroReport, TagVerdict, WheelNeeds
+    from .wheelvariant import VariantSpec
 
 PROJECT = "alpinetags"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -97,6 +98,13 @@ class AlpinetagsSpec:
         else the core has checked the wheel against the build root's own files (and refused what the root
         lacks), and it says whether the root's musl has every libc name the wheel imports.
         """
+
+    @hookspec
+    def alpinetags_wheel_variant(self, platform: Platform, needs: WheelNeeds) -> Optional[VariantSpec]:
+        """The wheel-variant properties of a wheel built on ``platform`` (a release of this plugin's
+        distribution, stated or read from a build root, which ``alpinetags_wheel_tag_check`` has already
+        judged) with ``needs``, and the provider an installer runs to match them; ``None`` for another
+        distribution. ``alpinetags wheel variant`` writes the first answer (``alpinetags.wheelvariant``)."""
 
     @hookspec
     def alpinetags_stated_systems(self) -> list[str]:

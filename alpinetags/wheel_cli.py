@@ -107,7 +107,7 @@ def _system_options(ids: list[str]) -> str:
 def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("wheel", _wheel_help, "for publishers: what a wheel needs (show), tag it for a distro (tag)")
     p.epilog = EXAMPLES
-    sub = p.add_subparsers(title="wheel commands", metavar="show|tag", parser_class=_TagParser)
+    sub = p.add_subparsers(title="wheel commands", metavar="show|tag|variant", parser_class=_TagParser)
     fmt = argparse.RawDescriptionHelpFormatter
     s = sub.add_parser(
         "show",
@@ -151,6 +151,9 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         "-w", "--wheel-dir", metavar="DIR", help="where the tagged wheels go (default: beside each input)"
     )
     t.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    from .variant_cli import add_parser as add_variant_parser
+
+    add_variant_parser(sub)  # wheel variant: its own module
 
 
 def _wheel_help(args: argparse.Namespace) -> int:

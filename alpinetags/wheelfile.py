@@ -21,7 +21,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -371,16 +371,26 @@ def _record_text(rows: Iterable[tuple[str, str, str]]) -> bytes:
 def retag(
     src: str,
     dest_dir: str,
-    platform: str,
+    platform: Optional[str],
     sonames: Sequence[str] = (),
+    *,
+    label: str = "",
+    extra: Optional[Mapping[str, bytes]] = None,
 ) -> Retagged:
     """Write a copy of the wheel ``src`` into ``dest_dir`` with platform tag ``platform`` everywhere
     (file name and every WHEEL ``Tag:``), ``Requires-External`` lines for ``sonames`` added to METADATA,
     and a RECORD made from the bytes written. ``src`` is never modified; a destination that is ``src``
-    itself is refused (``WheelError``)."""
-    check_platform(platform)
+    itself is refused (``WheelError``).
+
+    For a wheel variant (``alpinetags wheel variant``): ``platform`` ``None`` keeps the tags as they are,
+    ``label`` is put after them in the file name, and ``extra`` adds members to ``*.dist-info/`` (by name,
+    replacing one of that name)."""
+    if platform is not None:
+        check_platform(platform)
     contents = read_wheel(src)
     out_name = contents.name.filename(platform)
+    if label:
+        out_name = f"{out_name[: -len('.whl')]}-{label}.whl"
     if not os.path.isdir(dest_dir):
         raise ConfigError(f"{dest_dir!r} is not a directory")
     dest = os.path.join(dest_dir, out_name)
@@ -388,7 +398,12 @@ def retag(
         raise WheelError(f"{src}: already tagged {platform}; writing it again would replace the input")
     dist_info = contents.dist_info
     record_name = f"{dist_info}/RECORD"
-    wheel_text, tags = _retag_wheel_file(_text(_read_bytes(src, f"{dist_info}/WHEEL"), "WHEEL"), platform)
+    wheel_text = _text(_read_bytes(src, f"{dist_info}/WHEEL"), "WHEEL")
+    if platform is None:
+        tags = contents.tags
+    else:
+        wheel_text, tags = _retag_wheel_file(wheel_text, platform)
+    added = {f"{dist_info}/{name}": data for name, data in (extra or {}).items()}
     metadata = _with_requires_external(contents.metadata, list(sonames))
     dropped = tuple(m for m in contents.members if m in {f"{dist_info}/{s}" for s in RECORD_SIGNATURES})
 
@@ -398,7 +413,7 @@ def retag(
             rows: list[tuple[str, str, str]] = []
             record_info: Optional[zipfile.ZipInfo] = None
             for info in zin.infolist():
-                if info.is_dir() or info.filename in dropped:
+                if info.is_dir() or info.filename in dropped or info.filename in added:
                     continue
                 name = info.filename
                 try:
@@ -413,6 +428,11 @@ def retag(
                         h, n = _copy_member(zin, info, zout)
                 except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
                     raise WheelError(f"{src}: member {name} cannot be read: {exc}") from None
+                rows.append((name, h, str(n)))
+            for name, data in added.items():
+                new = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+                new.external_attr = 0o644 << 16
+                h, n = _write_bytes(zout, new, data)
                 rows.append((name, h, str(n)))
             rows.append((record_name, "", ""))
             like = record_info or zipfile.ZipInfo(record_name, (1980, 1, 1, 0, 0, 0))

@@ -46,6 +46,7 @@ from . import facts
 
 if TYPE_CHECKING:  # the wheel hooks' types: the pip hook never needs them loaded
     from alpinetags.wheelneeds import DistroReport, TagVerdict, WheelNeeds
+    from alpinetags.wheelvariant import VariantSpec
 
 log = logging.getLogger("alpinetags")
 
@@ -92,16 +93,22 @@ def parse_alpine_version(text: str) -> AlpineVersion:
     return AlpineVersion(int(m.group(1)), int(m.group(2)), prerelease)
 
 
-def alpine_platforms(version: AlpineVersion, arch: str) -> list[str]:
-    """``alpine_<major>_<minor>_<arch>`` tags this release accepts, newest first (see module doc)."""
+def accepted_minors(version: AlpineVersion, arch: str) -> range:
+    """The minors of ``version.major`` whose builds this release accepts on ``arch``, newest first: the
+    tags' rule, which the wheel-variant provider (``variants``) answers with too."""
     newest = version.minor - 1 if version.prerelease else version.minor
     oldest = 0
     if arch in TIME64_ARCHES and version.major == 3 and newest >= TIME64_MINOR:
         oldest = TIME64_MINOR
+    return range(newest, oldest - 1, -1)
+
+
+def alpine_platforms(version: AlpineVersion, arch: str) -> list[str]:
+    """``alpine_<major>_<minor>_<arch>`` tags this release accepts, newest first (see module doc)."""
     return [
         f"alpine_{version.major}_{n}_{a}"
         for a in compatible_arches(arch)
-        for n in range(newest, oldest - 1, -1)
+        for n in accepted_minors(version, arch)
     ]
 
 
@@ -263,6 +270,17 @@ def alpinetags_wheel_tag_check(
 
     release = stated_release(platform)
     return None if release is None else tag_check(release, needs, root_musl_ok)
+
+
+@hookimpl(tryfirst=True)
+def alpinetags_wheel_variant(platform: Platform, needs: WheelNeeds) -> Optional[VariantSpec]:
+    """``wheel variant``: ``alpine :: release`` and one ``alpine :: <library>`` per system soname
+    (``variants.variant_spec``); nothing for another distribution."""
+    from .variants import variant_spec
+    from .wheel import stated_release
+
+    release = stated_release(platform)
+    return None if release is None else variant_spec(release, needs)
 
 
 @hookimpl
