@@ -47,6 +47,7 @@ from .loadpath import (
 )
 from .loadsim import (
     PYTHON_API_PREFIXES,
+    Closure,
     Files,
     HintFn,
     Location,
@@ -86,6 +87,7 @@ class CheckReport:
         return {
             "system": self.system.as_dict(),
             "ok": self.ok,
+            "complete": not self.problems,  # every file found was read: "ok" then covers them all
             "objects": [v.as_dict() for v in self.objects],
             "problems": list(self.problems),
             "bytes_scanned": self.bytes_scanned,
@@ -116,13 +118,15 @@ def system_sonames_needed(
 
 def _is_archive(container: ScannedContainer) -> bool:
     """A wheel (or any zip): its members are read from it, not from disk."""
+    if container.kind:
+        return container.kind == "wheel"
     return os.path.isfile(container.path) and (container.is_wheel or zipfile.is_zipfile(container.path))
 
 
 def _location(files: Files, container: ScannedContainer, member: str) -> Location:
     if _is_archive(container):
         return container.path, member
-    if os.path.isfile(container.path):  # a lone ELF file
+    if container.kind == "file" or (not container.kind and os.path.isfile(container.path)):  # a lone ELF file
         return files.to_space(container.path)
     return files.to_space(os.path.join(container.path, member))
 
@@ -181,30 +185,69 @@ def check_objects(
         interpreter = os.path.realpath(sys.executable)
     wheels = {c.path: {o.member: o.symbols for o in c.objects} for c in containers if _is_archive(c)}
     files = Files(system, wheels)
-    located = []
-    dependencies = []
+    located: list[tuple[Location, DynamicSymbols]] = []
+    waiting: list[tuple[Location, DynamicSymbols]] = []
     for c in containers:
         entries = {id(o) for o in entry_objects(c.objects)}
         for o in c.objects:
             loc = _location(files, c, o.member)
             files.seed(loc, o.symbols)
-            if id(o) in entries:
-                located.append((loc, o.symbols))
-            else:
-                dependencies.append(files.display(loc))
-    musl = (
-        musl_exports(files)
-        if any(object_libc(s, system.libc, system.only_libc) == "musl" for _, s in located)
-        else None
-    )
-    host = None
-    if interpreter and any(s.is_python_extension for _, s in located):
-        host = host_closure(files, interpreter)
-    verdicts = tuple(verdict(files, loc, s, hints=hints, libc_exports=musl, host=host) for loc, s in located)
+            (located if id(o) in entries else waiting).append((loc, o.symbols))
+    state: dict[str, Union[frozenset[str], str, None]] = {}
+    host_state: dict[str, Union[Closure, str, None]] = {}
+
+    def judge(loc: Location, symbols: DynamicSymbols) -> ObjectVerdict:
+        libc = object_libc(symbols, system.libc, system.only_libc)
+        if libc == "musl" and "musl" not in state:
+            state["musl"] = musl_exports(files)
+        if interpreter and symbols.is_python_extension and "host" not in host_state:
+            host_state["host"] = host_closure(files, interpreter)
+        return verdict(
+            files,
+            loc,
+            symbols,
+            hints=hints,
+            libc_exports=state.get("musl"),
+            host=host_state.get("host"),
+        )
+
+    verdicts = [judge(loc, s) for loc, s in located]
+    # A library another object names is checked as its dependency only where it was really loaded: one
+    # the loader does not find from there (a folder's libssl that no RPATH leads to) gets its own verdict.
+    reached = {k for v in verdicts for k in _resolved_keys(files, v)}
+    while True:
+        alone = [(loc, s) for loc, s in waiting if files.key(loc) not in reached]
+        if not alone:
+            break
+        waiting = [(loc, s) for loc, s in waiting if files.key(loc) in reached]
+        for loc, s in alone:
+            v = judge(loc, s)
+            verdicts.append(v)
+            reached.add(files.key(loc))
+            reached.update(_resolved_keys(files, v))
     problems = tuple(p for c in containers for p in c.problems)
     return CheckReport(
-        system, verdicts, problems, sum(c.bytes_scanned for c in containers), tuple(dependencies)
+        system,
+        tuple(verdicts),
+        problems,
+        sum(c.bytes_scanned for c in containers),
+        tuple(files.display(loc) for loc, _ in waiting),
     )
+
+
+def _resolved_keys(files: Files, v: ObjectVerdict) -> set[str]:
+    """The files (``Files.key``) a verdict's object loaded, from the places its ``resolved`` shows."""
+    out = set()
+    for _name, shown in v.resolved:
+        head, bang, member = shown.partition("!")
+        if bang and head in files.containers:
+            out.add(files.key((head, member)))
+            continue
+        for space in ("root", "host"):
+            if files.exists((space, shown)):
+                out.add(files.key((space, shown)))
+                break
+    return out
 
 
 def check_paths(
@@ -219,7 +262,7 @@ def check_paths(
     """Check ELF files, wheels and folders (each ELF file under it; wheels in it one by one) against the
     system in ``root``. ``arch`` defaults to the first object's; ``ConfigError`` for a path that is
     neither. ``interpreter``: see ``check_objects``."""
-    containers = scan_paths(list(paths))
+    containers = scan_paths(list(paths), root)
     if system is None:
         if arch is None:
             arch = pick_arch(root, [o for c in containers for o in c.objects])

@@ -1,0 +1,143 @@
+"""``alpinetags check`` on the ordinary inputs a new user gives it (issue 17): a folder holding wheels and
+loose ELF files, an empty folder, a folder named like a wheel, a file the user cannot read, a link given as
+the path, a folder whose libraries nothing finds. Real Alpine roots, real files, the roots' own loaders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alpinetags.native import check_paths
+from tests import parts_native, realparts
+
+pytestmark = pytest.mark.realparts
+
+LOADER = "/lib/ld-musl-x86_64.so.1"
+
+
+def run(*args: str, user: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALPINETAGS_")}
+    prefix = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] if user else []
+    return subprocess.run([*prefix, sys.executable, "-m", "alpinetags", "check", *args], capture_output=True,
+                          text=True, timeout=300, env=env, check=False, cwd="/")  # fmt: skip
+
+
+def _real_list(root: Path, inside: str) -> tuple[bool, str]:
+    """The root's own musl loader on ``inside`` (``--list``, in a chroot of the root): loads, and its errors."""
+    proc = realparts.run_in_root(root, [LOADER, "--list", inside], timeout=60)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error")]
+    return not errors and proc.returncode == 0, "\n".join(errors)
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    """A real copy (the roots are hard-linked copies of the cache: a chmod must not reach the cache)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def root17(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return realparts.copy_minirootfs("3.17", tmp_path_factory.mktemp("r17") / "root")
+
+
+def test_a_folder_with_wheels_also_checks_its_loose_elf_files(root17: Path) -> None:
+    """A folder holding a wheel (jiter, loads on 3.17) and a loose program (3.16's apk, which needs
+    ``libcrypto.so.1.1``): both are checked, and the real loader agrees apk fails. Before, a folder with any
+    wheel was checked wheel by wheel only: "all load", exit 0."""
+    folder = root17 / "opt" / "mixed"
+    _copy(parts_native.jiter_wheel(), folder / "wheels" / parts_native.jiter_wheel().name)
+    _copy(realparts.alpine_minirootfs("3.16") / "sbin" / "apk", folder / "bin" / "apk")
+    proc = run("--json", "--root", str(root17), str(folder))
+    assert proc.returncode == 1, proc.stdout
+    data = json.loads(proc.stdout)
+    by_path = {o["path"]: o for o in data["objects"]}
+    assert by_path["/opt/mixed/bin/apk"]["loads"] is False
+    assert "libcrypto.so.1.1" in by_path["/opt/mixed/bin/apk"]["missing_sonames"]
+    assert any(p.endswith("jiter.cpython-311-x86_64-linux-musl.so") and o["loads"] for p, o in by_path.items())
+    assert _real_list(root17, "/opt/mixed/bin/apk")[0] is False
+
+
+@pytest.mark.parametrize("name", ["empty", "x.whl"])
+def test_nothing_found_is_said_plainly_never_all_load(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "README").write_text("no ELF file here\n")
+    proc = run("--root", str(realparts.alpine_minirootfs("3.17")), str(folder))
+    assert proc.returncode == 2, proc.stdout
+    assert "all load" not in proc.stdout + proc.stderr
+    assert f"no ELF file found in {folder}: nothing was checked" in proc.stderr
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder another user can enter (pytest's tmp_path is private to root)."""
+    d = Path(tempfile.mkdtemp(prefix="alpinetags-unreadable-"))
+    os.chmod(d, 0o755)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d)
+
+
+def test_an_unreadable_file_is_an_error_naming_it(shared_dir: Path) -> None:
+    """A real library the user cannot read (mode 000, run as ``nobody`` when the tests run as root), beside
+    one that loads: the check does not say "all load" and exits 2 naming the file, in a folder and alone."""
+    r17 = realparts.alpine_minirootfs("3.17")
+    lib = shared_dir / "lib"
+    _copy(r17 / "lib" / "libz.so.1.2.13", lib / "libz.so.1")
+    secret = _copy(r17 / "lib" / "libapk.so.3.12.0", lib / "libsecret.so.1")
+    os.chmod(lib, 0o755)
+    os.chmod(lib / "libz.so.1", 0o644)
+    os.chmod(secret, 0o000)
+    user = "65534" if os.geteuid() == 0 else ""  # nobody
+    folder = run("--root", str(r17), str(lib), user=user)
+    assert folder.returncode == 2, folder.stdout + folder.stderr
+    assert "all load" not in folder.stdout
+    assert "1 file could not be read, not checked" in folder.stdout
+    assert f"{secret}: cannot be read: Permission denied" in folder.stderr
+    alone = run("--root", str(r17), str(secret), user=user)
+    assert alone.returncode == 2, alone.stdout + alone.stderr
+    assert f"{secret}: cannot be read: Permission denied" in alone.stderr
+    assert "neither a wheel" not in alone.stderr
+
+
+@pytest.mark.parametrize("inside", ["/bin/sh", "/lib/libz.so.1", "/lib/libc.musl-x86_64.so.1"])
+def test_a_link_given_as_path_is_followed_inside_the_root(root17: Path, inside: str) -> None:
+    """``/bin/sh -> /bin/busybox`` is an absolute link: followed inside the root, as the loader in a chroot
+    follows it (this machine's /bin/busybox, if any, is not the file). Before: "neither a wheel, a
+    directory nor an ELF file", exit 2."""
+    assert (root17 / inside.lstrip("/")).is_symlink()
+    proc = run("--all", "--root", str(root17), str(root17 / inside.lstrip("/")))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"ok    {inside}" in proc.stdout
+    assert _real_list(root17, inside)[0] is True
+
+
+def test_a_folder_library_nothing_loads_gets_its_own_verdict(root17: Path) -> None:
+    """3.10's apk with its ``libssl.so.1.1`` and ``libcrypto.so.1.1`` in a folder of the real 3.17 root: no
+    RPATH leads apk to the folder, so the loader takes neither library from there, and ``libssl.so.1.1``
+    alone fails for ``libcrypto.so.1.1`` while ``libcrypto.so.1.1`` alone loads. Each gets its own verdict,
+    as the real loader gives it; the header counts no library as loaded by another."""
+    r10 = realparts.alpine_minirootfs("3.10")
+    folder = root17 / "opt" / "old"
+    for src in (r10 / "sbin" / "apk", r10 / "lib" / "libssl.so.1.1", r10 / "lib" / "libcrypto.so.1.1"):
+        _copy(src, folder / src.name)
+    report = check_paths([str(folder)], str(root17))
+    verdicts = {v.path: v for v in report.objects}
+    assert set(verdicts) == {"/opt/old/apk", "/opt/old/libssl.so.1.1", "/opt/old/libcrypto.so.1.1"}
+    assert report.dependencies == ()
+    assert verdicts["/opt/old/libssl.so.1.1"].missing_sonames == ("libcrypto.so.1.1",)
+    for path, v in verdicts.items():
+        assert _real_list(root17, path)[0] is v.loads, (path, v.reasons)
+    proc = run("--root", str(root17), str(folder))
+    assert proc.returncode == 1 and "3 ELF objects, 2 do not load" in proc.stdout.splitlines()[0]
+    assert "they load" not in proc.stdout.splitlines()[0]
