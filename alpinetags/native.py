@@ -194,6 +194,7 @@ def check_objects(
             files.seed(loc, o.symbols)
             (located if id(o) in entries else waiting).append((loc, o.symbols))
     state: dict[str, Union[frozenset[str], str, None]] = {}
+    python = importer_python(interpreter, system) if interpreter else ""
     host_state: dict[str, Union[Closure, str, None]] = {}
 
     def judge(loc: Location, symbols: DynamicSymbols) -> ObjectVerdict:
@@ -202,7 +203,7 @@ def check_objects(
             state["musl"] = musl_exports(files)
         if interpreter and symbols.is_python_extension and "host" not in host_state:
             host_state["host"] = host_closure(files, interpreter)
-        return verdict(
+        v = verdict(
             files,
             loc,
             symbols,
@@ -210,6 +211,7 @@ def check_objects(
             libc_exports=state.get("musl"),
             host=host_state.get("host"),
         )
+        return _libc_mismatch(v, symbols, system, host_state.get("host"), python)
 
     verdicts = [judge(loc, s) for loc, s in located]
     # A library another object names is checked as its dependency only where it was really loaded: one
@@ -233,6 +235,46 @@ def check_objects(
         sum(c.bytes_scanned for c in containers),
         tuple(files.display(loc) for loc, _ in waiting),
     )
+
+
+def _libc_mismatch(
+    v: ObjectVerdict,
+    symbols: DynamicSymbols,
+    system: System,
+    host: Union[Closure, str, None],
+    python: str,
+) -> ObjectVerdict:
+    """``v`` with the libc mismatch said in words (``alpinetags.libcmatch``): an extension module the
+    importing Python never imports by that name (``-linux-gnu`` under a musl Python, ``-linux-musl`` under
+    a glibc one, another CPython version) does not load; a failing object built for the other libc says
+    so first among its hints."""
+    import dataclasses
+
+    from .libcmatch import import_mismatch, mismatch_words
+
+    if symbols.is_python_extension:
+        if isinstance(host, Closure):
+            importer = object_libc(host.loaded[0].symbols, system.libc, system.only_libc)
+        else:
+            importer = system.only_libc
+        why = import_mismatch(v.path, importer, python if isinstance(host, Closure) else "")
+        if why:
+            return dataclasses.replace(v, reasons=(why, *v.reasons))
+    if not v.loads:
+        words = mismatch_words(symbols, object_libc(symbols, system.libc, system.only_libc))
+        if words and words not in v.hints:
+            return dataclasses.replace(v, hints=(words, *v.hints))
+    return v
+
+
+def importer_python(interpreter: str, system: System) -> str:
+    """The CPython version (``"3.11"``) of the interpreter inside the root, read from its files
+    (``interpreter.python_of``), or ``""`` when they do not say."""
+    from .interpreter import python_of
+
+    target = Target(root=system.root)
+    host = os.path.realpath(interpreter) if system.root in ("", "/") else safe_resolve(target, interpreter)
+    return python_of(host, system.root or "/").version if host else ""
 
 
 def _resolved_keys(files: Files, v: ObjectVerdict) -> set[str]:

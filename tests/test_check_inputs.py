@@ -142,3 +142,98 @@ def test_a_folder_library_nothing_loads_gets_its_own_verdict(root17: Path) -> No
     proc = run("--root", str(root17), str(folder))
     assert proc.returncode == 1 and "3 ELF objects, 2 do not load" in proc.stdout.splitlines()[0]
     assert "they load" not in proc.stdout.splitlines()[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# libc mismatches: a module the importing Python never imports by that name
+
+
+def _markupsafe(kind: str) -> Path:
+    """The pinned markupsafe 3.0.4 wheels (wheel-tools): one manylinux, one musllinux, same module."""
+    found = sorted((realparts.CACHE / "wheel-tools").glob(f"markupsafe-3.0.4-cp311-cp311-{kind}*.whl"))
+    if not found:
+        realparts._missing(f"markupsafe 3.0.4 {kind} wheel")
+    return found[0]
+
+
+def test_a_linux_gnu_module_is_never_imported_by_alpines_python(root17: Path) -> None:
+    """The manylinux markupsafe's ``_speedups.cpython-311-x86_64-linux-gnu.so`` links against ``libc.so.6``
+    only, and musl resolves its names, so the loader alone would load it. But the real Alpine CPython in
+    the real 3.17 root imports ``.cpython-311-x86_64-linux-musl.so``, ``.abi3.so`` and ``.so`` only: the
+    import fails with ModuleNotFoundError. The check says "does not load", in words."""
+    import zipfile
+
+    py = root17 / "opt" / "py"
+    if not py.exists():
+        shutil.copytree(realparts.krunner_python("x86_64"), py, symlinks=True,
+                        copy_function=realparts._link_or_copy)  # fmt: skip
+    with zipfile.ZipFile(_markupsafe("manylinux")) as zf:
+        zf.extractall(root17 / "opt" / "gnu")
+    suffixes = realparts.run_in_root(root17, ["/opt/py/bin/python3.11", "-I", "-c",
+        "import importlib.machinery as m; print(' '.join(m.EXTENSION_SUFFIXES))"])  # fmt: skip
+    assert suffixes.stdout.split() == [".cpython-311-x86_64-linux-musl.so", ".abi3.so", ".so"], (
+        suffixes.stderr
+    )
+    real = realparts.run_in_root(root17, ["/opt/py/bin/python3.11", "-I", "-c",
+        "import sys; sys.path.insert(0, '/opt/gnu'); import markupsafe._speedups"])  # fmt: skip
+    assert (
+        real.returncode != 0 and "ModuleNotFoundError: No module named 'markupsafe._speedups'" in real.stderr
+    )
+    module = "/opt/gnu/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so"
+    # the very file renamed to a suffix Alpine's CPython tries: it imports, so only its name keeps it out
+    shutil.copytree(root17 / "opt" / "gnu", root17 / "opt" / "renamed")
+    (root17 / "opt/renamed" / module[len("/opt/gnu/") :]).rename(
+        root17 / "opt/renamed/markupsafe/_speedups.so"
+    )
+    renamed = realparts.run_in_root(root17, ["/opt/py/bin/python3.11", "-I", "-c",
+        "import sys; sys.path.insert(0, '/opt/renamed'); import markupsafe._speedups"])  # fmt: skip
+    assert renamed.returncode == 0, renamed.stderr
+    for interpreter in ("/opt/py/bin/python3.11", ""):
+        (v,) = check_paths([str(root17 / module.lstrip("/"))], str(root17), interpreter=interpreter).objects
+        assert not v.loads
+        assert v.reasons[0].startswith("built for glibc (_speedups.cpython-311-x86_64-linux-gnu.so is a")
+        assert "a musl Python imports .cpython-3" in v.reasons[0]
+    proc = run("--root", str(root17), str(_markupsafe("manylinux")))
+    assert proc.returncode == 1 and "all load" not in proc.stdout and "built for glibc" in proc.stdout
+
+
+def _import_speedups(python: str, site: Path) -> subprocess.CompletedProcess[str]:
+    code = f"import sys; sys.path.insert(0, {str(site)!r}); import markupsafe._speedups"
+    return subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_a_musllinux_module_is_never_imported_by_a_glibc_python(tmp_path: Path) -> None:
+    """The musllinux markupsafe wheel on this glibc machine, as the Python running the tests imports it:
+    its ``-linux-musl`` module is not imported (ModuleNotFoundError, for real), so it does not load."""
+    import zipfile
+
+    with zipfile.ZipFile(_markupsafe("musllinux")) as zf:
+        zf.extractall(tmp_path / "site")
+    real = _import_speedups(sys.executable, tmp_path / "site")
+    assert "ModuleNotFoundError: No module named 'markupsafe._speedups'" in real.stderr
+    proc = run("--json", str(_markupsafe("musllinux")))
+    assert proc.returncode == 1, proc.stdout
+    (obj,) = json.loads(proc.stdout)["objects"]
+    assert obj["loads"] is False and obj["reasons"][0].startswith("built for musl (")
+    assert (
+        "a glibc Python imports .cpython-311-x86_64-linux-gnu.so, .abi3.so and .so only" in obj["reasons"][0]
+    )
+
+
+def test_a_module_for_another_python_version_is_not_imported(tmp_path: Path) -> None:
+    """The manylinux markupsafe module (cp311) checked for pyenv's CPython 3.12 (read from its libpython's
+    SOABI, never run): 3.12 imports ``.cpython-312-…`` and does not import it, for real too."""
+    py312 = Path.home() / ".pyenv" / "versions" / "3.12.1" / "bin" / "python3.12"
+    if not py312.is_file():
+        pytest.skip("no CPython 3.12 under ~/.pyenv/versions (pyenv install 3.12.1)")
+    import zipfile
+
+    with zipfile.ZipFile(_markupsafe("manylinux")) as zf:
+        zf.extractall(tmp_path / "site")
+    real = _import_speedups(str(py312), tmp_path / "site")
+    assert "ModuleNotFoundError" in real.stderr
+    proc = run("--executable", str(py312), str(_markupsafe("manylinux")))
+    assert proc.returncode == 1, proc.stdout
+    assert (
+        "is a module for CPython 3.11: CPython 3.12 imports .cpython-312-x86_64-linux-gnu.so" in proc.stdout
+    )
