@@ -269,6 +269,20 @@ def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
     )
 
 
+def overclaims_for(r: WheelReport, platform_tag: str, registry: Any = None) -> tuple[Overclaim, ...]:
+    """What ``report`` would call overclaims if the wheel carried ``platform_tag`` instead of its own tags:
+    the same judges (the core's for ``musllinux``, the plugins' ``alpinetags_wheel_report`` for theirs),
+    so ``wheel tag`` refuses exactly what ``wheel show`` would report."""
+    import dataclasses
+
+    if r.needs is None:
+        return ()
+    needs = dataclasses.replace(r.needs, carried=(platform_tag,))
+    found = list(_judge_musllinux(platform_tag, dict(needs.musl_missing))) if needs.libc == "musl" else []
+    found.extend(o for _, part in _plugin_reports(needs, registry) for o in part.overclaims)
+    return tuple(found)
+
+
 def show(path: str, registry: Any = None) -> WheelReport:
     """``report`` of the wheel at ``path`` (``WheelError`` if it is not a readable wheel: its name, zip
     directory and ``*.dist-info/WHEEL`` are checked before any ELF file is read)."""
