@@ -11,6 +11,7 @@ rest of detection.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import re
 import sys
@@ -177,8 +178,6 @@ class PythonBuild:
 
 def _soabi_in(path: str) -> Optional[PythonBuild]:
     """The SOABI string compiled into ``path`` (an interpreter or its libpython), or ``None``."""
-    import mmap
-
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size

@@ -23,6 +23,7 @@ so:libssl.so.3``) come from plugins (hook ``alpinetags_native_hints``), since th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import sys
@@ -33,6 +34,8 @@ from typing import Optional, Union
 
 from .elfdynamic import DynamicSymbols
 from .elfscan import ElfObject, ScannedContainer, scan_paths, scan_wheel
+from .interpreter import python_of
+from .libcmatch import import_mismatch, mismatch_words
 from .loadpath import (
     GLIBC_CORE_SONAMES,
     MUSL_RESERVED,
@@ -248,10 +251,6 @@ def _libc_mismatch(
     importing Python never imports by that name (``-linux-gnu`` under a musl Python, ``-linux-musl`` under
     a glibc one, another CPython version) does not load; a failing object built for the other libc says
     so first among its hints."""
-    import dataclasses
-
-    from .libcmatch import import_mismatch, mismatch_words
-
     if symbols.is_python_extension:
         if isinstance(host, Closure):
             importer = object_libc(host.loaded[0].symbols, system.libc, system.only_libc)
@@ -270,8 +269,6 @@ def _libc_mismatch(
 def importer_python(interpreter: str, system: System) -> str:
     """The CPython version (``"3.11"``) of the interpreter inside the root, read from its files
     (``interpreter.python_of``), or ``""`` when they do not say."""
-    from .interpreter import python_of
-
     target = Target(root=system.root)
     host = os.path.realpath(interpreter) if system.root in ("", "/") else safe_resolve(target, interpreter)
     return python_of(host, system.root or "/").version if host else ""

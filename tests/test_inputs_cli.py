@@ -97,3 +97,41 @@ def test_show_json_has_one_shape_and_exits_1_on_an_overclaim() -> None:
     assert isinstance(json.loads(one.stdout), list) and len(json.loads(one.stdout)) == 1
     assert len(json.loads(two.stdout)) == 2
     assert json.loads(one.stdout)[0]["overclaims"]
+
+
+# --------------------------------------------------------------------------------------------------
+# --executable: that interpreter's tags, read from its files and never run
+
+PYENV = Path.home() / ".pyenv" / "versions"
+
+
+def _pythons() -> list[Path]:
+    """This machine's Debian CPython 3.11 (static libpython) and pyenv's 3.12 and 3.10 (shared libpython,
+    found through RUNPATH), where present."""
+    found = [Path("/usr/bin/python3.11"), PYENV / "3.12.1/bin/python3.12", PYENV / "3.10.13/bin/python3.10"]
+    return [p for p in found if p.is_file()]
+
+
+def _packaging_tags(python: Path) -> list[str]:
+    """What packaging (this venv's, on PYTHONPATH) lists inside that interpreter: the ground truth."""
+    import packaging
+
+    site = str(Path(packaging.__file__).parent.parent)
+    code = "import packaging.tags as t; print('\\n'.join(map(str, t.sys_tags())))"
+    proc = subprocess.run([str(python), "-I", "-c", f"import sys; sys.path.insert(0, {site!r}); {code}"],
+                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    return proc.stdout.split()
+
+
+@pytest.mark.parametrize("python", _pythons(), ids=lambda p: p.name)
+def test_tags_for_an_executable_are_what_packaging_lists_inside_it(python: Path) -> None:
+    """Same tags, same order: Python version and ABI from the SOABI compiled into the interpreter or its
+    libpython, glibc 2.36 from the root's ``libc.so.6`` version definitions. Before: 39 tags, no
+    manylinux, "glibc (version unknown)", and a 3.12 executable got cp311 tags."""
+    proc = run("tags", "--executable", str(python))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == _packaging_tags(python)
+    version = python.name[len("python") :].replace(".", "")
+    assert proc.stdout.split()[0].startswith(f"cp{version}-cp{version}-")
+    detect = run("detect", "--executable", str(python))
+    assert "libc:    glibc 2." in detect.stdout and "version unknown" not in detect.stdout
