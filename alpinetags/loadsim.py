@@ -320,7 +320,7 @@ def musl_exports(files: Files) -> Union[frozenset[str], str]:
             from . import facts
 
             try:
-                abi = facts.abi_for(system.musl_version)
+                abi = facts.abi_for(system.musl_version, arch=system.arch)
             except ValueError:
                 abi = None
             if abi is not None:
@@ -343,19 +343,19 @@ def musl_exports(files: Files) -> Union[frozenset[str], str]:
 
 
 @functools.cache
-def _musl_names() -> frozenset[str]:
-    """Every name some musl release exported (musl-abi data): a missing one is musl's to provide."""
+def _musl_names(arch: str = "x86_64") -> frozenset[str]:
+    """Every name some musl release exported on ``arch`` (musl-abi data): musl is the one to provide it."""
     from . import facts
 
-    return facts.known_libc_names()
+    return facts.known_libc_names(arch=arch or "x86_64")
 
 
-def _musl_floor(names: Iterable[str]) -> str:
-    """The oldest musl release (musl-abi data) that exports every one of ``names``, or ``""``."""
+def _musl_floor(names: Iterable[str], arch: str = "x86_64") -> str:
+    """The oldest musl release (musl-abi data, on ``arch``) exporting every one of ``names``, or ``""``."""
     from . import facts
 
     wanted = frozenset(names)
-    for abi in facts.musl_abis():
+    for abi in facts.musl_abis(arch=arch or "x86_64"):
         if not abi.missing(wanted):
             return abi.version
     return ""
@@ -434,7 +434,7 @@ def verdict(
             reasons.append(f"Error relocating {shown}: {n}: symbol not found")
             missing_symbols.append(n if obj is closure.loaded[closure.start] else f"{shown}: {n}")
         if libc == "musl":
-            own_libc_missing.update(n for n in lost if n in _musl_names())
+            own_libc_missing.update(n for n in lost if n in _musl_names(system.arch))
     missing_versions: list[str] = []
     if libc == "glibc":
         for obj in closure.loaded:
@@ -457,7 +457,7 @@ def verdict(
         for name in missing_sonames:
             hint_list.extend(h for h in hints(system, name) if h not in hint_list)
     if own_libc_missing:
-        floor = _musl_floor(own_libc_missing)
+        floor = _musl_floor(own_libc_missing, system.arch)
         if floor:
             hint_list.append(
                 f"needs musl {floor} or newer ({', '.join(sorted(own_libc_missing)[:5])}); "

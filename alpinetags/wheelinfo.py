@@ -37,9 +37,10 @@ def system_sonames(container: ScannedContainer) -> tuple[str, ...]:
     return tuple(n for n in system_sonames_needed(container.objects) if not n.startswith("libpython"))
 
 
-def libc_names(container: ScannedContainer) -> dict[str, frozenset[str]]:
-    """Per ELF member, the names it imports that no file of the wheel defines and some musl exports."""
-    known = facts.known_libc_names()
+def libc_names(container: ScannedContainer, arch: str = "x86_64") -> dict[str, frozenset[str]]:
+    """Per ELF member, the names it imports that no file of the wheel defines and some musl exports (on
+    ``arch``: a 32-bit file's ``__*time64`` names are musl's too)."""
+    known = facts.known_libc_names(arch=arch)
     inside = container.exported()
     return {o.member: frozenset(o.symbols.required - inside) & known for o in container.objects}
 
@@ -217,7 +218,9 @@ def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
             distro=distro,
             needs=needs,
         )
-    per_object = libc_names(container)
+    abi_arch = arches[0] if len(arches) == 1 else "x86_64"
+    abis = facts.musl_abis(arch=abi_arch)
+    per_object = libc_names(container, abi_arch)
     needed = frozenset().union(*per_object.values()) if per_object else frozenset()
     ok: list[str] = []
     missing_by: dict[str, tuple[str, ...]] = {}
@@ -247,7 +250,10 @@ def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
     overclaims.extend(o for _, p in distro for o in p.overclaims)
     abi_note = ""
     if arches and arches != ["x86_64"]:
-        abi_note = "the musl symbol lists are x86_64's; other arches export the same names, give or take"
+        abi_note = (
+            "the musl symbol lists are x86_64's, with what real loaders of other arches export besides "
+            "(musl-abi/arch-changes.tsv: the 32-bit arches' __*time64 names)"
+        )
     return WheelReport(
         wheel=container.name,
         arch=arch,

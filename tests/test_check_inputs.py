@@ -237,3 +237,36 @@ def test_a_module_for_another_python_version_is_not_imported(tmp_path: Path) -> 
     assert (
         "is a module for CPython 3.11: CPython 3.12 imports .cpython-312-x86_64-linux-gnu.so" in proc.stdout
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# 32-bit arches: musl 1.2's __*time64 names, measured on real loaders (musl-abi/arch-changes.tsv)
+
+
+def test_a_time64_program_on_an_older_x86_root_gets_the_musl_floor(tmp_path: Path) -> None:
+    """3.13's x86 busybox (built for 64-bit ``time_t``) on a copy of the real 3.12 x86 root (musl 1.1.24):
+    the root's own loader (run natively) misses the same ``__*time64`` names the check names, and the hint
+    says which musl has them. Before: the names, and no hint (the lists were x86_64's)."""
+    root = realparts.copy_minirootfs("3.12", tmp_path / "r12", arch="x86")
+    busybox = _copy(realparts.alpine_minirootfs("3.13", "x86") / "bin" / "busybox", root / "opt" / "busybox")
+    (v,) = check_paths([str(busybox)], str(root)).objects
+    assert not v.loads and v.arch == "i686"
+    assert v.missing_symbols and all("time64" in n for n in v.missing_symbols)
+    assert any(h.startswith("needs musl 1.2.2 or newer (__") for h in v.hints), v.hints
+    proc = realparts.run_in_root(root, ["/lib/ld-musl-i386.so.1", "--list", "/opt/busybox"], timeout=60)
+    real = sorted(line.split(": ")[1] for line in proc.stderr.splitlines() if "symbol not found" in line)
+    assert real == sorted(v.missing_symbols)
+
+
+@pytest.mark.parametrize(("musl", "loads"), [("1.2.2", True), ("1.2.3", True), ("1.1.24", False)])
+def test_a_stated_32bit_system_knows_the_time64_names(musl: str, loads: bool) -> None:
+    """A system stated with no loader (musl version only) judges 3.13's x86 busybox and apk by the lists:
+    from 1.2.2 on (measured on real x86, i386 and ARM loaders) they have the ``__*time64`` names. Before,
+    every 32-bit file built against musl 1.2 was a false failure there."""
+    from alpinetags.native import System
+
+    r13 = realparts.alpine_minirootfs("3.13", "x86")
+    system = System(root=str(r13), arch="i686", libc="musl", musl_version=musl)
+    report = check_paths([str(r13 / "bin" / "busybox"), str(r13 / "sbin" / "apk")], str(r13), system=system)
+    for v in report.objects:
+        assert v.loads is loads, (v.path, v.reasons[:3])
