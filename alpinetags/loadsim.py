@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from .arch import same_loader_arch
 from .elfdynamic import DynamicSymbols, read_dynamic_symbols
 from .errors import ElfError
 from .loadpath import System, expand_origin, is_musl_reserved, object_libc, safe_resolve
@@ -381,7 +382,7 @@ def verdict(
     base = ObjectVerdict(path=files.display(loc), arch=symbols.arch, libc=libc, needed=symbols.needed)
     reasons: list[str] = []
     notes: list[str] = []
-    if system.arch and symbols.arch and symbols.arch != system.arch:
+    if system.arch and symbols.arch and not same_loader_arch(symbols.arch, system.arch):
         reasons.append(f"built for {symbols.arch}, the system is {system.arch}")
         return _replace(base, reasons=reasons)
     if libc not in ("musl", "glibc"):

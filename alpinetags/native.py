@@ -32,8 +32,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from .elfdynamic import DynamicSymbols
+from .elfdynamic import DynamicSymbols, read_dynamic_symbols
 from .elfscan import ElfObject, ScannedContainer, scan_paths, scan_wheel
+from .errors import ElfError
 from .interpreter import python_of
 from .libcmatch import import_mismatch, mismatch_words
 from .loadpath import (
@@ -160,11 +161,19 @@ def pick_arch(root: str, objects: Sequence[ElfObject]) -> Optional[str]:
     wanted = next((o.symbols.arch for o in objects if o.symbols.arch), None)
     lib = safe_resolve(Target(root=root), "/lib")  # a merged /lib is a link: followed inside the root
     pattern = os.path.join(lib or os.path.join(root, "lib"), "ld-musl-*.so.1")
-    found = sorted({os.path.basename(p)[len("ld-musl-") : -len(".so.1")] for p in glob.glob(pattern)})
-    if wanted is None or not found or LOADER_ARCH.get(wanted) in found or len(found) > 1:
+    loaders = {os.path.basename(p)[len("ld-musl-") : -len(".so.1")]: p for p in glob.glob(pattern)}
+    found = sorted(loaders)
+    if wanted is None or not found or len(found) > 1:
         return wanted
-    # the tag arch the ELF reader gives for that loader's objects (armhf: armv7l)
-    by_loader = {"armhf": "armv7l"}
+    if found[0] == "armhf" or LOADER_ARCH.get(wanted) not in found:
+        # the root's own arch, as its loader's file says (armhf: ARMv6 on Alpine, ARMv7 on Debian)
+        try:
+            return read_dynamic_symbols(loaders[found[0]]).arch or wanted
+        except ElfError:
+            pass
+    if LOADER_ARCH.get(wanted) in found:
+        return wanted
+    by_loader: dict[str, str] = {}
     for tag, loader in LOADER_ARCH.items():
         by_loader.setdefault(loader, tag)
     return by_loader.get(found[0], wanted)

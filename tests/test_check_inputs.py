@@ -270,3 +270,28 @@ def test_a_stated_32bit_system_knows_the_time64_names(musl: str, loads: bool) ->
     report = check_paths([str(r13 / "bin" / "busybox"), str(r13 / "sbin" / "apk")], str(r13), system=system)
     for v in report.objects:
         assert v.loads is loads, (v.path, v.reasons[:3])
+
+
+# --------------------------------------------------------------------------------------------------
+# ARM: ARMv6 (Alpine's armhf) is armv6l, ARMv7 armv7l, as the file's own Tag_CPU_arch says
+
+
+def test_an_armv6_file_is_armv6l_and_loads_where_armhf_loads() -> None:
+    """The real ARMv6 executable of ruff's ``linux_armv6l`` wheel reads as ``armv6l`` (before: ``armv7l``
+    for every ARM file); Debian's real ARMv7 musl loader as ``armv7l``. Checked against the Debian armhf
+    musl package as the root, the root shows its own arch (its loader's, ARMv7) and the ARMv6 file is
+    not "built for another arch": one loader loads both."""
+    from alpinetags.elfdynamic import read_dynamic_symbols
+    from alpinetags.elfscan import scan_wheel
+    from tests import parts_inputs
+
+    (obj,) = [o for o in scan_wheel(str(parts_inputs.armv6_wheel())).objects if o.member.endswith("/ruff")]
+    assert obj.symbols.arch == "armv6l"
+    armhf = realparts.musl_sysroot("armhf")
+    assert read_dynamic_symbols(str(armhf / "lib" / "ld-musl-armhf.so.1")).arch == "armv7l"
+    proc = run("--json", "--root", str(armhf), str(parts_inputs.armv6_wheel()))
+    assert proc.returncode == 0, proc.stdout
+    data = json.loads(proc.stdout)
+    assert data["system"]["arch"] == "armv7l"
+    (v,) = data["objects"]
+    assert v["arch"] == "armv6l" and v["loads"] and not any("built for" in r for r in v["reasons"])
