@@ -202,6 +202,8 @@ def _show_text(r: WheelReport) -> str:
         for label, value in r.rows("floor_rows"):
             row(label, value)
         row("system sonames", ", ".join(r.system_sonames) or "none (only libc)")
+        for o in r.overclaims:  # the exit is 1 whenever one is found: it is shown too
+            row("OVERCLAIMS", str(o))
         return "\n".join(lines)
     row("carries", ", ".join(r.carried) or "(no platform tag)")
     row("musl floor", _floor_text(r))
