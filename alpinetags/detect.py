@@ -203,7 +203,7 @@ def base_platform(
             if libc == "glibc":  # its version: what the root's libc.so.6 defines (GLIBC_2.x), read not run
                 from .interpreter import glibc_version_in_root
 
-                libc_version, where = glibc_version_in_root(target.root, interp.loader)
+                libc_version, where = glibc_version_in_root(target.root, interp.loader, arch)
                 if libc_version:
                     sources.append(("libc_version", where))
     return Platform(

@@ -236,11 +236,12 @@ def python_of(path: str, root: str = "/") -> PythonBuild:
     return PythonBuild()
 
 
-def glibc_version_in_root(root: str, loader: Optional[str]) -> tuple[str, str]:
+def glibc_version_in_root(root: str, loader: Optional[str], arch: str = "") -> tuple[str, str]:
     """The glibc version of the root (``"2.36"``) from its ``libc.so.6``'s version definitions (the newest
     ``GLIBC_2.N`` it defines), and the file read; ``("", "")`` when none is found. ``libc.so.6`` is looked
     for beside the loader ``PT_INTERP`` names (links followed inside the root), then in glibc's default
-    directories and those of ``/etc/ld.so.conf``."""
+    directories and those of ``/etc/ld.so.conf``; with ``arch``, only a ``libc.so.6`` of that wheel arch
+    counts (``--arch aarch64`` on an x86_64 root says nothing about an aarch64 glibc)."""
     from .elfdynamic import read_dynamic_symbols
     from .loadpath import read_system
 
@@ -268,9 +269,12 @@ def glibc_version_in_root(root: str, loader: Optional[str]) -> tuple[str, str]:
         if not os.path.isfile(host):
             continue
         try:
-            defs = read_dynamic_symbols(host).version_defs
+            libc = read_dynamic_symbols(host)
         except ElfError:
             continue
+        if arch and libc.arch != arch:
+            continue
+        defs = libc.version_defs
         versions = [
             tuple(int(x) for x in v[len("GLIBC_") :].split("."))
             for v in defs
