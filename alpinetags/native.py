@@ -28,7 +28,7 @@ import os
 import posixpath
 import sys
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -36,7 +36,7 @@ from .elfdynamic import DynamicSymbols, read_dynamic_symbols
 from .elfscan import ElfObject, ScannedContainer, scan_paths, scan_wheel
 from .errors import ElfError
 from .interpreter import python_of
-from .libcmatch import import_mismatch, mismatch_words
+from .libcmatch import extension_soabi, import_mismatch, mismatch_words
 from .loadpath import (
     GLIBC_CORE_SONAMES,
     MUSL_RESERVED,
@@ -206,7 +206,13 @@ def check_objects(
             files.seed(loc, o.symbols)
             (located if id(o) in entries else waiting).append((loc, o.symbols))
     state: dict[str, Union[frozenset[str], str, None]] = {}
-    python = importer_python(interpreter, system) if interpreter else ""
+    versions: dict[str, str] = {}
+
+    def python() -> str:  # read once, and only for a module whose name says which CPython it is for
+        if "v" not in versions:
+            versions["v"] = importer_python(interpreter, system) if interpreter else ""
+        return versions["v"]
+
     host_state: dict[str, Union[Closure, str, None]] = {}
 
     def judge(loc: Location, symbols: DynamicSymbols) -> ObjectVerdict:
@@ -228,17 +234,25 @@ def check_objects(
     verdicts = [judge(loc, s) for loc, s in located]
     # A library another object names is checked as its dependency only where it was really loaded: one
     # the loader does not find from there (a folder's libssl that no RPATH leads to) gets its own verdict.
-    reached = {k for v in verdicts for k in _resolved_keys(files, v)}
-    while True:
+    reached = {k for v in verdicts for k in _resolved_keys(files, v)} if waiting else set()
+    while waiting:
         alone = [(loc, s) for loc, s in waiting if files.key(loc) not in reached]
         if not alone:
             break
-        waiting = [(loc, s) for loc, s in waiting if files.key(loc) in reached]
-        for loc, s in alone:
+        # the tops of what is left (as ``entry_objects``): a library one of them loads stays its dependency
+        needed = {n for _, s in alone for n in s.needed}
+        tops = [
+            (loc, s)
+            for loc, s in alone
+            if s.soname not in needed and posixpath.basename(loc[1].split("!")[-1]) not in needed
+        ] or alone
+        for loc, s in tops:
             v = judge(loc, s)
             verdicts.append(v)
             reached.add(files.key(loc))
             reached.update(_resolved_keys(files, v))
+        judged = {files.key(loc) for loc, _ in tops}
+        waiting = [(loc, s) for loc, s in waiting if files.key(loc) not in judged]
     problems = tuple(p for c in containers for p in c.problems)
     return CheckReport(
         system,
@@ -254,7 +268,7 @@ def _libc_mismatch(
     symbols: DynamicSymbols,
     system: System,
     host: Union[Closure, str, None],
-    python: str,
+    python: Callable[[], str],
 ) -> ObjectVerdict:
     """``v`` with the libc mismatch said in words (``alpinetags.libcmatch``): an extension module the
     importing Python never imports by that name (``-linux-gnu`` under a musl Python, ``-linux-musl`` under
@@ -265,7 +279,8 @@ def _libc_mismatch(
             importer = object_libc(host.loaded[0].symbols, system.libc, system.only_libc)
         else:
             importer = system.only_libc
-        why = import_mismatch(v.path, importer, python if isinstance(host, Closure) else "")
+        version = python() if isinstance(host, Closure) and extension_soabi(v.path) else ""
+        why = import_mismatch(v.path, importer, version)
         if why:
             return dataclasses.replace(v, reasons=(why, *v.reasons))
     if not v.loads:
