@@ -284,7 +284,7 @@ def _libc_mismatch(
         if why:
             return dataclasses.replace(v, reasons=(why, *v.reasons))
     if not v.loads:
-        words = mismatch_words(symbols, object_libc(symbols, system.libc, system.only_libc))
+        words = mismatch_words(symbols, system.only_libc or object_libc(symbols, system.libc))
         if words and words not in v.hints:
             return dataclasses.replace(v, hints=(words, *v.hints))
     return v

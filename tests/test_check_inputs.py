@@ -295,3 +295,16 @@ def test_an_armv6_file_is_armv6l_and_loads_where_armhf_loads() -> None:
     assert data["system"]["arch"] == "armv7l"
     (v,) = data["objects"]
     assert v["arch"] == "armv6l" and v["loads"] and not any("built for" in r for r in v["reasons"])
+
+
+def test_a_glibc_library_that_fails_on_musl_says_it_was_built_for_glibc(root17: Path) -> None:
+    """Debian's libz (glibc-built) in the real 3.17 root: musl's loader fails on ``__snprintf_chk`` (for real,
+    too), and the verdict says why in words first. Before: a list of symbols only."""
+    src = realparts.CACHE / "musl-libs" / "amd64" / "zlib1g" / "lib" / "x86_64-linux-gnu" / "libz.so.1.2.13"
+    if not src.is_file():
+        realparts._missing(str(src))
+    lib = _copy(src, root17 / "opt" / "debian" / "libz.so.1")
+    (v,) = check_paths([str(lib)], str(root17)).objects
+    assert not v.loads and "__snprintf_chk" in v.missing_symbols
+    assert v.hints[0] == "built for glibc (it names libc.so.6 or glibc versions); the loader here is musl's"
+    assert _real_list(root17, "/opt/debian/libz.so.1")[0] is False
