@@ -42,7 +42,8 @@ examples:
 
 exit codes: 0 done, 1 show: a carried tag admits a system the wheel cannot load on;
             tag: refused (no readable ELF file, another arch than the root, something the
-                 build system lacks),
+                 build system lacks, a release the tables do not know, a tag wheel show
+                 would call an overclaim; -w DIR is created),
             2 bad input (not a wheel, bad option), 3 the root could not be read
 """
 
