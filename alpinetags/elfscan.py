@@ -178,19 +178,17 @@ def _wheels_under(path: str) -> list[str]:
 def _follow(path: str, root: str) -> str:
     """Where the loader finds ``path``: a link inside ``root`` is followed inside it (Alpine's ``/bin/sh ->
     /bin/busybox`` must not land on this machine's busybox), any other link as this machine follows it."""
-    if not os.path.islink(path):
-        return path
     from .model import Target
 
     top, full = os.path.abspath(root), os.path.abspath(path)
-    if top != "/" and full.startswith(top.rstrip("/") + "/"):
+    if top != "/" and full.startswith(top.rstrip("/") + "/"):  # every link on the way, inside the root
         try:
             return Target(root=top).resolve("/" + os.path.relpath(full, top))
         except OSError as exc:
             raise ConfigError(
                 f"{path}: a link that cannot be followed inside {root}: {exc.strerror}"
             ) from None
-    return os.path.realpath(path)
+    return os.path.realpath(path) if os.path.islink(path) else path
 
 
 def scan_paths(paths: list[str], root: str = "/") -> list[ScannedContainer]:
