@@ -199,7 +199,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     target = make_target(args)
     platform = detect(target, make_registry(args, target))
-    emit(args, platform.as_dict(), lambda: _platform_text(platform))
+    python = _other_python(target)
+    data = platform.as_dict()
+    text = _platform_text(platform)
+    if python is not None:  # an interpreter other than this one: which CPython it is, read from its files
+        data["python"] = {"version": python.version, "abiflags": python.abiflags, "soabi": python.soabi,
+                          "source": python.source}  # fmt: skip
+        shown = f"CPython {python.version}{python.abiflags}" + (f" ({python.soabi})" if python.soabi else "")
+        text += f"\npython:  {shown}   ({python.source})"
+    emit(args, data, lambda: text)
     return EXIT_OK
 
 

@@ -135,3 +135,5 @@ def test_tags_for_an_executable_are_what_packaging_lists_inside_it(python: Path)
     assert proc.stdout.split()[0].startswith(f"cp{version}-cp{version}-")
     detect = run("detect", "--executable", str(python))
     assert "libc:    glibc 2." in detect.stdout and "version unknown" not in detect.stdout
+    shown = python.name[len("python") :]
+    assert f"python:  CPython {shown} (cpython-{version}-x86_64-linux-gnu)" in detect.stdout
