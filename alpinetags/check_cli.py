@@ -13,7 +13,7 @@ import sysconfig
 from collections.abc import Callable
 from typing import Any, Optional
 
-from .cli import EXIT_NO, EXIT_OK, emit, make_registry, make_target, opt
+from .cli import EXIT_NO, EXIT_OK, EXIT_USAGE, emit, make_registry, make_target, opt
 
 EXAMPLES = """\
 examples:
@@ -26,7 +26,8 @@ examples:
                                                 (--executable: the interpreter that imports them)
   alpinetags check --json wheelhouse/ | jq '.objects[] | select(.loads | not)'
 
-check's exit codes: 0 every object loads, 1 some object does not, 2 bad input, 3 the root cannot be read
+check's exit codes: 0 every object loads, 1 some object does not, 2 bad input (also: a file that cannot
+be read, or no ELF file at all under PATH: nothing was checked), 3 the root cannot be read
 """
 
 
@@ -57,11 +58,17 @@ def _text(report: Any, show_all: bool) -> str:
     )
     failures = report.failures
     n, deps = len(report.objects), len(report.dependencies)
+    unread = len(report.problems)
+    if failures:
+        verdict = f"{len(failures)} {'does' if len(failures) == 1 else 'do'} not load"
+    else:
+        verdict = "all load" if not unread else ("it loads" if n == 1 else "those load")
     lines = [
         f"root {system.root} ({what or 'unknown system'}): {_count(n, 'ELF object')}"
         + (f" (and {_count(deps, 'library', 'libraries')} they load)" if deps else "")
         + ", "
-        + (f"{len(failures)} {'does' if len(failures) == 1 else 'do'} not load" if failures else "all load")
+        + verdict
+        + (f"; {_count(unread, 'file')} could not be read, not checked" if unread else "")
     ]
     for v in report.objects:
         if v.loads and not show_all:
@@ -111,7 +118,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"alpinetags: warning: not checked: {problem}", file=sys.stderr)
     if report.problems and not report.objects:
-        raise ConfigError("no ELF object in PATH could be read")
+        raise ConfigError(f"no ELF object in PATH could be read: {report.problems[0]}")
+    if not report.objects:
+        raise ConfigError(
+            f"no ELF file found in {', '.join(paths)}: nothing was checked "
+            "(a pure-Python wheel or folder needs no libraries)"
+        )
     if report.objects and not report.system.libc:
         from .errors import LoaderError
 
@@ -119,7 +131,16 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{target.root}: no C library for {report.system.arch} (no musl loader, no libc.so.6)"
         )
     emit(args, report.as_dict(), lambda: _text(report, bool(opt(args, "all"))))
-    return EXIT_OK if report.ok else EXIT_NO
+    if not report.ok:
+        return EXIT_NO
+    if report.problems:
+        print(
+            f"alpinetags: error: {_count(len(report.problems), 'file')} could not be read, so not every "
+            f"object was checked: {report.problems[0]}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:

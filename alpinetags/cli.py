@@ -199,7 +199,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     target = make_target(args)
     platform = detect(target, make_registry(args, target))
-    emit(args, platform.as_dict(), lambda: _platform_text(platform))
+    python = _other_python(target)
+    data = platform.as_dict()
+    text = _platform_text(platform)
+    if python is not None:  # an interpreter other than this one: which CPython it is, read from its files
+        data["python"] = {"version": python.version, "abiflags": python.abiflags, "soabi": python.soabi,
+                          "source": python.source}  # fmt: skip
+        shown = f"CPython {python.version}{python.abiflags}" + (f" ({python.soabi})" if python.soabi else "")
+        text += f"\npython:  {shown}   ({python.source})"
+    emit(args, data, lambda: text)
     return EXIT_OK
 
 
@@ -212,7 +220,22 @@ def _probe_tags(args: argparse.Namespace) -> tuple[Any, list[str], list[str]]:
     registry = make_registry(args, target)
     platform = detect(target, registry)
     platforms = all_platforms(target, registry, platform)
-    return platform, platforms, [str(t) for t in tags_for_platforms(platforms)]
+    return platform, platforms, [str(t) for t in tags_for_platforms(platforms, _other_python(target))]
+
+
+def _other_python(target: Any) -> Any:
+    """The CPython the tags are for when it is not this one: ``--executable``, or the root's own
+    ``python3``, read from its files (``interpreter.python_of``: its SOABI, its libpython), never run.
+    ``None``: this interpreter (the running system, a stated ``--target``, a root without Python)."""
+    from .interpreter import python_of, target_executable
+
+    if target.is_running_system or target.given is not None:
+        return None
+    exe = target_executable(target)
+    if not exe:
+        return None
+    found = python_of(exe, target.root)
+    return found if found.version else None
 
 
 def cmd_tags(args: argparse.Namespace) -> int:

@@ -200,6 +200,12 @@ def base_platform(
         if interp is not None and interp.libc:
             libc = interp.libc
             sources.append(("libc", interp.describe()))
+            if libc == "glibc":  # its version: what the root's libc.so.6 defines (GLIBC_2.x), read not run
+                from .interpreter import glibc_version_in_root
+
+                libc_version, where = glibc_version_in_root(target.root, interp.loader, arch)
+                if libc_version:
+                    sources.append(("libc_version", where))
     return Platform(
         arch=arch,
         distro_id=distro_id,

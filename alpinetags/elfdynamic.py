@@ -18,10 +18,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Optional
 
-from .arch import elf_arch
-from .elffile import ElfHeader, parse_elf
+from .arch import SHT_ARM_ATTRIBUTES, arm_cpu_arch, elf_arch
+from .elffile import EM_ARM, ElfHeader, parse_elf
 from .errors import ElfError
 from .safefile import parse_regular
 
@@ -194,6 +194,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
         dyn_fmt = end + "qQ"
     sym_size = struct.calcsize(sym_fmt)
     dyn_size = struct.calcsize(dyn_fmt)
+    arm_cpu: Optional[int] = None
     for sec in sections:
         if sec.type == SHT_DYNSYM:
             if sec.entsize and sec.entsize != sym_size:
@@ -227,6 +228,9 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
                     rpath = _paths(_name(strtab, val, "DT_RPATH"))
                 elif tag == DT_RUNPATH:
                     runpath = _paths(_name(strtab, val, "DT_RUNPATH"))
+        elif sec.type == SHT_ARM_ATTRIBUTES and h.machine == EM_ARM and arm_cpu is None:
+            arm_cpu = arm_cpu_arch(_read(f, size, sec.offset, min(sec.size, 4096), ".ARM.attributes"),
+                                   h.little_endian)  # fmt: skip
         elif sec.type in (SHT_GNU_VERNEED, SHT_GNU_VERDEF):
             need = sec.type == SHT_GNU_VERNEED
             what = ".gnu.version_r" if need else ".gnu.version_d"
@@ -239,7 +243,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
                 elif not flags & VER_FLG_BASE and names:
                     version_defs.add(names[0][0])  # the others name the versions it inherits from
     return DynamicSymbols(
-        arch=elf_arch(h),
+        arch=elf_arch(h, arm_cpu),
         interpreter=h.interpreter or "",
         soname=soname,
         needed=tuple(needed),

@@ -8,6 +8,7 @@ decompressed in full. A ``.tar.xz``/``.tar.gz`` member (some wheels ship a whole
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import stat
@@ -43,6 +44,7 @@ class ScannedContainer:
     objects: tuple[ElfObject, ...]
     bytes_scanned: int  # uncompressed bytes of the ELF objects read
     problems: tuple[str, ...]  # members that looked like ELF but could not be read
+    kind: str = ""  # "wheel" (a zip), "tree" (a directory), "file" (one ELF file); "" not said
 
     @property
     def name(self) -> str:
@@ -109,33 +111,46 @@ def _scan_zip(path: str) -> Iterator[tuple[str, Optional[ElfObject], str]]:
                 yield info.filename, None, f"{info.filename}: {exc}"
 
 
-def _is_elf_file(path: str) -> bool:
-    try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size < 64:
-            return False
-        with open(path, "rb") as f:
-            return f.read(4) == ELF_MAGIC
-    except OSError:
+def _elf_kind(path: str) -> bool:
+    """Whether ``path`` is a regular ELF file (links are not followed: a tree's links name files scanned
+    once under their own name). ``OSError`` when it cannot be read: that is a finding, not "no ELF"."""
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_size < 64:
         return False
+    with open(path, "rb") as f:
+        return f.read(4) == ELF_MAGIC
+
+
+def _unreadable(path: str, exc: OSError) -> str:
+    """The problem text for a file that could not be opened: its name and the system's reason."""
+    return f"{path}: cannot be read: {exc.strerror or exc}"
 
 
 def _scan_tree(root: str) -> Iterator[tuple[str, Optional[ElfObject], str]]:
-    for dirpath, dirnames, filenames in os.walk(root):
+    walk_errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=walk_errors.append):
         dirnames.sort()
         for filename in sorted(filenames):
             path = os.path.join(dirpath, filename)
-            if not _is_elf_file(path):  # symlinks are skipped: their target is scanned once
-                continue
             member = os.path.relpath(path, root)
+            try:
+                if not _elf_kind(path):  # symlinks are skipped: their target is scanned once
+                    continue
+            except OSError as exc:  # an unreadable file may be an ELF file: the check cannot say "all load"
+                yield member, None, _unreadable(path, exc)
+                continue
             try:
                 obj = ElfObject(member, os.path.getsize(path), read_dynamic_symbols(path))
                 yield member, obj, ""
             except ElfError as exc:
                 yield member, None, str(exc)
+    for error in walk_errors:
+        yield str(error.filename), None, _unreadable(str(error.filename), error)
 
 
-def _collect(path: str, found: Iterator[tuple[str, Optional[ElfObject], str]]) -> ScannedContainer:
+def _collect(
+    path: str, found: Iterator[tuple[str, Optional[ElfObject], str]], kind: str = ""
+) -> ScannedContainer:
     objects: list[ElfObject] = []
     problems: list[str] = []
     for _member, obj, problem in found:
@@ -143,42 +158,70 @@ def _collect(path: str, found: Iterator[tuple[str, Optional[ElfObject], str]]) -
             objects.append(obj)
         elif problem:
             problems.append(problem)
-    return ScannedContainer(path, tuple(objects), sum(o.size for o in objects), tuple(problems))
+    return ScannedContainer(path, tuple(objects), sum(o.size for o in objects), tuple(problems), kind)
 
 
 def scan_wheel(path: str) -> ScannedContainer:
     """The ELF objects in one wheel (or any zip)."""
-    return _collect(path, _scan_zip(path))
+    return _collect(path, _scan_zip(path), "wheel")
 
 
 def scan_tree(path: str) -> ScannedContainer:
     """The ELF objects under a directory (an unpacked wheel or runtime), as one container."""
-    return _collect(path, _scan_tree(path))
+    return _collect(path, _scan_tree(path), "tree")
 
 
-def scan_paths(paths: list[str]) -> list[ScannedContainer]:
-    """Scan wheel files and directories: a directory holding wheels gives one result per wheel, sorted;
-    a directory without wheels is scanned as one tree of ELF files; a lone ELF file is one container."""
+def _wheels_under(path: str) -> list[str]:
+    return sorted(os.path.join(d, f) for d, _, files in os.walk(path) for f in files if f.endswith(".whl"))
+
+
+def _follow(path: str, root: str) -> str:
+    """Where the loader finds ``path``: a link inside ``root`` is followed inside it (Alpine's ``/bin/sh ->
+    /bin/busybox`` must not land on this machine's busybox), any other link as this machine follows it."""
+    from .model import Target
+
+    top, full = os.path.abspath(root), os.path.abspath(path)
+    if top != "/" and full.startswith(top.rstrip("/") + "/"):  # every link on the way, inside the root
+        try:
+            return Target(root=top).resolve("/" + os.path.relpath(full, top))
+        except OSError as exc:
+            raise ConfigError(
+                f"{path}: a link that cannot be followed inside {root}: {exc.strerror}"
+            ) from None
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
+def scan_paths(paths: list[str], root: str = "/") -> list[ScannedContainer]:
+    """Scan wheel files, directories and ELF files. A directory gives one container for its loose ELF
+    files (when it has any, or holds no wheel) and one per wheel under it, sorted; a lone ELF file is
+    one container. A link given as a path is followed as the loader would, inside ``root`` when it lies
+    there. A file that cannot be opened is a problem of its container, named, never skipped in silence."""
     out: list[ScannedContainer] = []
     for path in paths:
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             raise ConfigError(f"{path}: no such file or directory")
-        if os.path.isdir(path):
-            wheels = sorted(
-                os.path.join(d, f) for d, _, files in os.walk(path) for f in files if f.endswith(".whl")
-            )
-            if wheels:
-                out.extend(scan_wheel(w) for w in wheels)
-            else:
-                out.append(scan_tree(path))
-        elif path.endswith(".whl") or zipfile.is_zipfile(path):
-            out.append(scan_wheel(path))
-        elif _is_elf_file(path):
-            try:
-                obj = ElfObject(os.path.basename(path), os.path.getsize(path), read_dynamic_symbols(path))
-                out.append(ScannedContainer(path, (obj,), obj.size, ()))
-            except ElfError as exc:
-                out.append(ScannedContainer(path, (), 0, (str(exc),)))
+        real = _follow(path, root)
+        if not os.path.lexists(real):
+            raise ConfigError(f"{path}: a link to {real}, which does not exist")
+        if os.path.isdir(real):
+            wheels = _wheels_under(real)
+            tree = scan_tree(real)
+            if tree.objects or tree.problems or not wheels:
+                out.append(dataclasses.replace(tree, path=path))
+            out.extend(scan_wheel(w) for w in wheels)
+        elif real.endswith(".whl") or zipfile.is_zipfile(real):
+            out.append(scan_wheel(real))
         else:
-            raise ConfigError(f"{path}: neither a wheel, a directory nor an ELF file")
+            try:
+                is_elf = _elf_kind(real)
+            except OSError as exc:
+                out.append(ScannedContainer(path, (), 0, (_unreadable(path, exc),), "file"))
+                continue
+            if not is_elf:
+                raise ConfigError(f"{path}: neither a wheel, a directory nor an ELF file")
+            try:
+                obj = ElfObject(os.path.basename(path), os.path.getsize(real), read_dynamic_symbols(real))
+                out.append(ScannedContainer(path, (obj,), obj.size, (), "file"))
+            except ElfError as exc:
+                out.append(ScannedContainer(path, (), 0, (str(exc),), "file"))
     return out

@@ -77,13 +77,43 @@ def lfs64_base(name: str) -> Optional[str]:
     return None
 
 
+#: Wheel-tag arches that are 32-bit: musl 1.2 gave them a 64-bit ``time_t`` and the ``__*time64`` names.
+TIME32_ARCHES = frozenset({"i686", "armv6l", "armv7l", "armv8l", "ppc", "riscv32", "s390"})
+
+
+def arch_classes(arch: str) -> tuple[str, ...]:
+    """The classes of ``musl-abi/arch-changes.tsv`` that apply to a wheel-tag arch (``i686``: both)."""
+    return (*(("time32",) if arch in TIME32_ARCHES else ()), arch)
+
+
 @cache
-def musl_abis(data_dir: str = DATA_DIR) -> tuple[MuslAbi, ...]:
-    """Every symbol list in ``musl-abi/``, oldest first, with the LFS64 aliases the loader resolves.
+def arch_changes(data_dir: str = DATA_DIR) -> tuple[tuple[str, str, tuple[int, ...], str], ...]:
+    """The rows of ``musl-abi/arch-changes.tsv``: (class, ``+``/``-``, from version, name)."""
+    path = os.path.join(data_dir, "musl-abi", "arch-changes.tsv")
+    if not os.path.exists(path):
+        return ()
+    return tuple((c, change, version_tuple(v), name) for c, change, v, name in read_table_rows(path))
+
+
+@cache
+def musl_abis(data_dir: str = DATA_DIR, arch: str = "x86_64") -> tuple[MuslAbi, ...]:
+    """Every symbol list in ``musl-abi/``, oldest first, with the LFS64 aliases the loader resolves, for
+    ``arch``: the x86_64 lists with the changes measured on real loaders of other arches applied
+    (``arch-changes.tsv``: the ``__*time64`` names of the 32-bit arches from musl 1.2.2, ...).
 
     The alias set is taken from the data itself: the ``*64`` names the last list before 1.2.4 had and
     1.2.4's does not, kept only where the plain name is exported (that is what the loader maps to).
     """
+    if arch != "x86_64":
+        classes = arch_classes(arch)
+        changes = [row for row in arch_changes(data_dir) if row[0] in classes]
+        out = []
+        for abi in musl_abis(data_dir):
+            v = version_tuple(abi.version)
+            add = {name for _c, change, since, name in changes if change == "+" and v >= since}
+            drop = {name for _c, change, since, name in changes if change == "-" and v >= since}
+            out.append(MuslAbi(abi.version, arch, (abi.exports | add) - drop, abi.aliases))
+        return tuple(out)
     abi_dir = os.path.join(data_dir, "musl-abi")
     found = []
     for name in os.listdir(abi_dir):
@@ -103,18 +133,18 @@ def musl_abis(data_dir: str = DATA_DIR) -> tuple[MuslAbi, ...]:
     return tuple(out)
 
 
-def abi_for(musl_version: str, data_dir: str = DATA_DIR) -> Optional[MuslAbi]:
-    """The symbol list of exactly this musl release (patch level counts), or ``None``."""
+def abi_for(musl_version: str, data_dir: str = DATA_DIR, arch: str = "x86_64") -> Optional[MuslAbi]:
+    """The symbol list of exactly this musl release (patch level counts) for ``arch``, or ``None``."""
     want = version_tuple(musl_version)[:3]
-    for abi in musl_abis(data_dir):
+    for abi in musl_abis(data_dir, arch or "x86_64"):
         if version_tuple(abi.version) == want:
             return abi
     return None
 
 
-def known_libc_names(data_dir: str = DATA_DIR) -> frozenset[str]:
-    """Every name any listed musl ever exported or resolved: what counts as "a libc symbol"."""
+def known_libc_names(data_dir: str = DATA_DIR, arch: str = "x86_64") -> frozenset[str]:
+    """Every name any listed musl ever exported or resolved (on ``arch``): what counts as "a libc symbol"."""
     out: set[str] = set()
-    for abi in musl_abis(data_dir):
+    for abi in musl_abis(data_dir, arch or "x86_64"):
         out |= abi.exports | abi.aliases
     return frozenset(out)

@@ -11,6 +11,7 @@ rest of detection.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import re
 import sys
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .elffile import ElfHeader, read_elf
-from .errors import ElfError
+from .errors import AlpinetagsError, ElfError
 from .model import Target
 from .musl import loader_arch
 
@@ -143,3 +144,143 @@ def read_interpreter(target: Target) -> Optional[Interpreter]:
     """Look up and read the target's interpreter anew (``find_interpreter(target).linked()``), for a
     caller outside ``detect()``; a hook is handed what ``detect()`` read. Raises ``ElfError``."""
     return find_interpreter(target).linked()
+
+
+# --------------------------------------------------------------------------------------------------
+# which Python an executable is, read and never run
+
+#: CPython's version-specific extension suffix as compiled into the interpreter or its libpython
+#: (``dynload_shlib.c``: ``"." SOABI ".so"``): ``.cpython-311-x86_64-linux-gnu.so``, NUL-terminated.
+_SOABI_BYTES_RE = re.compile(
+    rb"\.(cpython-(\d)(\d{1,3})([a-z]{0,4})-[a-z0-9_]{1,32}-linux-[a-z0-9]{1,16})\.so\x00"
+)
+_LIBPYTHON_RE = re.compile(r"libpython(\d)\.(\d{1,3})([a-z]{0,4})\.so")
+_NAME_RE = re.compile(r"python(\d)\.(\d{1,3})([a-z]{0,4})\Z")
+#: No interpreter or libpython larger than this is searched for its SOABI.
+_MAX_SCAN = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PythonBuild:
+    """Which CPython an executable is: ``version`` ``"3.12"`` (``""`` unknown), its ABI flags (``"t"`` for
+    a free-threaded build), its SOABI (``cpython-312-x86_64-linux-gnu``, ``""`` when not found) and where
+    that was read, for messages."""
+
+    version: str = ""
+    abiflags: str = ""
+    soabi: str = ""
+    source: str = ""
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in self.version.split(".")) if self.version else ()
+
+
+def _soabi_in(path: str) -> Optional[PythonBuild]:
+    """The SOABI string compiled into ``path`` (an interpreter or its libpython), or ``None``."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if not 0 < size <= _MAX_SCAN:
+                return None
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                m = _SOABI_BYTES_RE.search(data)
+                groups = [g.decode() for g in m.groups()] if m else []
+    except (OSError, ValueError):
+        return None
+    if not groups:
+        return None
+    soabi, major, minor, flags = groups
+    return PythonBuild(f"{major}.{minor}", flags, soabi, f"the SOABI compiled into {path}")
+
+
+def python_of(path: str, root: str = "/") -> PythonBuild:
+    """Which CPython the executable at ``path`` (a path on this machine, inside ``root`` if the root is not
+    ``/``) is, read from its files and never run: the SOABI compiled into it or into the libpython it
+    needs (found by its RUNPATH/RPATH, ``$ORIGIN`` expanded, then the usual directories, inside the root);
+    else the libpython's soname; else the file name (``python3.12``). Empty when none says."""
+    from .elfdynamic import read_dynamic_symbols
+    from .loadpath import expand_origin
+
+    found = _soabi_in(path)
+    if found is not None:
+        return found
+    try:
+        symbols = read_dynamic_symbols(path)
+    except ElfError:
+        symbols = None
+    if symbols is not None:
+        for name in symbols.needed:
+            m = _LIBPYTHON_RE.match(name)
+            if not m:
+                continue
+            target = Target(root=root)
+            top = os.path.abspath(root)
+            inside = path if top == "/" else "/" + os.path.relpath(os.path.abspath(path), top)
+            origin = os.path.dirname(inside)
+            dirs = [expand_origin(d, origin) for d in (symbols.runpath or symbols.rpath)]
+            for d in [*(x for x in dirs if x), "/lib", "/usr/local/lib", "/usr/lib"]:
+                try:
+                    lib = target.resolve(os.path.join(d, name))
+                except OSError:
+                    continue
+                if os.path.isfile(lib):
+                    inner = _soabi_in(lib)
+                    if inner is not None:
+                        return inner
+                    break
+            return PythonBuild(f"{m.group(1)}.{m.group(2)}", m.group(3), "", f"DT_NEEDED {name} of {path}")
+    m = _NAME_RE.match(os.path.basename(path))
+    if m:
+        return PythonBuild(f"{m.group(1)}.{m.group(2)}", m.group(3), "", f"the file name {path}")
+    return PythonBuild()
+
+
+def glibc_version_in_root(root: str, loader: Optional[str], arch: str = "") -> tuple[str, str]:
+    """The glibc version of the root (``"2.36"``) from its ``libc.so.6``'s version definitions (the newest
+    ``GLIBC_2.N`` it defines), and the file read; ``("", "")`` when none is found. ``libc.so.6`` is looked
+    for beside the loader ``PT_INTERP`` names (links followed inside the root), then in glibc's default
+    directories and those of ``/etc/ld.so.conf``; with ``arch``, only a ``libc.so.6`` of that wheel arch
+    counts (``--arch aarch64`` on an x86_64 root says nothing about an aarch64 glibc)."""
+    from .elfdynamic import read_dynamic_symbols
+    from .loadpath import read_system
+
+    target = Target(root=root)
+    dirs: list[str] = []
+    if loader:
+        try:
+            real = target.resolve(loader)
+        except OSError:
+            real = ""
+        if real:
+            top = os.path.abspath(root)
+            dirs.append(
+                os.path.dirname(real) if top == "/" else "/" + os.path.relpath(os.path.dirname(real), top)
+            )
+    try:
+        dirs.extend(read_system(root).glibc_dirs)
+    except AlpinetagsError:
+        pass
+    for d in dict.fromkeys(dirs):
+        try:
+            host = target.resolve(os.path.join(d, "libc.so.6"))
+        except OSError:
+            continue
+        if not os.path.isfile(host):
+            continue
+        try:
+            libc = read_dynamic_symbols(host)
+        except ElfError:
+            continue
+        if arch and libc.arch != arch:
+            continue
+        defs = libc.version_defs
+        versions = [
+            tuple(int(x) for x in v[len("GLIBC_") :].split("."))
+            for v in defs
+            if re.fullmatch(r"GLIBC_2(\.\d{1,3}){1,2}", v)
+        ]
+        if versions:
+            newest = max(versions)
+            return f"{newest[0]}.{newest[1]}", f"the GLIBC_2.x versions {host} defines"
+    return "", ""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from .arch import same_loader_arch
 from .elfdynamic import DynamicSymbols, read_dynamic_symbols
 from .errors import ElfError
 from .loadpath import System, expand_origin, is_musl_reserved, object_libc, safe_resolve
@@ -320,7 +321,7 @@ def musl_exports(files: Files) -> Union[frozenset[str], str]:
             from . import facts
 
             try:
-                abi = facts.abi_for(system.musl_version)
+                abi = facts.abi_for(system.musl_version, arch=system.arch)
             except ValueError:
                 abi = None
             if abi is not None:
@@ -343,19 +344,19 @@ def musl_exports(files: Files) -> Union[frozenset[str], str]:
 
 
 @functools.cache
-def _musl_names() -> frozenset[str]:
-    """Every name some musl release exported (musl-abi data): a missing one is musl's to provide."""
+def _musl_names(arch: str = "x86_64") -> frozenset[str]:
+    """Every name some musl release exported on ``arch`` (musl-abi data): musl is the one to provide it."""
     from . import facts
 
-    return facts.known_libc_names()
+    return facts.known_libc_names(arch=arch or "x86_64")
 
 
-def _musl_floor(names: Iterable[str]) -> str:
-    """The oldest musl release (musl-abi data) that exports every one of ``names``, or ``""``."""
+def _musl_floor(names: Iterable[str], arch: str = "x86_64") -> str:
+    """The oldest musl release (musl-abi data, on ``arch``) exporting every one of ``names``, or ``""``."""
     from . import facts
 
     wanted = frozenset(names)
-    for abi in facts.musl_abis():
+    for abi in facts.musl_abis(arch=arch or "x86_64"):
         if not abi.missing(wanted):
             return abi.version
     return ""
@@ -381,7 +382,7 @@ def verdict(
     base = ObjectVerdict(path=files.display(loc), arch=symbols.arch, libc=libc, needed=symbols.needed)
     reasons: list[str] = []
     notes: list[str] = []
-    if system.arch and symbols.arch and symbols.arch != system.arch:
+    if system.arch and symbols.arch and not same_loader_arch(symbols.arch, system.arch):
         reasons.append(f"built for {symbols.arch}, the system is {system.arch}")
         return _replace(base, reasons=reasons)
     if libc not in ("musl", "glibc"):
@@ -434,7 +435,7 @@ def verdict(
             reasons.append(f"Error relocating {shown}: {n}: symbol not found")
             missing_symbols.append(n if obj is closure.loaded[closure.start] else f"{shown}: {n}")
         if libc == "musl":
-            own_libc_missing.update(n for n in lost if n in _musl_names())
+            own_libc_missing.update(n for n in lost if n in _musl_names(system.arch))
     missing_versions: list[str] = []
     if libc == "glibc":
         for obj in closure.loaded:
@@ -457,7 +458,7 @@ def verdict(
         for name in missing_sonames:
             hint_list.extend(h for h in hints(system, name) if h not in hint_list)
     if own_libc_missing:
-        floor = _musl_floor(own_libc_missing)
+        floor = _musl_floor(own_libc_missing, system.arch)
         if floor:
             hint_list.append(
                 f"needs musl {floor} or newer ({', '.join(sorted(own_libc_missing)[:5])}); "

@@ -23,6 +23,8 @@ LIBC_NAMES = ("musl", "glibc")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 _VERSION_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+~-]*\Z")
 _ARCH_RE = re.compile(r"[a-z0-9_]+\Z")
+#: A libc version stated in ``--target``: ``1.2.4``, ``2.36``, Alpine's ``1.2.4_git20230717``, ``1.2.5-r0``.
+_LIBC_VERSION_RE = re.compile(r"\d{1,4}\.\d{1,4}(\.\d{1,4})?([_+~-][0-9A-Za-z._+~-]*)?\Z")
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,11 @@ def parse_target_spec(spec: str) -> Platform:
             if not _ID_RE.match(name) or not _VERSION_RE.match(version):
                 raise ConfigError(f"--target: {part!r} is not NAME:VERSION (e.g. alpine:3.19)")
             if name in LIBC_NAMES:
+                if not _LIBC_VERSION_RE.match(version):
+                    raise ConfigError(
+                        f"--target: {part!r}: {version!r} is not a {name} version (e.g. {name}:"
+                        f"{'1.2.4' if name == 'musl' else '2.36'})"
+                    )
                 if libc:
                     raise ConfigError(f"--target: two libc facts in {spec!r}")
                 libc, libc_version = name, version

@@ -23,16 +23,20 @@ so:libssl.so.3``) come from plugins (hook ``alpinetags_native_hints``), since th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import sys
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from .elfdynamic import DynamicSymbols
+from .elfdynamic import DynamicSymbols, read_dynamic_symbols
 from .elfscan import ElfObject, ScannedContainer, scan_paths, scan_wheel
+from .errors import ElfError
+from .interpreter import python_of
+from .libcmatch import extension_soabi, import_mismatch, mismatch_words
 from .loadpath import (
     GLIBC_CORE_SONAMES,
     MUSL_RESERVED,
@@ -47,6 +51,7 @@ from .loadpath import (
 )
 from .loadsim import (
     PYTHON_API_PREFIXES,
+    Closure,
     Files,
     HintFn,
     Location,
@@ -86,6 +91,7 @@ class CheckReport:
         return {
             "system": self.system.as_dict(),
             "ok": self.ok,
+            "complete": not self.problems,  # every file found was read: "ok" then covers them all
             "objects": [v.as_dict() for v in self.objects],
             "problems": list(self.problems),
             "bytes_scanned": self.bytes_scanned,
@@ -116,13 +122,15 @@ def system_sonames_needed(
 
 def _is_archive(container: ScannedContainer) -> bool:
     """A wheel (or any zip): its members are read from it, not from disk."""
+    if container.kind:
+        return container.kind == "wheel"
     return os.path.isfile(container.path) and (container.is_wheel or zipfile.is_zipfile(container.path))
 
 
 def _location(files: Files, container: ScannedContainer, member: str) -> Location:
     if _is_archive(container):
         return container.path, member
-    if os.path.isfile(container.path):  # a lone ELF file
+    if container.kind == "file" or (not container.kind and os.path.isfile(container.path)):  # a lone ELF file
         return files.to_space(container.path)
     return files.to_space(os.path.join(container.path, member))
 
@@ -153,11 +161,19 @@ def pick_arch(root: str, objects: Sequence[ElfObject]) -> Optional[str]:
     wanted = next((o.symbols.arch for o in objects if o.symbols.arch), None)
     lib = safe_resolve(Target(root=root), "/lib")  # a merged /lib is a link: followed inside the root
     pattern = os.path.join(lib or os.path.join(root, "lib"), "ld-musl-*.so.1")
-    found = sorted({os.path.basename(p)[len("ld-musl-") : -len(".so.1")] for p in glob.glob(pattern)})
-    if wanted is None or not found or LOADER_ARCH.get(wanted) in found or len(found) > 1:
+    loaders = {os.path.basename(p)[len("ld-musl-") : -len(".so.1")]: p for p in glob.glob(pattern)}
+    found = sorted(loaders)
+    if wanted is None or not found or len(found) > 1:
         return wanted
-    # the tag arch the ELF reader gives for that loader's objects (armhf: armv7l)
-    by_loader = {"armhf": "armv7l"}
+    if found[0] == "armhf" or LOADER_ARCH.get(wanted) not in found:
+        # the root's own arch, as its loader's file says (armhf: ARMv6 on Alpine, ARMv7 on Debian)
+        try:
+            return read_dynamic_symbols(loaders[found[0]]).arch or wanted
+        except ElfError:
+            pass
+    if LOADER_ARCH.get(wanted) in found:
+        return wanted
+    by_loader: dict[str, str] = {}
     for tag, loader in LOADER_ARCH.items():
         by_loader.setdefault(loader, tag)
     return by_loader.get(found[0], wanted)
@@ -181,30 +197,120 @@ def check_objects(
         interpreter = os.path.realpath(sys.executable)
     wheels = {c.path: {o.member: o.symbols for o in c.objects} for c in containers if _is_archive(c)}
     files = Files(system, wheels)
-    located = []
-    dependencies = []
+    located: list[tuple[Location, DynamicSymbols]] = []
+    waiting: list[tuple[Location, DynamicSymbols]] = []
     for c in containers:
         entries = {id(o) for o in entry_objects(c.objects)}
         for o in c.objects:
             loc = _location(files, c, o.member)
             files.seed(loc, o.symbols)
-            if id(o) in entries:
-                located.append((loc, o.symbols))
-            else:
-                dependencies.append(files.display(loc))
-    musl = (
-        musl_exports(files)
-        if any(object_libc(s, system.libc, system.only_libc) == "musl" for _, s in located)
-        else None
-    )
-    host = None
-    if interpreter and any(s.is_python_extension for _, s in located):
-        host = host_closure(files, interpreter)
-    verdicts = tuple(verdict(files, loc, s, hints=hints, libc_exports=musl, host=host) for loc, s in located)
+            (located if id(o) in entries else waiting).append((loc, o.symbols))
+    state: dict[str, Union[frozenset[str], str, None]] = {}
+    versions: dict[str, str] = {}
+
+    def python() -> str:  # read once, and only for a module whose name says which CPython it is for
+        if "v" not in versions:
+            versions["v"] = importer_python(interpreter, system) if interpreter else ""
+        return versions["v"]
+
+    host_state: dict[str, Union[Closure, str, None]] = {}
+
+    def judge(loc: Location, symbols: DynamicSymbols) -> ObjectVerdict:
+        libc = object_libc(symbols, system.libc, system.only_libc)
+        if libc == "musl" and "musl" not in state:
+            state["musl"] = musl_exports(files)
+        if interpreter and symbols.is_python_extension and "host" not in host_state:
+            host_state["host"] = host_closure(files, interpreter)
+        v = verdict(
+            files,
+            loc,
+            symbols,
+            hints=hints,
+            libc_exports=state.get("musl"),
+            host=host_state.get("host"),
+        )
+        return _libc_mismatch(v, symbols, system, host_state.get("host"), python)
+
+    verdicts = [judge(loc, s) for loc, s in located]
+    # A library another object names is checked as its dependency only where it was really loaded: one
+    # the loader does not find from there (a folder's libssl that no RPATH leads to) gets its own verdict.
+    reached = {k for v in verdicts for k in _resolved_keys(files, v)} if waiting else set()
+    while waiting:
+        alone = [(loc, s) for loc, s in waiting if files.key(loc) not in reached]
+        if not alone:
+            break
+        # the tops of what is left (as ``entry_objects``): a library one of them loads stays its dependency
+        needed = {n for _, s in alone for n in s.needed}
+        tops = [
+            (loc, s)
+            for loc, s in alone
+            if s.soname not in needed and posixpath.basename(loc[1].split("!")[-1]) not in needed
+        ] or alone
+        for loc, s in tops:
+            v = judge(loc, s)
+            verdicts.append(v)
+            reached.add(files.key(loc))
+            reached.update(_resolved_keys(files, v))
+        judged = {files.key(loc) for loc, _ in tops}
+        waiting = [(loc, s) for loc, s in waiting if files.key(loc) not in judged]
     problems = tuple(p for c in containers for p in c.problems)
     return CheckReport(
-        system, verdicts, problems, sum(c.bytes_scanned for c in containers), tuple(dependencies)
+        system,
+        tuple(verdicts),
+        problems,
+        sum(c.bytes_scanned for c in containers),
+        tuple(files.display(loc) for loc, _ in waiting),
     )
+
+
+def _libc_mismatch(
+    v: ObjectVerdict,
+    symbols: DynamicSymbols,
+    system: System,
+    host: Union[Closure, str, None],
+    python: Callable[[], str],
+) -> ObjectVerdict:
+    """``v`` with the libc mismatch said in words (``alpinetags.libcmatch``): an extension module the
+    importing Python never imports by that name (``-linux-gnu`` under a musl Python, ``-linux-musl`` under
+    a glibc one, another CPython version) does not load; a failing object built for the other libc says
+    so first among its hints."""
+    if symbols.is_python_extension:
+        if isinstance(host, Closure):
+            importer = object_libc(host.loaded[0].symbols, system.libc, system.only_libc)
+        else:
+            importer = system.only_libc
+        version = python() if isinstance(host, Closure) and extension_soabi(v.path) else ""
+        why = import_mismatch(v.path, importer, version)
+        if why:
+            return dataclasses.replace(v, reasons=(why, *v.reasons))
+    if not v.loads:
+        words = mismatch_words(symbols, system.only_libc or object_libc(symbols, system.libc))
+        if words and words not in v.hints:
+            return dataclasses.replace(v, hints=(words, *v.hints))
+    return v
+
+
+def importer_python(interpreter: str, system: System) -> str:
+    """The CPython version (``"3.11"``) of the interpreter inside the root, read from its files
+    (``interpreter.python_of``), or ``""`` when they do not say."""
+    target = Target(root=system.root)
+    host = os.path.realpath(interpreter) if system.root in ("", "/") else safe_resolve(target, interpreter)
+    return python_of(host, system.root or "/").version if host else ""
+
+
+def _resolved_keys(files: Files, v: ObjectVerdict) -> set[str]:
+    """The files (``Files.key``) a verdict's object loaded, from the places its ``resolved`` shows."""
+    out = set()
+    for _name, shown in v.resolved:
+        head, bang, member = shown.partition("!")
+        if bang and head in files.containers:
+            out.add(files.key((head, member)))
+            continue
+        for space in ("root", "host"):
+            if files.exists((space, shown)):
+                out.add(files.key((space, shown)))
+                break
+    return out
 
 
 def check_paths(
@@ -219,7 +325,7 @@ def check_paths(
     """Check ELF files, wheels and folders (each ELF file under it; wheels in it one by one) against the
     system in ``root``. ``arch`` defaults to the first object's; ``ConfigError`` for a path that is
     neither. ``interpreter``: see ``check_objects``."""
-    containers = scan_paths(list(paths))
+    containers = scan_paths(list(paths), root)
     if system is None:
         if arch is None:
             arch = pick_arch(root, [o for c in containers for o in c.objects])

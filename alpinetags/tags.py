@@ -27,6 +27,8 @@ from .plugins import Registry, disabled_from_env, load_plugins
 if TYPE_CHECKING:
     from packaging.tags import Tag
 
+    from .interpreter import PythonBuild
+
 # packaging.tags is imported where tags are built, not here: the pip hook needs only plugin_platforms
 # and expand_platforms, and pip has its own vendored copy of packaging.
 
@@ -110,11 +112,26 @@ def standard_platforms(platform: Platform, target: Target) -> list[str]:
     linux = [f"linux_{a}" for a in compatible_arches(platform.arch)]
     if target.is_running_system:
         return linux + musllinux_platforms(platform.libc_version, platform.arch)
+    if platform.libc == "glibc" and platform.libc_version:  # read from the root's libc.so.6
+        from .manylinux import manylinux_platforms
+
+        return linux + manylinux_platforms(platform.libc_version, compatible_arches(platform.arch))
     return linux
 
 
-def tags_for_platforms(platforms: list[str]) -> list[Tag]:
-    """The tags this interpreter accepts on the given platforms, ordered as ``sys_tags`` orders them."""
+def tags_for_platforms(platforms: list[str], python: Optional[PythonBuild] = None) -> list[Tag]:
+    """The tags this interpreter accepts on the given platforms, ordered as ``sys_tags`` orders them; with
+    ``python`` (another CPython, read from its files: ``interpreter.python_of``) the tags that one accepts."""
+    if python is not None and python.version:
+        from packaging.tags import compatible_tags, cpython_tags
+
+        version = python.version_tuple
+        nodot = f"{version[0]}{version[1]}"
+        abis = [f"cp{nodot}{python.abiflags}"]
+        return [
+            *cpython_tags(python_version=version, abis=abis, platforms=platforms),
+            *compatible_tags(python_version=version, interpreter=f"cp{nodot}", platforms=platforms),
+        ]
     from packaging.tags import (
         compatible_tags,
         cpython_tags,

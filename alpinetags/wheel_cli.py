@@ -42,7 +42,8 @@ examples:
 
 exit codes: 0 done, 1 show: a carried tag admits a system the wheel cannot load on;
             tag: refused (no readable ELF file, another arch than the root, something the
-                 build system lacks),
+                 build system lacks, a release the tables do not know, a tag wheel show
+                 would call an overclaim; -w DIR is created),
             2 bad input (not a wheel, bad option), 3 the root could not be read
 """
 
@@ -205,6 +206,8 @@ def _show_text(r: WheelReport) -> str:
         for label, value in r.rows("floor_rows"):
             row(label, value)
         row("system sonames", ", ".join(r.system_sonames) or "none (only libc)")
+        for o in r.overclaims:  # the exit is 1 whenever one is found: it is shown too
+            row("OVERCLAIMS", str(o))
         return "\n".join(lines)
     row("carries", ", ".join(r.carried) or "(no platform tag)")
     row("musl floor", _floor_text(r))
@@ -247,8 +250,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for r in reports:
         for problem in r.problems:
             print(f"alpinetags: warning: {r.wheel}: not read, not judged: {problem}", file=sys.stderr)
-    data: Any = [r.as_dict() for r in reports]
-    emit(args, data if len(data) > 1 else data[0], lambda: "\n\n".join(_show_text(r) for r in reports))
+    # One shape whatever the number of wheels: a list, one entry per wheel (as ``wheel tag --json``).
+    data = [r.as_dict() for r in reports]
+    emit(args, data, lambda: "\n\n".join(_show_text(r) for r in reports))
     return EXIT_NO if any(r.overclaims for r in reports) else EXIT_OK
 
 
@@ -411,6 +415,29 @@ def _refusals(
     return out, warnings
 
 
+def _would_overclaim(r: WheelReport, platform_tag: str, registry: Any) -> list[str]:
+    """Why ``wheel show`` would call ``platform_tag`` an overclaim for this wheel (the same analysis: the
+    core's musl judgement and every plugin's, so a floor a plugin adds is refused here too), leaving out
+    only a system soname's end: a later release that no longer ships a soname the wheel needs. No distro
+    tag can state an end; ``Requires-External`` records the soname and the native check refuses by it."""
+    from .wheelinfo import overclaims_for
+
+    out = []
+    for o in overclaims_for(r, platform_tag, registry):
+        if set(o.lacking) - set(r.system_sonames):
+            out.append(f"wheel show would call {platform_tag} an overclaim: {o}")
+    return out
+
+
+def _make_dir(path: str) -> None:
+    from .errors import ConfigError
+
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"-w {path!r}: cannot create it: {exc.strerror or exc}") from None
+
+
 def cmd_tag(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -429,7 +456,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
     if (root is None) == (not said):
         raise ConfigError(f"give the build system: {_system_options(ids)}")
     out_dir = opt(args, "wheel_dir")
-    if out_dir is not None and not os.path.isdir(out_dir):
+    if out_dir is not None and os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ConfigError(f"-w {out_dir!r} is not a directory")
     stated = _stated_platform(args)
     target = Target(root=root, environ=environ) if root is not None else Target(environ=environ)
@@ -460,6 +487,13 @@ def cmd_tag(args: argparse.Namespace) -> int:
             results.append({"wheel": path, "refused": refusals})
             continue
         own = distro_tag or _distro_tag(here, registry, target, flag, args)
+        overclaims = _would_overclaim(r, f"{own}_{wheel_arch}", registry)
+        if overclaims:
+            refused = True
+            results.append({"wheel": path, "refused": overclaims})
+            continue
+        if out_dir is not None:
+            _make_dir(out_dir)  # as pip wheel -w and auditwheel repair -w do
         done = retag(path, out_dir or os.path.dirname(os.path.abspath(path)), f"{own}_{wheel_arch}",
                      r.system_sonames)  # fmt: skip
         results.append(

@@ -37,9 +37,10 @@ def system_sonames(container: ScannedContainer) -> tuple[str, ...]:
     return tuple(n for n in system_sonames_needed(container.objects) if not n.startswith("libpython"))
 
 
-def libc_names(container: ScannedContainer) -> dict[str, frozenset[str]]:
-    """Per ELF member, the names it imports that no file of the wheel defines and some musl exports."""
-    known = facts.known_libc_names()
+def libc_names(container: ScannedContainer, arch: str = "x86_64") -> dict[str, frozenset[str]]:
+    """Per ELF member, the names it imports that no file of the wheel defines and some musl exports (on
+    ``arch``: a 32-bit file's ``__*time64`` names are musl's too)."""
+    known = facts.known_libc_names(arch=arch)
     inside = container.exported()
     return {o.member: frozenset(o.symbols.required - inside) & known for o in container.objects}
 
@@ -217,7 +218,9 @@ def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
             distro=distro,
             needs=needs,
         )
-    per_object = libc_names(container)
+    abi_arch = arches[0] if len(arches) == 1 else "x86_64"
+    abis = facts.musl_abis(arch=abi_arch)
+    per_object = libc_names(container, abi_arch)
     needed = frozenset().union(*per_object.values()) if per_object else frozenset()
     ok: list[str] = []
     missing_by: dict[str, tuple[str, ...]] = {}
@@ -247,7 +250,10 @@ def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
     overclaims.extend(o for _, p in distro for o in p.overclaims)
     abi_note = ""
     if arches and arches != ["x86_64"]:
-        abi_note = "the musl symbol lists are x86_64's; other arches export the same names, give or take"
+        abi_note = (
+            "the musl symbol lists are x86_64's, with what real loaders of other arches export besides "
+            "(musl-abi/arch-changes.tsv: the 32-bit arches' __*time64 names)"
+        )
     return WheelReport(
         wheel=container.name,
         arch=arch,
@@ -267,6 +273,20 @@ def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
         distro=distro,
         needs=needs,
     )
+
+
+def overclaims_for(r: WheelReport, platform_tag: str, registry: Any = None) -> tuple[Overclaim, ...]:
+    """What ``report`` would call overclaims if the wheel carried ``platform_tag`` instead of its own tags:
+    the same judges (the core's for ``musllinux``, the plugins' ``alpinetags_wheel_report`` for theirs),
+    so ``wheel tag`` refuses exactly what ``wheel show`` would report."""
+    import dataclasses
+
+    if r.needs is None:
+        return ()
+    needs = dataclasses.replace(r.needs, carried=(platform_tag,))
+    found = list(_judge_musllinux(platform_tag, dict(needs.musl_missing))) if needs.libc == "musl" else []
+    found.extend(o for _, part in _plugin_reports(needs, registry) for o in part.overclaims)
+    return tuple(found)
 
 
 def show(path: str, registry: Any = None) -> WheelReport:

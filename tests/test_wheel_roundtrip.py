@@ -284,9 +284,9 @@ def test_3_17_accepts_the_3_16_tag_and_the_native_check_refuses_it(
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["--alpine", "3.x"], ["--alpine", "3.16", "-w", "/nonexistent"], ["--root", "/nonexistent"],
+    [[], ["--alpine", "3.x"], ["--alpine", "3.16", "-w", "/etc/passwd"], ["--root", "/nonexistent"],
      ["--root", "EMPTY"], ["--alpine", "3.16", "--root", "/"]],
-    ids=["no-system", "bad-release", "no-out-dir", "no-root", "root-without-distro", "both"],
+    ids=["no-system", "bad-release", "out-dir-is-a-file", "no-root", "root-without-distro", "both"],
 )  # fmt: skip
 def test_tag_bad_options_exit_2(plain_wheels: dict[str, Path], tmp_path: Path, argv: list[str]) -> None:
     argv = [str(tmp_path) if a == "EMPTY" else a for a in argv]
@@ -313,7 +313,7 @@ def test_repair_then_tag_bundles_openssl_and_loads_on_3_17(
                    "-w", "/tmp/repaired", plain)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (repaired,) = (build / "tmp" / "repaired").glob("*.whl")
-    show = json.loads(alpinetags("wheel", "show", "--json", str(repaired)).stdout)
+    (show,) = json.loads(alpinetags("wheel", "show", "--json", str(repaired)).stdout)
     assert show["system_sonames"] == []  # libssl and libcrypto now live in sslmod.libs/
     out = tmp_path / "out"
     out.mkdir()

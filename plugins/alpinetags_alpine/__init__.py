@@ -266,10 +266,37 @@ def alpinetags_wheel_tag_check(
     platform: Platform, needs: WheelNeeds, root_musl_ok: Optional[bool]
 ) -> Optional[TagVerdict]:
     """``wheel tag`` for an Alpine release: what it lacks (``wheel.tag_check``); nothing for others."""
+    from alpinetags.wheelneeds import TagVerdict
+
     from .wheel import stated_release, tag_check
 
     release = stated_release(platform)
-    return None if release is None else tag_check(release, needs, root_musl_ok)
+    if release is None:
+        return None
+    unknown = _unknown_release(release)
+    if unknown:
+        return TagVerdict(refusals=(unknown,))
+    return tag_check(release, needs, root_musl_ok)
+
+
+def _unknown_release(release: str) -> str:
+    """Why a release cannot be judged (``""`` when it can): the tables must know which musl it ships and
+    have that musl's symbol list; an unknown release (``4.0``, ``3.91``, ``2.7``) or one older than the
+    lists (``3.5``: musl 1.1.15) would be tagged on no evidence."""
+    from alpinetags.facts import abi_for
+
+    releases = facts.alpine_releases()
+    judged = [r.version for r in releases if abi_for(r.musl) is not None]
+    row = next((r for r in releases if r.version == release), None)
+    if row is not None and abi_for(row.musl) is not None:
+        return ""
+    span = f"{judged[0]} to {judged[-1]}" if judged else "none"
+    if row is None:
+        return f"Alpine {release} is not a release the tables know (they judge Alpine {span})"
+    return (
+        f"Alpine {release} ships musl {row.musl}, older than every musl symbol list "
+        f"(the tables judge Alpine {span})"
+    )
 
 
 @hookimpl(tryfirst=True)
