@@ -57,23 +57,21 @@ MAX_CONF_SIZE = 256 * 1024
 MAX_LISTING = 100_000
 
 
-def refused(what: str, found: int, cap: int, unit: str) -> InputRefused:
-    """The one-line refusal for a cap: ``refused: <what>: <found> <unit> exceeds the cap of <cap>``."""
-    return InputRefused(f"refused: {what}: {found:,} {unit} exceeds the cap of {cap:,}")
-
-
-def refusal(message: str) -> InputRefused:
-    """A refusal for what is not a count (a bomb, a file that cannot be read safely): ``refused: …``."""
-    return InputRefused(message if message.startswith("refused: ") else f"refused: {message}")
+def refused(
+    what: str, found: int, cap: int, unit: str, error: type[InputRefused] = InputRefused
+) -> InputRefused:
+    """The one-line refusal for a cap: ``refused: <what>: <found> <unit> exceeds the cap of <cap>``
+    (``error``: ``RootRefused`` for a root's)."""
+    return error(f"{what}: {found:,} {unit} exceeds the cap of {cap:,}")
 
 
 def within(exc: InputRefused, where: str) -> InputRefused:
-    """``exc`` with ``where`` (a path, a wheel member) named after ``refused:``, unless it is already."""
-    text = str(exc)
-    body = text[len("refused: ") :] if text.startswith("refused: ") else text
+    """``exc`` with ``where`` (a path, a wheel member) named after ``refused:``, unless it is already;
+    of the same type (a root's refusal stays one)."""
+    body = str(exc)[len("refused: ") :]
     if body.startswith(where):
         return exc
-    return InputRefused(f"refused: {where}: {body}")
+    return type(exc)(f"{where}: {body}")
 
 
 class Budget:

@@ -1,0 +1,111 @@
+"""Reading a wheel someone else wrote without letting it decide how much work that is.
+
+A zip's central directory is a list of claims: names, offsets, sizes. A bomb lies in it: several entries
+naming one stretch of data (a 1 MB wheel whose eight entries each inflate the same 1000 MiB), entries
+that overlap, a stored entry whose sizes differ, a member declaring more than any real one, or many
+members that are each small but together huge. ``check_archive`` refuses the structural lies before any
+member is read; ``Inflation`` counts what the check then inflates from one wheel (ELF members, the tar
+archives some wheels carry) against ``limits.MAX_MEMBER`` and ``limits.MAX_INFLATED``, refusing a member
+on what it declares, before it is read. zipfile itself stops a member at its declared size (and fails on
+its CRC when the data says otherwise), so declared sizes bound real work.
+
+Large members are spooled to a temporary file rather than held in memory twice, so a member at the cap
+costs disk, not address space.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from typing import IO, BinaryIO, TypeVar
+
+from . import limits
+from .errors import InputRefused
+
+T = TypeVar("T")
+#: Members up to this size are parsed in memory; larger ones from a temporary file.
+SPOOL_OVER = 64 * 1024 * 1024
+#: What zipfile raises when a member's data does not inflate to what its entry says (zlib's own error
+#: too; ``zipfile.zlib`` is ``None`` on a Python without zlib, and lzma is not imported at all: a minimal
+#: Alpine Python has no liblzma).
+DATA_ERRORS: tuple[type[Exception], ...] = (zipfile.BadZipFile, EOFError) + (
+    (zipfile.zlib.error,) if getattr(zipfile, "zlib", None) is not None else ()  # type: ignore[attr-defined]
+)
+#: A zip local file header is 30 bytes before its name, extra field and data.
+_LOCAL_HEADER = 30
+
+
+def check_archive(zf: zipfile.ZipFile, where: str) -> None:
+    """Refuse (``InputRefused``) a zip whose central directory is a bomb's: more than ``MAX_MEMBERS``
+    entries, a name twice, two entries whose data overlap (or lie past the central directory), a stored
+    entry whose two sizes differ."""
+    infos = zf.infolist()
+    if len(infos) > limits.MAX_MEMBERS:
+        raise limits.refused(where, len(infos), limits.MAX_MEMBERS, "members")
+    names: set[str] = set()
+    for info in infos:
+        if info.filename in names:
+            raise InputRefused(f"{where}: member {info.filename!r} appears twice in the central directory")
+        names.add(info.filename)
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise InputRefused(
+                f"{where}: member {info.filename!r} is stored, yet declares {info.compress_size} bytes "
+                f"stored and {info.file_size} bytes inflated"
+            )
+    end_of_data = getattr(zf, "start_dir", None)
+    previous = None
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        # the local header's own name and extra field may differ from the central one: the lower bound
+        # of where its data ends is enough to see entries sharing or overlapping data
+        end = info.header_offset + _LOCAL_HEADER + info.compress_size
+        if previous is not None and info.header_offset < previous[1]:
+            raise InputRefused(
+                f"{where}: members {previous[0]!r} and {info.filename!r} overlap (a zip bomb's layout)"
+            )
+        if isinstance(end_of_data, int) and end > end_of_data:
+            raise InputRefused(f"{where}: member {info.filename!r} runs into the central directory")
+        previous = (info.filename, end)
+
+
+def open_archive(path: str) -> zipfile.ZipFile:
+    """``zipfile.ZipFile(path)`` after ``check_archive`` (zipfile's own errors go to the caller)."""
+    zf = zipfile.ZipFile(path)
+    try:
+        check_archive(zf, path)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
+class Inflation:
+    """What the check inflates from one wheel, counted before each read: a member declaring more than
+    ``MAX_MEMBER`` bytes, or the wheel's members together more than ``MAX_INFLATED``, is refused."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.total = 0
+
+    def charge(self, member: str, declared: int) -> None:
+        if declared > limits.MAX_MEMBER:
+            raise limits.refused(f"{self.where}: {member}", declared, limits.MAX_MEMBER, "bytes declared")
+        self.total += declared
+        if self.total > limits.MAX_INFLATED:
+            raise limits.refused(self.where, self.total, limits.MAX_INFLATED, "bytes to inflate")
+
+
+def parse_stream(raw: IO[bytes], head: bytes, size: int, parse: Callable[[BinaryIO, int], T]) -> T:
+    """``parse(file, size)`` on ``head`` followed by the rest of the stream ``raw`` (``size`` bytes in
+    all): in memory up to ``SPOOL_OVER``, through a temporary file above (one copy, never two)."""
+    if size <= SPOOL_OVER:
+        data = head + raw.read(size - len(head))
+        return parse(io.BytesIO(data), len(data))
+    with tempfile.TemporaryFile(prefix="alpinetags-") as spool:
+        spool.write(head)
+        shutil.copyfileobj(raw, spool, 1 << 20)
+        got = spool.tell()
+        spool.seek(0)
+        return parse(spool, got)
