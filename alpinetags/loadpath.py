@@ -104,9 +104,12 @@ def read_root_file(target: Target, inside: str, what: str) -> Optional[str]:
     guards of ``safefile``: only a regular file, without blocking, at most ``MAX_CONF_SIZE`` bytes. A
     FIFO, a device, a link loop or a file over the cap refuses the root (``RootRefused``), fast."""
     host = _root_host(target, inside)
-    if regular_size(host, limits.MAX_CONF_SIZE, RootRefused, what, missing_ok=True) is None:
-        return None
-    return read_regular(host, limits.MAX_CONF_SIZE, RootRefused, what).decode("utf-8", "replace")
+    try:
+        if regular_size(host, limits.MAX_CONF_SIZE, RootRefused, what, missing_ok=True) is None:
+            return None
+        return read_regular(host, limits.MAX_CONF_SIZE, RootRefused, what).decode("utf-8", "replace")
+    except RootRefused as exc:  # named as the root names it, then where its links led
+        raise limits.within(exc, os.path.join(target.root, inside.lstrip("/"))) from None
 
 
 def _musl_path_file(target: Target, loader_arch: str) -> tuple[str, ...]:
@@ -140,13 +143,13 @@ def _ld_so_conf(target: Target, path: str) -> list[str]:
     out: list[str] = []
 
     def read(inside: str, depth: int) -> None:
+        host = _root_host(target, inside)
+        if host in seen:
+            return
         if depth > _MAX_CONF_DEPTH:
             raise limits.refused(
                 f"{target.root}: {inside}", depth, _MAX_CONF_DEPTH, "include levels", RootRefused
             )
-        host = _root_host(target, inside)
-        if host in seen:
-            return
         seen.add(host)
         if len(seen) > limits.MAX_CONF_FILES:
             raise limits.refused(

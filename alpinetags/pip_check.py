@@ -220,7 +220,7 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
     from .elfscan import ELF_MAGIC, ElfObject, ScannedContainer
     from .errors import InputRefused
     from .limits import within
-    from .zipguard import DATA_ERRORS, SPOOL_OVER, Inflation, parse_stream
+    from .zipguard import DATA_ERRORS, SPOOL_OVER, Inflation, parse_stream, same_size
 
     objects: list[Any] = []
     kept: dict[str, bytes] = {}
@@ -239,6 +239,7 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
                     data = b""
                 else:
                     data = raw.read()
+                    same_size(len(data), info.file_size)
                     symbols = parse_dynamic_symbols(io.BytesIO(data), len(data))
         except InputRefused as exc:
             raise within(exc, f"{os.path.basename(wheel_path)}!{info.filename}") from None

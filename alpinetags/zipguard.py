@@ -97,6 +97,13 @@ class Inflation:
             raise limits.refused(self.where, self.total, limits.MAX_INFLATED, "bytes to inflate")
 
 
+def same_size(got: int, declared: int) -> None:
+    """Refuse a member whose data inflates to less than its entry declares (zipfile stops a longer one at
+    the declared size and fails it on its CRC; a shorter one it simply ends)."""
+    if got != declared:
+        raise InputRefused(f"its data inflates to {got} bytes, not the {declared} its entry declares")
+
+
 def parse_stream(raw: IO[bytes], head: bytes, size: int, parse: Callable[[BinaryIO, int], T]) -> T:
     """``parse(file, size)`` on ``head`` followed by the rest of the stream ``raw`` (``size`` bytes in
     all). Up to ``SPOOL_OVER`` in memory; a larger zip member is parsed from the member itself (zipfile
@@ -105,6 +112,7 @@ def parse_stream(raw: IO[bytes], head: bytes, size: int, parse: Callable[[Binary
     member at the cap costs inflating, never its size in memory."""
     if size <= SPOOL_OVER:
         data = head + raw.read(size - len(head))
+        same_size(len(data), size)
         return parse(io.BytesIO(data), len(data))
     if isinstance(raw, zipfile.ZipExtFile) and raw.seekable():
         raw.seek(0)
@@ -113,5 +121,6 @@ def parse_stream(raw: IO[bytes], head: bytes, size: int, parse: Callable[[Binary
         spool.write(head)
         shutil.copyfileobj(raw, spool, 1 << 20)
         got = spool.tell()
+        same_size(got, size)
         spool.seek(0)
         return parse(spool, got)

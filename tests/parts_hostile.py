@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 #: The address-space limit every hostile case runs under (the assertion is that it suffices).
 ADDRESS_SPACE = 2 * 1024 * 1024 * 1024
@@ -137,29 +137,60 @@ class Entry:
     name: str
     blob: int = 0
     declared: Optional[int] = None
-    mode: int = 0o644
+    mode: int = 0o100644
 
 
-def raw_zip(path: Path, blobs: Sequence[bytes], entries: Sequence[Entry], deflate: bool = True) -> Path:
+@dataclass(frozen=True)
+class Deflated:
+    """A member's data already deflated (raw deflate), with the CRC and size of what it inflates to."""
+
+    data: bytes
+    crc: int
+    size: int
+
+    @classmethod
+    def of(cls, blob: bytes) -> Deflated:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return cls(c.compress(blob) + c.flush(), zlib.crc32(blob), len(blob))
+
+
+def deflated_zeros(head: bytes, size: int) -> Deflated:
+    """``head`` and then zeros up to ``size`` bytes, deflated a MiB at a time (never all in memory)."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    parts, crc, left = [c.compress(head)], zlib.crc32(head), size - len(head)
+    chunk = bytes(1 << 20)
+    while left > 0:
+        piece = chunk[: min(left, len(chunk))]
+        parts.append(c.compress(piece))
+        crc = zlib.crc32(piece, crc)
+        left -= len(piece)
+    parts.append(c.flush())
+    return Deflated(b"".join(parts), crc, size)
+
+
+def raw_zip(path: Path, blobs: Sequence[Union[bytes, Deflated]], entries: Sequence[Entry]) -> Path:
     """A zip holding each of ``blobs`` once (deflated), with ``entries`` in the central directory: several
-    entries may name one blob (a bomb's overlap), and an entry may claim a size its data does not have."""
+    entries may name one blob (a bomb's overlap), and an entry may claim a size its data does not have
+    (over 4 GiB through a zip64 extra field, as zipfile reads it)."""
     out = bytearray()
     where = []
     for i, blob in enumerate(blobs):
-        data = zlib.compress(blob, 9)[2:-4] if deflate else blob
-        crc = zlib.crc32(blob)
-        local = f"blob{i}".encode()
-        where.append((len(out), crc, len(data), len(blob)))
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8 if deflate else 0, 0, 0x21, crc,
-                           len(data), len(blob), len(local), 0) + local + data  # fmt: skip
+        d = blob if isinstance(blob, Deflated) else Deflated.of(blob)
+        local = next((e.name for e in entries if e.blob == i), f"blob{i}").encode()
+        where.append((len(out), d))
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, d.crc, len(d.data), d.size,
+                           len(local), 0) + local + d.data  # fmt: skip
     central = bytearray()
     for e in entries:
-        offset, crc, csize, usize = where[e.blob]
-        usize = usize if e.declared is None else e.declared
+        offset, d = where[e.blob]
+        usize = d.size if e.declared is None else e.declared
+        extra = b""
+        if usize >= 0xFFFFFFFF:
+            extra, usize = struct.pack("<HHQ", 1, 8, usize), 0xFFFFFFFF
         name = e.name.encode()
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x031E, 20, 0, 8 if deflate else 0, 0,
-                               0x21, crc, csize, usize, len(name), 0, 0, 0, 0, (0o100000 | e.mode) << 16,
-                               offset) + name  # fmt: skip
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x031E, 45, 0, 8, 0, 0x21, d.crc,
+                               len(d.data), usize, len(name), len(extra), 0, 0, 0, e.mode << 16,
+                               offset) + name + extra  # fmt: skip
     start = len(out)
     out += central
     out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), start, 0)
@@ -178,13 +209,18 @@ def wheel_metadata(name: str, version: str, tag: str) -> dict[str, bytes]:
 
 
 def bomb_wheel(
-    path: Path, member: bytes, names: Sequence[str], tag: str, *, declared: Optional[int] = None
+    path: Path,
+    member: Union[bytes, Deflated],
+    names: Sequence[str],
+    tag: str,
+    *,
+    declared: Optional[int] = None,
 ) -> Path:
-    """A wheel whose ``names`` all point at one stored ``member`` (the overlap of a zip bomb), or, with
-    one name and ``declared``, whose entry claims ``declared`` bytes."""
+    """A wheel whose ``names`` all point at one stored ``member`` (the overlap of a zip bomb; one name
+    repeated: a duplicate entry), each claiming ``declared`` bytes if given."""
     base = path.name[: -len(".whl")].split("-")
     meta = wheel_metadata(base[0], base[1], tag)
-    blobs = [member, *meta.values()]
+    blobs: list[Union[bytes, Deflated]] = [member, *meta.values()]
     entries = [Entry(n, 0, declared) for n in names]
     entries += [Entry(n, i + 1) for i, n in enumerate(meta)]
     return raw_zip(path, blobs, entries)
