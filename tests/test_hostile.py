@@ -31,6 +31,7 @@ from tests.parts_hostile import (
     deflated_zeros,
     elf_object,
     plain_wheel,
+    run_limited,
 )
 
 pytestmark = pytest.mark.realparts
@@ -294,3 +295,82 @@ def test_wheel_tag_still_tags_the_real_wheel(tmp_path: Path) -> None:
     proc = alpinetags("wheel", "tag", "--alpine", "3.17", _jiter(), "-w", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["jiter-0.19.0-cp311-cp311-alpine_3_17_x86_64.whl"]
+
+
+# --- under pip: the hostile wheels are not installed ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hooked() -> Path:
+    from tests.venvs import NEWEST_PIP, hooked_venv
+
+    return hooked_venv(NEWEST_PIP)
+
+
+def pip_install(python: Path, wheel: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    """A real ``pip install`` of ``wheel`` with the hook on and ``ALPINETAGS_ROOT`` at ``root``, under the
+    address-space limit."""
+    from tests.venvs import clean_env
+
+    argv = [str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)]
+    return run_limited(argv, env=clean_env(ALPINETAGS_ROOT=str(root)))
+
+
+def pip_refused(python: Path, proc: subprocess.CompletedProcess[str], project: str, *words: str) -> None:
+    assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode == 1, (proc.stdout[-2000:], proc.stderr[-2000:])
+    assert "refused: " in proc.stderr and "pip installs it unchecked" not in proc.stderr, proc.stderr
+    for w in words:
+        assert w in proc.stderr, proc.stderr
+    shown = subprocess.run(
+        [str(python), "-m", "pip", "show", "-q", project], capture_output=True, check=False
+    )
+    assert shown.returncode != 0, f"{project} was installed"
+
+
+def test_pip_installs_the_generated_wheel_when_it_loads(hooked: Path, root: Path, tmp_path: Path) -> None:
+    """The control: a generated wheel that loads on the root is installed by the same command."""
+    wheel = plain_wheel(
+        tmp_path / f"fine-1.0-{TAG}.whl", {"fine/x.so": elf_object(Shape(needed=[LIBC]))}, TAG
+    )
+    proc = pip_install(hooked, wheel, root)
+    try:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    finally:
+        subprocess.run(
+            [str(hooked), "-m", "pip", "uninstall", "-y", "fine"], capture_output=True, check=False
+        )
+
+
+def test_pip_does_not_install_a_zip_bomb(
+    hooked: Path, root: Path, tmp_path: Path, big_zeros: Deflated
+) -> None:
+    """Before: MemoryError at 2.9 GB, the hook failed open, pip installed it."""
+    wheel = bomb_wheel(tmp_path / f"bomb-1.0-{TAG}.whl", big_zeros, [f"bomb/x{i}.so" for i in range(8)], TAG)
+    pip_refused(hooked, pip_install(hooked, wheel, root), "bomb", "overlap")
+
+
+def test_pip_does_not_install_a_member_declared_over_the_cap(
+    hooked: Path, root: Path, tmp_path: Path
+) -> None:
+    """Before: the error over 1 GiB made the hook fail open: big enough was unchecked."""
+    member = Deflated.of(b"\x7fELF" + bytes(200))
+    wheel = bomb_wheel(tmp_path / f"big-1.0-{TAG}.whl", member, ["big/x.so"], TAG, declared=5 << 30)
+    pip_refused(hooked, pip_install(hooked, wheel, root), "big", "exceeds the cap of")
+
+
+def test_pip_does_not_install_an_object_past_the_caps(hooked: Path, root: Path, tmp_path: Path) -> None:
+    """Before: 2.6 KB of wheel grew pip to 2.9 GB (400 dynamic sections x 60k DT_NEEDED), then failed open."""
+    shape = Shape(needed=[f"libx{i}.so" for i in range(60_000)], dynamic_headers=400)
+    wheel = plain_wheel(tmp_path / f"wide-1.0-{TAG}.whl", {"wide/x.so": elf_object(shape)}, TAG)
+    pip_refused(hooked, pip_install(hooked, wheel, root), "wide", "DT_NEEDED")
+
+
+def test_pip_does_not_install_against_a_root_it_cannot_read(hooked: Path, tmp_path: Path) -> None:
+    """A FIFO at the root's musl path file: before, pip hung forever."""
+    own = realparts.copy_minirootfs("3.17", tmp_path / "root")
+    os.mkfifo(own / "etc" / "ld-musl-x86_64.path")
+    wheel = plain_wheel(
+        tmp_path / f"fine-1.0-{TAG}.whl", {"fine/x.so": elf_object(Shape(needed=[LIBC]))}, TAG
+    )
+    pip_refused(hooked, pip_install(hooked, wheel, own), "fine", "ld-musl-x86_64.path")
