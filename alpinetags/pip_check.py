@@ -203,11 +203,16 @@ _METADATA_RE = re.compile(r"[^/]+\.dist-info/METADATA\Z")
 
 def read_declared(zf: Any) -> tuple[str, ...]:
     """The ``Requires-External`` names of the wheel open in ``zf`` (its one ``*.dist-info/METADATA``)."""
-    from .wheelfile import parse_requires_external
+    from .errors import InputRefused
+    from .wheelfile import MAX_META, parse_requires_external
 
     metadata = [i for i in zf.infolist() if _METADATA_RE.match(i.filename)]
     if len(metadata) != 1:
         return ()
+    if metadata[0].file_size > MAX_META:  # declared: zipfile stops at it, so it bounds the read
+        raise InputRefused(
+            f"{metadata[0].filename}: {metadata[0].file_size} bytes exceeds the cap of {MAX_META}"
+        )
     return parse_requires_external(zf.read(metadata[0]).decode("utf-8", "replace"))
 
 

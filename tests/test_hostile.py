@@ -374,3 +374,15 @@ def test_pip_does_not_install_against_a_root_it_cannot_read(hooked: Path, tmp_pa
         tmp_path / f"fine-1.0-{TAG}.whl", {"fine/x.so": elf_object(Shape(needed=[LIBC]))}, TAG
     )
     pip_refused(hooked, pip_install(hooked, wheel, own), "fine", "ld-musl-x86_64.path")
+
+
+def test_pip_does_not_install_a_metadata_bomb(hooked: Path, root: Path, tmp_path: Path) -> None:
+    """METADATA is read before any ELF (Requires-External): an entry declaring 5 GiB is refused unread."""
+    from tests.parts_hostile import Entry, raw_zip, wheel_metadata
+
+    meta = wheel_metadata("metabomb", "1.0", TAG)
+    blobs = [elf_object(Shape(needed=[LIBC])), *meta.values()]
+    entries = [Entry("metabomb/x.so", 0)]
+    entries += [Entry(n, i + 1, 5 << 30 if n.endswith("/METADATA") else None) for i, n in enumerate(meta)]
+    wheel = raw_zip(tmp_path / f"metabomb-1.0-{TAG}.whl", blobs, entries)
+    pip_refused(hooked, pip_install(hooked, wheel, root), "metabomb", "METADATA", "exceeds the cap of")
