@@ -45,12 +45,17 @@ def hostile_shapes() -> st.SearchStrategy[Shape]:
         st.lists(
             st.sampled_from(["libc.musl-x86_64.so.1", "liba.so", "libb.so.1", "$ORIGIN", ""]), max_size=1500
         ),
-        st.integers(0, limits.MAX_NEEDED + 50).map(lambda n: [f"libn{i}.so" for i in range(n)]),
+        st.integers(0, 200).map(lambda n: [f"libn{i}.so" for i in range(n)]),
+        st.integers(limits.MAX_NEEDED - 5, limits.MAX_NEEDED + 50).map(
+            lambda n: [f"libn{i}.so" for i in range(n)]
+        ),
     )
     rpath = st.one_of(
         st.just(""),
         st.lists(st.sampled_from(["/usr/lib", "$ORIGIN/../lib", "/opt", "", "x"]), max_size=50).map(":".join),
-        st.integers(0, limits.MAX_RPATH_ENTRIES + 20).map(lambda n: ":".join(f"/r{i}" for i in range(n))),
+        st.integers(limits.MAX_RPATH_ENTRIES - 5, limits.MAX_RPATH_ENTRIES + 20).map(
+            lambda n: ":".join(f"/r{i}" for i in range(n))
+        ),
     )
     return st.builds(
         Shape,
