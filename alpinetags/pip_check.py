@@ -170,8 +170,14 @@ def soname_in_root(soname: str, root: str) -> bool:
 
 
 def requires_external_problem(declared: Sequence[str], root: str) -> Optional[Problem]:
-    """The ``Requires-External`` sonames of a wheel that the root lacks, as a ``Problem`` (or None)."""
-    missing = tuple(s for s in soname_looking(declared) if not soname_in_root(s, root))
+    """The ``Requires-External`` sonames of a wheel that the root lacks, as a ``Problem`` (or None).
+    More sonames than an object may need (``limits.MAX_NEEDED``) are refused, not each looked up."""
+    from . import limits
+
+    sonames = soname_looking(declared)
+    if len(sonames) > limits.MAX_NEEDED:
+        raise limits.refused("METADATA Requires-External", len(sonames), limits.MAX_NEEDED, "sonames")
+    missing = tuple(s for s in sonames if not soname_in_root(s, root))
     return Problem("METADATA (Requires-External)", missing, ()) if missing else None
 
 

@@ -386,3 +386,21 @@ def test_pip_does_not_install_a_metadata_bomb(hooked: Path, root: Path, tmp_path
     entries += [Entry(n, i + 1, 5 << 30 if n.endswith("/METADATA") else None) for i, n in enumerate(meta)]
     wheel = raw_zip(tmp_path / f"metabomb-1.0-{TAG}.whl", blobs, entries)
     pip_refused(hooked, pip_install(hooked, wheel, root), "metabomb", "METADATA", "exceeds the cap of")
+
+
+def test_pip_does_not_look_up_a_flood_of_requires_external(hooked: Path, root: Path, tmp_path: Path) -> None:
+    """100,000 Requires-External sonames (2 MB of METADATA): refused, not each looked up in the root."""
+    lines = "".join(f"Requires-External: libflood{i}.so.1\n" for i in range(100_000))
+    wheel = plain_wheel(
+        tmp_path / f"flood-1.0-{TAG}.whl", {"flood/x.so": elf_object(Shape(needed=[LIBC]))}, TAG
+    )
+    with zipfile.ZipFile(wheel) as zin:
+        members = {i.filename: zin.read(i) for i in zin.infolist()}
+    meta = "flood-1.0.dist-info/METADATA"
+    members[meta] = members[meta] + lines.encode()
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in members.items():
+            zout.writestr(name, data)
+    pip_refused(
+        hooked, pip_install(hooked, wheel, root), "flood", "Requires-External", "exceeds the cap of 1,024"
+    )
