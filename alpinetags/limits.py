@@ -38,6 +38,9 @@ MAX_CHECK_SYMBOLS = 8_000_000
 MAX_CHECK_NAME_BYTES = 512 * 1024 * 1024
 #: Places the simulated loader tries in one check (each RPATH/path entry tried for each name).
 MAX_SEARCH_STEPS = 1_000_000
+#: Path components the simulated loader resolves in a root in one check (each may be a link to follow;
+#: each distinct directory and each file found is resolved once).
+MAX_COMPONENTS = 2_000_000
 #: Objects the simulated loader reads from a root in one check.
 MAX_ROOT_OBJECTS = 20_000
 

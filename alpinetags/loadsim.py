@@ -22,6 +22,8 @@ from .errors import ElfError, InputRefused, RootRefused
 from .loadpath import System, expand_origin, is_musl_reserved, object_libc, safe_resolve
 from .model import Target
 
+#: Longest file name and path ``open`` takes (Linux): a loader cannot open a longer one, so none is looked up.
+NAME_MAX, PATH_MAX = 255, 4096
 #: Prefixes of the names the interpreter that loads an extension module provides (CPython's C API).
 PYTHON_API_PREFIXES = ("Py", "_Py")
 #: Where a library was found: ``("root", "/usr/lib/libssl.so.3")``, ``("host", path)`` or
@@ -101,6 +103,10 @@ class Files:
         found = self._hosts.get(loc)
         if found is None:
             space, path = loc
+            if space in ("root", "host"):  # each component may be a link to follow: counted per check
+                self.budget.charge(
+                    "path components resolved", path.count("/"), limits.MAX_COMPONENTS, "components"
+                )
             if space == "root":
                 found = (
                     os.path.realpath(path)
@@ -239,6 +245,8 @@ def _search_dirs(files: Files, requester: Loaded, name: str, libc: str) -> Itera
     def entries(obj: Loaded, paths: tuple[str, ...]) -> Iterable[Location]:
         space, origin = files.origin(obj.loc)
         for entry in paths:
+            if len(entry) + len(name) >= PATH_MAX:
+                continue  # open would fail with ENAMETOOLONG: not even joined (normpath of it is costly)
             if "$" in entry:
                 d = expand_origin(entry, origin)
                 if d is None:
@@ -257,7 +265,8 @@ def _search_dirs(files: Files, requester: Loaded, name: str, libc: str) -> Itera
             yield from entries(chain, chain.symbols.runpath or chain.symbols.rpath)
             chain = chain.needed_by
         for d in system.musl_path:
-            yield "root", posixpath.normpath(posixpath.join(d, name))
+            if len(d) + len(name) < PATH_MAX:
+                yield "root", posixpath.normpath(posixpath.join(d, name))
         return
     if not requester.symbols.runpath:  # glibc: RPATH of the chain only when the requester has no RUNPATH
         chain = requester
@@ -320,14 +329,16 @@ def load(
                 continue
             candidates: Iterable[Location]
             candidates = [("root", name)] if "/" in name else _search_dirs(files, obj, name, libc)
+            if "/" not in name and len(name.encode()) > NAME_MAX:
+                candidates = []  # no file has that name (musl does not even search)
             hit: Optional[Location] = None
             why = ""
             for loc in candidates:
                 steps += 1
                 if steps > limits.MAX_SEARCH_STEPS:  # charged to the check below, or refused here
                     files.budget.charge("loader search steps", steps, limits.MAX_SEARCH_STEPS, "steps")
-                if not files.exists(loc):
-                    continue
+                if len(loc[1]) >= PATH_MAX or not files.exists(loc):
+                    continue  # a path that long cannot be opened (ENAMETOOLONG): the search goes on
                 got = files.read(loc)
                 if libc == "glibc" and (isinstance(got, str) or not _fits(start, got)):
                     continue  # glibc skips what it cannot use and searches on; musl stops at the first

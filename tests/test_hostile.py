@@ -123,6 +123,19 @@ def test_rpath_times_needed_at_the_caps_is_linear(root: Path, tmp_path: Path) ->
     assert len(verdict["missing_sonames"]) == 1000
 
 
+def test_long_paths_cost_what_a_loader_would_try(root: Path, tmp_path: Path) -> None:
+    """RPATH entries of 2,000 components each and names past NAME_MAX: no path component is resolved
+    twice, none past PATH_MAX at all (open would fail with ENAMETOOLONG), and the check ends."""
+    deep = "/" + "a/" * 2000
+    rpath = ":".join(f"{deep}{i}" for i in range(15))  # 60 KB: a name is at most 64 KiB
+    names = [*(f"libz{i}.so" for i in range(500)), "l" * 300 + ".so", "/" + "b/" * 3000 + "x.so", LIBC]
+    obj = write(tmp_path / "deep.so", elf_object(Shape(needed=names, rpath=rpath)))
+    proc = alpinetags("check", "--json", "--root", str(root), str(obj))
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    (verdict,) = json.loads(proc.stdout)["objects"]
+    assert len(verdict["missing_sonames"]) == 502
+
+
 def test_search_steps_are_capped_per_check() -> None:
     budget = limits.Budget()
     budget.charge("loader search steps", limits.MAX_SEARCH_STEPS, limits.MAX_SEARCH_STEPS, "steps")
