@@ -35,7 +35,7 @@ MAX_RPATH_ENTRIES = 128
 #: Symbols read in one check, all objects together.
 MAX_CHECK_SYMBOLS = 8_000_000
 #: Bytes of symbol and library names decoded in one check (each distinct name of an object once).
-MAX_CHECK_NAME_BYTES = 512 * 1024 * 1024
+MAX_CHECK_NAME_BYTES = 256 * 1024 * 1024
 #: Places the simulated loader tries in one check (each RPATH/path entry tried for each name).
 MAX_SEARCH_STEPS = 1_000_000
 #: Path components the simulated loader resolves in a root in one check (each may be a link to follow;

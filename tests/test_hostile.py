@@ -136,6 +136,21 @@ def test_long_paths_cost_what_a_loader_would_try(root: Path, tmp_path: Path) -> 
     assert len(verdict["missing_sonames"]) == 502
 
 
+def test_symbol_names_past_the_check_cap_are_refused(root: Path, tmp_path: Path) -> None:
+    """A 340 KB wheel of six objects, each naming 800 distinct 60 KB symbols (288 MB of names): refused
+    when the names decoded pass the per-check cap, within the address-space limit."""
+    files = {
+        f"n/x{k}.so": elf_object(
+            Shape(needed=[LIBC], undefined=[f"s{k}_{i}_" + "a" * 60_000 for i in range(800)])
+        )
+        for k in range(6)
+    }
+    wheel = plain_wheel(tmp_path / f"names-1.0-{TAG}.whl", files, TAG)
+    refused_once(
+        alpinetags("check", "--root", str(root), str(wheel)), 2, "symbol name bytes", "exceeds the cap"
+    )
+
+
 def test_search_steps_are_capped_per_check() -> None:
     budget = limits.Budget()
     budget.charge("loader search steps", limits.MAX_SEARCH_STEPS, limits.MAX_SEARCH_STEPS, "steps")
