@@ -33,7 +33,7 @@ MAX_NEEDED = 1024
 MAX_RPATH_ENTRIES = 128
 
 #: Symbols read in one check, all objects together.
-MAX_CHECK_SYMBOLS = 8_000_000
+MAX_CHECK_SYMBOLS = 4_000_000
 #: Bytes of symbol and library names decoded in one check (each distinct name of an object once).
 MAX_CHECK_NAME_BYTES = 256 * 1024 * 1024
 #: Places the simulated loader tries in one check (each RPATH/path entry tried for each name).

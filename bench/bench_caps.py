@@ -166,7 +166,7 @@ def hostile_cases() -> None:
     import tempfile
 
     from tests import realparts
-    from tests.parts_hostile import Shape, bomb_wheel, deflated_zeros, elf_object
+    from tests.parts_hostile import Shape, bomb_wheel, deflated_zeros, elf_object, plain_wheel
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-caps-"))
     root = realparts.copy_minirootfs("3.17", tmp / "root")
@@ -191,6 +191,10 @@ def hostile_cases() -> None:
     bomb = bomb_wheel(tmp / f"bomb-1.0-{tag}.whl", deflated_zeros(b"\x7fELF", 1000 << 20),
                       [f"b/x{i}.so" for i in range(8)], tag)  # fmt: skip
     argvs.append(("8 entries over one 1000 MiB member (refused)", [str(bomb)]))
+    objects = {f"s/x{k}.so": elf_object(Shape(needed=[libc], undefined=[f"q{k}_{i}" for i in range(999_000)]))
+               for k in range(5)}  # fmt: skip
+    syms = plain_wheel(tmp / f"syms-1.0-{tag}.whl", objects, tag)
+    argvs.append(("5 objects x 999,000 symbols (refused)", [str(syms)]))
     for name, args in argvs:
         start = time.perf_counter()
         pid = os.fork()
