@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from . import limits
 from .errors import ConfigError, InputRefused
 from .zipguard import open_archive
 
@@ -454,13 +455,17 @@ def member_problem(info: zipfile.ZipInfo) -> Optional[str]:
 def check_members(infos: Sequence[zipfile.ZipInfo], name: WheelName, dist_info: str, where: str) -> None:
     """Refuse (``InputRefused``) to retag a wheel whose members escape it or carry special mode bits, or
     whose dist-info names another distribution or version than its file name: a new, self-consistent
-    RECORD over them would launder what an installer should see as wrong."""
+    RECORD over them would launder what an installer should see as wrong. Members declaring more than
+    ``limits.MAX_INFLATED`` bytes in all are refused too: the copy would inflate and write them all."""
     from packaging.utils import canonicalize_name, canonicalize_version
 
     for info in infos:
         problem = member_problem(info)
         if problem:
             raise InputRefused(f"{where}: {problem}")
+    total = sum(info.file_size for info in infos)  # what the copy would inflate and write
+    if total > limits.MAX_INFLATED:
+        raise limits.refused(where, total, limits.MAX_INFLATED, "bytes to inflate")
     said, _, version = dist_info[: -len(".dist-info")].rpartition("-")
     if canonicalize_name(said) != canonicalize_name(name.distribution) or canonicalize_version(
         version
