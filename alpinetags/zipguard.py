@@ -16,7 +16,9 @@ inflating and disk, not address space.
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import struct
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from typing import IO, BinaryIO, TypeVar
 
 from . import limits
 from .errors import InputRefused
+from .safefile import open_regular
 
 T = TypeVar("T")
 #: Members up to this size are parsed in memory; larger ones from a temporary file.
@@ -70,8 +73,44 @@ def check_archive(zf: zipfile.ZipFile, where: str) -> None:
         previous = (info.filename, end)
 
 
+#: The end of central directory record: signature, its size, and where its entry count lies; the zip64
+#: locator before it, and the zip64 record's entry count.
+_EOCD, _EOCD_SIZE, _EOCD_MAX_COMMENT = b"PK\x05\x06", 22, 0xFFFF
+_ZIP64_LOCATOR, _ZIP64_LOCATOR_SIZE, _ZIP64_EOCD = b"PK\x06\x07", 20, b"PK\x06\x06"
+
+
+def declared_entries(path: str) -> int:
+    """How many entries the zip at ``path`` says its central directory holds, read from its end records
+    alone (at most 64 KiB), so that a zip of millions of entries is refused before zipfile builds an
+    object for each. 0 when the records cannot be found (zipfile then says why)."""
+    fd, _size = open_regular(path, None, InputRefused, "a wheel")  # a FIFO named .whl must not block
+    with os.fdopen(fd, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        start = max(0, size - _EOCD_SIZE - _EOCD_MAX_COMMENT)
+        f.seek(start)
+        tail = f.read()
+        at = tail.rfind(_EOCD)
+        if at < 0 or at + _EOCD_SIZE > len(tail):
+            return 0
+        (count,) = struct.unpack_from("<H", tail, at + 10)
+        loc = at - _ZIP64_LOCATOR_SIZE
+        if count != 0xFFFF or loc < 0 or tail[loc : loc + 4] != _ZIP64_LOCATOR:
+            return int(count)
+        (record,) = struct.unpack_from("<Q", tail, loc + 8)
+        f.seek(record)
+        head = f.read(40)
+        if len(head) < 40 or head[:4] != _ZIP64_EOCD:
+            return int(count)
+        return int(struct.unpack_from("<Q", head, 32)[0])
+
+
 def open_archive(path: str) -> zipfile.ZipFile:
-    """``zipfile.ZipFile(path)`` after ``check_archive`` (zipfile's own errors go to the caller)."""
+    """``zipfile.ZipFile(path)`` after ``check_archive`` (zipfile's own errors go to the caller); a zip
+    declaring more than ``MAX_MEMBERS`` entries is refused before zipfile reads its directory."""
+    declared = declared_entries(path)
+    if declared > limits.MAX_MEMBERS:
+        raise limits.refused(path, declared, limits.MAX_MEMBERS, "members declared")
     zf = zipfile.ZipFile(path)
     try:
         check_archive(zf, path)

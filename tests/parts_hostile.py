@@ -193,7 +193,13 @@ def raw_zip(path: Path, blobs: Sequence[Union[bytes, Deflated]], entries: Sequen
                                offset) + name + extra  # fmt: skip
     start = len(out)
     out += central
-    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), start, 0)
+    count = len(entries)
+    if count > 0xFFFF:  # zip64 end records: the only place a count this large fits
+        record = len(out)
+        out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, len(central), start)
+        out += struct.pack("<IIQI", 0x07064B50, 0, record, 1)
+        count = 0xFFFF
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), start, 0)
     path.write_bytes(bytes(out))
     return path
 

@@ -432,3 +432,20 @@ def test_pip_does_not_look_up_a_flood_of_requires_external(hooked: Path, root: P
     pip_refused(
         hooked, pip_install(hooked, wheel, root), "flood", "Requires-External", "exceeds the cap of 1,024"
     )
+
+
+def test_a_zip_declaring_too_many_members_is_refused_before_it_is_parsed(root: Path, tmp_path: Path) -> None:
+    """300,000 central-directory entries (17 MB): refused from the end record, before zipfile builds an
+    object per entry."""
+    from tests.parts_hostile import Entry, raw_zip
+
+    wheel = raw_zip(tmp_path / f"many-1.0-{TAG}.whl", [b"x"], [Entry(f"m/{i}.py") for i in range(300_000)])
+    refused_once(
+        alpinetags("check", "--root", str(root), str(wheel)), 2, "members declared", "exceeds the cap"
+    )
+
+
+def test_a_wheel_that_is_a_fifo_is_refused_not_waited_for(root: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / f"fifo-1.0-{TAG}.whl"
+    os.mkfifo(fifo)
+    refused_once(alpinetags("check", "--root", str(root), str(fifo)), 2, "not a regular file")
