@@ -370,13 +370,16 @@ def configure_logging(verbose: bool) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from .errors import AlpinetagsError, ConfigError
+    from .errors import AlpinetagsError, ConfigError, InputRefused, RootRefused
 
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(bool(opt(args, "verbose")))
     try:
         return int(args.func(args))
+    except InputRefused as exc:  # "refused: <input>: ... exceeds ...": a hostile root 3, else bad input 2
+        print(f"alpinetags: {exc}", file=sys.stderr)
+        return EXIT_PROBE if isinstance(exc, RootRefused) else EXIT_USAGE
     except ConfigError as exc:
         print(f"alpinetags: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,6 +23,7 @@ MAX_READ = 64 * 1024
 _MAX_INTERP = 4096
 _PT_INTERP = 3
 _PT_LOAD = 1
+_PT_DYNAMIC = 2
 _PF_X, _PF_W = 1, 2
 _SHT_PROGBITS = 1
 _SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR = 1, 2, 4
@@ -60,6 +61,18 @@ class ElfHeader:
     shstrndx: int = 0
     #: PT_LOAD segments as (file offset, file size, flags): what the program maps from the file.
     loads: tuple[tuple[int, int, int], ...] = ()
+    #: PT_LOAD segments as (virtual address, file offset, file size): where an address lies in the file.
+    maps: tuple[tuple[int, int, int], ...] = ()
+    #: PT_DYNAMIC as (file offset, file size), ``None`` without one: the one table a loader reads (musl
+    #: takes the last PT_DYNAMIC when there are several; so does this).
+    dynamic: Optional[tuple[int, int]] = None
+
+    def file_offset(self, address: int, length: int) -> Optional[int]:
+        """Where ``length`` bytes at virtual ``address`` lie in the file (a PT_LOAD maps them), else None."""
+        for vaddr, offset, filesz in self.maps:
+            if vaddr <= address and address + length <= vaddr + filesz:
+                return offset + (address - vaddr)
+        return None
 
 
 class _BoundedReader:
@@ -109,14 +122,31 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
     table = reader.read(phoff, phentsize * phnum, "program header table") if phnum else b""
     interpreter: Optional[str] = None
     loads: list[tuple[int, int, int]] = []
+    maps: list[tuple[int, int, int]] = []
+    dynamic: Optional[tuple[int, int]] = None
     for i in range(phnum):
         fields = struct.unpack_from(ph_fmt, table, i * phentsize)
         if ei_class == 1:
-            p_type, p_offset, p_filesz, p_flags = fields[0], fields[1], fields[4], fields[6]
+            p_type, p_offset, p_vaddr, p_filesz, p_flags = (
+                fields[0],
+                fields[1],
+                fields[2],
+                fields[4],
+                fields[6],
+            )
         else:
-            p_type, p_offset, p_filesz, p_flags = fields[0], fields[2], fields[5], fields[1]
+            p_type, p_offset, p_vaddr, p_filesz, p_flags = (
+                fields[0],
+                fields[2],
+                fields[3],
+                fields[5],
+                fields[1],
+            )
         if p_type == _PT_LOAD:
             loads.append((p_offset, p_filesz, p_flags))
+            maps.append((p_vaddr, p_offset, p_filesz))
+        elif p_type == _PT_DYNAMIC:
+            dynamic = (p_offset, p_filesz)
         if p_type != _PT_INTERP:
             continue
         if interpreter is not None:
@@ -142,6 +172,8 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
         shnum=sh[1],
         shstrndx=sh[2],
         loads=tuple(loads),
+        maps=tuple(maps),
+        dynamic=dynamic,
     )
 
 

@@ -9,7 +9,6 @@ decompressed in full. A ``.tar.xz``/``.tar.gz`` member (some wheels ship a whole
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import stat
 import tarfile
@@ -19,11 +18,12 @@ from dataclasses import dataclass
 from typing import IO, Optional
 
 from .elfdynamic import DynamicSymbols, parse_dynamic_symbols, read_dynamic_symbols
-from .errors import ConfigError, ElfError
+from .errors import ConfigError, ElfError, InputRefused
+from .limits import MAX_MEMBER as MAX_MEMBER  # no single member larger than this is decompressed
+from .limits import within
+from .zipguard import DATA_ERRORS, Inflation, open_archive, parse_stream
 
 ELF_MAGIC = b"\x7fELF"
-#: No single member larger than this is decompressed.
-MAX_MEMBER = 1024 * 1024 * 1024
 TAR_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
 
 
@@ -62,19 +62,22 @@ class ScannedContainer:
         return frozenset(out)
 
 
-def _elf_from_stream(name: str, raw: IO[bytes], size: int) -> Optional[ElfObject]:
-    if raw.read(4) != ELF_MAGIC:
+def _elf_from_stream(name: str, raw: IO[bytes], size: int, inflation: Inflation) -> Optional[ElfObject]:
+    head = raw.read(4)
+    if head != ELF_MAGIC:
         return None
-    if size > MAX_MEMBER:
-        raise ElfError(f"{name}: {size} bytes is too large to scan")
-    data = ELF_MAGIC + raw.read(size - 4)
-    return ElfObject(name, len(data), parse_dynamic_symbols(io.BytesIO(data), len(data)))
+    inflation.charge(name, size)  # refused on what it declares, before it is read
+    return ElfObject(name, size, parse_stream(raw, head, size, parse_dynamic_symbols))
 
 
-def _scan_tar(label: str, fileobj: IO[bytes]) -> Iterator[tuple[str, Optional[ElfObject], str]]:
+def _scan_tar(
+    label: str, fileobj: IO[bytes], inflation: Inflation
+) -> Iterator[tuple[str, Optional[ElfObject], str]]:
     try:
         with tarfile.open(fileobj=fileobj, mode="r:*") as tar:
             for info in tar:
+                # skipping a member inflates it too: every one is charged, headers included
+                inflation.charge(f"{label}!{info.name}", info.size + tarfile.BLOCKSIZE)
                 if not info.isreg() or info.size < 64:
                     continue
                 member = f"{label}!{info.name[2:] if info.name.startswith('./') else info.name}"
@@ -82,7 +85,7 @@ def _scan_tar(label: str, fileobj: IO[bytes]) -> Iterator[tuple[str, Optional[El
                 if extracted is None:
                     continue
                 try:
-                    yield member, _elf_from_stream(member, extracted, info.size), ""
+                    yield member, _elf_from_stream(member, extracted, info.size, Inflation(member)), ""
                 except ElfError as exc:
                     yield member, None, str(exc)
     except (tarfile.TarError, EOFError, OSError) as exc:
@@ -91,10 +94,11 @@ def _scan_tar(label: str, fileobj: IO[bytes]) -> Iterator[tuple[str, Optional[El
 
 def _scan_zip(path: str) -> Iterator[tuple[str, Optional[ElfObject], str]]:
     try:
-        zf = zipfile.ZipFile(path)
+        zf = open_archive(path)  # a bomb's central directory is refused here (InputRefused)
     except (zipfile.BadZipFile, OSError) as exc:
         yield path, None, f"{path}: not a readable wheel: {exc}"
         return
+    inflation = Inflation(path)
     with zf:
         for info in zf.infolist():
             if info.is_dir() or info.file_size < 64:
@@ -102,12 +106,20 @@ def _scan_zip(path: str) -> Iterator[tuple[str, Optional[ElfObject], str]]:
             try:
                 with zf.open(info) as raw:
                     if info.filename.endswith(TAR_SUFFIXES):
-                        yield from _scan_tar(info.filename, raw)
+                        inflation.charge(info.filename, info.file_size)
+                        yield from _scan_tar(info.filename, raw, inflation)
                         continue
-                    yield info.filename, _elf_from_stream(info.filename, raw, info.file_size), ""
+                    yield info.filename, _elf_from_stream(info.filename, raw, info.file_size, inflation), ""
+            except InputRefused as exc:
+                raise within(exc, f"{path}!{info.filename}") from None
             except ElfError as exc:
                 yield info.filename, None, str(exc)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except DATA_ERRORS as exc:
+                # the data does not inflate to what the entry declares: a lie, refused like a bomb
+                raise InputRefused(
+                    f"{path}!{info.filename}: its data does not match its entry: {exc}"
+                ) from None
+            except OSError as exc:
                 yield info.filename, None, f"{info.filename}: {exc}"
 
 

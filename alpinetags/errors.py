@@ -37,5 +37,15 @@ class InputRefused(AlpinetagsError):
     bytes inflated, include files), sees a bomb (duplicate or overlapping zip entries, a size that lies)
     or cannot read a file safely (a FIFO, a device, a loop). Unlike an internal error of alpinetags, which
     fails open under pip, this fails closed: the check says "refused: …" and the wheel is not installed.
-    The message is one line that names the input and the limit it exceeded.
+    The message is one line that names the input and the limit it exceeded; it always starts with
+    ``refused: ``.
     """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message if message.startswith("refused: ") else f"refused: {message}")
+
+
+class RootRefused(InputRefused):
+    """A root (an image on disk) is refused: one of its files cannot be read safely (a FIFO, a device, a
+    link loop, a file over its cap) or its configuration exceeds a cap. The CLI answers exit 3, as for a
+    root it cannot read; a refused wheel is bad input (exit 2)."""

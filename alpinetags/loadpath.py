@@ -14,9 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from . import limits
 from .elfdynamic import DynamicSymbols
-from .errors import ConfigError, LoaderError, OsReleaseError
+from .errors import ConfigError, LoaderError, OsReleaseError, RootRefused
 from .model import Target
+from .safefile import read_regular, regular_size
 
 #: musl maps ``lib<name>.…`` of these to itself without a search (``ldso/dynlink.c``, "reserved").
 MUSL_RESERVED = ("c", "pthread", "rt", "m", "dl", "util", "xnet")
@@ -37,7 +39,7 @@ GLIBC_CORE_SONAMES = (
     "libmvec.so.1",
 )
 #: No ld.so.conf include chain deeper than this (a loop would be endless).
-_MAX_CONF_DEPTH = 8
+_MAX_CONF_DEPTH = limits.MAX_CONF_DEPTH
 
 
 @dataclass(frozen=True)
@@ -87,46 +89,95 @@ class System:
 # the system
 
 
+def _root_host(target: Target, inside: str) -> str:
+    """``Target.resolve``, a link loop refusing the root (the loader would fail on it too, but what it
+    then does is not this reader's to guess)."""
+    try:
+        return target.resolve(inside)
+    except (OSError, ValueError) as exc:
+        where = os.path.join(target.root, inside.lstrip("/"))
+        raise RootRefused(f"{where}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def read_root_file(target: Target, inside: str, what: str) -> Optional[str]:
+    """The text of a configuration file of the root (``None`` if it does not exist), read through the
+    guards of ``safefile``: only a regular file, without blocking, at most ``MAX_CONF_SIZE`` bytes. A
+    FIFO, a device, a link loop or a file over the cap refuses the root (``RootRefused``), fast."""
+    host = _root_host(target, inside)
+    try:
+        if regular_size(host, limits.MAX_CONF_SIZE, RootRefused, what, missing_ok=True) is None:
+            return None
+        return read_regular(host, limits.MAX_CONF_SIZE, RootRefused, what).decode("utf-8", "replace")
+    except RootRefused as exc:  # named as the root names it, then where its links led
+        raise limits.within(exc, os.path.join(target.root, inside.lstrip("/"))) from None
+
+
 def _musl_path_file(target: Target, loader_arch: str) -> tuple[str, ...]:
     """musl reads ``/etc/ld-musl-<arch>.path`` (entries split at ``:`` and newlines); an absent file means
-    the built-in path, an unreadable one an empty path."""
-    host = target.resolve(f"/etc/ld-musl-{loader_arch}.path")
-    try:
-        with open(host, encoding="utf-8", errors="replace") as f:
-            text = f.read(64 * 1024)
-    except FileNotFoundError:
+    the built-in path. One that cannot be read safely refuses the root (``read_root_file``)."""
+    text = read_root_file(target, f"/etc/ld-musl-{loader_arch}.path", "a musl path file")
+    if text is None:
         return MUSL_DEFAULT_PATH
-    except OSError:
-        return ()
-    return tuple(p for p in text.replace("\n", ":").split(":") if p)
+    entries = tuple(dict.fromkeys(p for p in text.replace("\n", ":").split(":") if p))
+    if len(entries) > limits.MAX_RPATH_ENTRIES:
+        raise limits.refused(
+            f"{target.root}: /etc/ld-musl-{loader_arch}.path",
+            len(entries),
+            limits.MAX_RPATH_ENTRIES,
+            "entries",
+            RootRefused,
+        )
+    return entries
 
 
-def _ld_so_conf(target: Target, path: str, depth: int = 0) -> list[str]:
-    """Directories of ``/etc/ld.so.conf`` inside the root, ``include`` globs followed (inside the root)."""
+def _ld_so_conf(target: Target, path: str) -> list[str]:
+    """Directories of ``/etc/ld.so.conf`` inside the root, ``include`` globs followed (inside the root).
+
+    Each file is read once (an include of a file already read adds nothing new: its directories are
+    kept once anyway), at most ``MAX_CONF_FILES`` files in all and ``MAX_CONF_DEPTH`` includes deep, so
+    files that include each other cost what their number costs; past a cap the root is refused."""
     import glob
+    import itertools
 
-    if depth > _MAX_CONF_DEPTH:
-        return []
-    try:
-        with open(target.resolve(path), encoding="utf-8", errors="replace") as f:
-            lines = f.read(256 * 1024).splitlines()
-    except OSError:
-        return []
+    seen: set[str] = set()
     out: list[str] = []
-    for raw in lines:
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("include"):
-            for pattern in line.split()[1:]:
-                if not pattern.startswith("/"):
-                    pattern = posixpath.join(posixpath.dirname(path), pattern)
-                base = target.resolve(posixpath.dirname(pattern))
-                for hit in sorted(glob.glob(os.path.join(base, posixpath.basename(pattern)))):
-                    inside = posixpath.join(posixpath.dirname(pattern), os.path.basename(hit))
-                    out.extend(_ld_so_conf(target, inside, depth + 1))
-        elif line.startswith("/"):
-            out.append(line.split("=", 1)[0])
+
+    def read(inside: str, depth: int) -> None:
+        host = _root_host(target, inside)
+        if host in seen:
+            return
+        if depth > _MAX_CONF_DEPTH:
+            raise limits.refused(
+                f"{target.root}: {inside}", depth, _MAX_CONF_DEPTH, "include levels", RootRefused
+            )
+        seen.add(host)
+        if len(seen) > limits.MAX_CONF_FILES:
+            raise limits.refused(
+                f"{target.root}: /etc/ld.so.conf", len(seen), limits.MAX_CONF_FILES, "files", RootRefused
+            )
+        text = read_root_file(target, inside, "an ld.so.conf file")
+        for raw in (text or "").splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            if line.startswith("include"):
+                for pattern in line.split()[1:]:
+                    if not pattern.startswith("/"):
+                        pattern = posixpath.join(posixpath.dirname(inside), pattern)
+                    base = _root_host(target, posixpath.dirname(pattern))
+                    found = glob.iglob(os.path.join(glob.escape(base), posixpath.basename(pattern)))
+                    hits = list(itertools.islice(found, limits.MAX_CONF_FILES + 1))
+                    if len(hits) > limits.MAX_CONF_FILES:
+                        where = f"{target.root}: include {pattern}"
+                        raise limits.refused(
+                            where, len(hits), limits.MAX_CONF_FILES, "files or more", RootRefused
+                        )
+                    for hit in sorted(hits):
+                        read(posixpath.join(posixpath.dirname(pattern), os.path.basename(hit)), depth + 1)
+            elif line.startswith("/"):
+                out.append(line.split("=", 1)[0])
+
+    read(path, 0)
     return out
 
 
@@ -187,7 +238,7 @@ def _is_glibc(host_path: str) -> bool:
     """Whether a ``libc.so.6`` is glibc's: it defines ``GLIBC_2.*`` versions. Alpine's gcompat installs a
     ``libc.so.6`` too (musl underneath, no glibc versions): that root stays a musl root."""
     from .elfdynamic import read_dynamic_symbols
-    from .errors import ElfError
+    from .errors import ElfError, InputRefused
 
     if not host_path or not os.path.exists(host_path):
         return False
@@ -195,6 +246,8 @@ def _is_glibc(host_path: str) -> bool:
         return any(v.startswith("GLIBC_2.") for v in read_dynamic_symbols(host_path).version_defs)
     except ElfError:
         return True  # there, but unreadable: say glibc, as its name does
+    except InputRefused as exc:
+        raise RootRefused(str(exc)) from None
 
 
 def safe_resolve(target: Target, inside: str) -> str:

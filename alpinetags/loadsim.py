@@ -16,12 +16,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from . import limits
 from .arch import same_loader_arch
 from .elfdynamic import DynamicSymbols, read_dynamic_symbols
-from .errors import ElfError
+from .errors import ElfError, InputRefused, RootRefused
 from .loadpath import System, expand_origin, is_musl_reserved, object_libc, safe_resolve
 from .model import Target
 
+#: Longest file name and path ``open`` takes (Linux): a loader cannot open a longer one, so none is looked up.
+NAME_MAX, PATH_MAX = 255, 4096
 #: Prefixes of the names the interpreter that loads an extension module provides (CPython's C API).
 PYTHON_API_PREFIXES = ("Py", "_Py")
 #: Where a library was found: ``("root", "/usr/lib/libssl.so.3")``, ``("host", path)`` or
@@ -92,6 +95,8 @@ class Files:
         self.containers = containers
         self._cache: dict[str, Union[DynamicSymbols, str, None]] = {}
         self._hosts: dict[Location, str] = {}
+        self._listings: dict[Location, Optional[frozenset[str]]] = {}
+        self.budget = limits.current()
 
     def host_path(self, loc: Location) -> str:
         """Where ``loc`` is on this machine, every link followed (inside the root for the root's files);
@@ -99,6 +104,10 @@ class Files:
         found = self._hosts.get(loc)
         if found is None:
             space, path = loc
+            if space in ("root", "host"):  # each component may be a link to follow: counted per check
+                self.budget.charge(
+                    "path components resolved", path.count("/"), limits.MAX_COMPONENTS, "components"
+                )
             if space == "root":
                 found = (
                     os.path.realpath(path)
@@ -121,21 +130,54 @@ class Files:
         self._cache[self.key(loc)] = symbols
 
     def exists(self, loc: Location) -> bool:
+        """Whether a loader opening ``loc`` finds a file there. A name its directory does not list is
+        answered from that listing, read once per directory: failed lookups (most of them) then cost a
+        set lookup and leave nothing behind, however many names times RPATH entries an object brings."""
         space, path = loc
         if space in ("root", "host"):
+            directory, name = posixpath.split(path)
+            if name not in ("", ".", "..") and loc not in self._hosts:
+                listing = self._listing((space, directory))
+                if listing is not None and name not in listing:
+                    return False
             host = self.host_path(loc)
             return bool(host) and os.path.exists(host)
         return path in self.containers.get(space, {})
+
+    def _listing(self, directory: Location) -> Optional[frozenset[str]]:
+        """The names in a directory (empty if it is none), or ``None`` when it holds more than
+        ``MAX_LISTING`` names (each is then looked up on its own)."""
+        if directory in self._listings:
+            return self._listings[directory]
+        names: set[str] = set()
+        found: Optional[frozenset[str]] = None
+        try:
+            with os.scandir(self.host_path(directory) or "\0") as entries:
+                for entry in entries:
+                    names.add(entry.name)
+                    if len(names) > limits.MAX_LISTING:
+                        break
+                else:
+                    found = frozenset(names)
+        except PermissionError:
+            found = None  # listing refused, names may still open: each is looked up on its own
+        except (OSError, ValueError):
+            found = frozenset()  # not a directory, or none: nothing is found in it
+        self._listings[directory] = found
+        return found
 
     def read(self, loc: Location) -> Union[DynamicSymbols, str]:
         key = self.key(loc)
         if key not in self._cache:
             space, path = loc
             if space in ("root", "host"):
+                self.budget.charge("objects read from the root", 1, limits.MAX_ROOT_OBJECTS, "objects")
                 try:
                     self._cache[key] = read_dynamic_symbols(self.host_path(loc))
                 except ElfError as exc:
                     self._cache[key] = str(exc)
+                except InputRefused as exc:  # a library of the root: the root is refused
+                    raise RootRefused(str(exc)) from None
             else:
                 self._cache[key] = self.containers.get(space, {}).get(path) or f"{path}: not an ELF object"
         found = self._cache[key]
@@ -204,6 +246,8 @@ def _search_dirs(files: Files, requester: Loaded, name: str, libc: str) -> Itera
     def entries(obj: Loaded, paths: tuple[str, ...]) -> Iterable[Location]:
         space, origin = files.origin(obj.loc)
         for entry in paths:
+            if len(entry) + len(name) >= PATH_MAX:
+                continue  # open would fail with ENAMETOOLONG: not even joined (normpath of it is costly)
             if "$" in entry:
                 d = expand_origin(entry, origin)
                 if d is None:
@@ -222,7 +266,8 @@ def _search_dirs(files: Files, requester: Loaded, name: str, libc: str) -> Itera
             yield from entries(chain, chain.symbols.runpath or chain.symbols.rpath)
             chain = chain.needed_by
         for d in system.musl_path:
-            yield "root", posixpath.normpath(posixpath.join(d, name))
+            if len(d) + len(name) < PATH_MAX:
+                yield "root", posixpath.normpath(posixpath.join(d, name))
         return
     if not requester.symbols.runpath:  # glibc: RPATH of the chain only when the requester has no RUNPATH
         chain = requester
@@ -262,6 +307,16 @@ def load(
     missing: list[tuple[str, str]] = list(host.missing) if host else []
     broken: list[tuple[str, str, str]] = list(host.broken) if host else []
     begin = i = len(loaded) - 1
+    # what is loaded by the name it was loaded as (glibc: by its soname too), the first for each name
+    by_name: dict[str, Loaded] = {}
+
+    def known(o: Loaded) -> None:
+        for n in (o.shortname, o.symbols.soname if libc == "glibc" else ""):
+            by_name.setdefault(n, o)
+
+    for o in loaded:
+        known(o)
+    steps = 0
     while i < len(loaded):
         obj = loaded[i]
         i += 1
@@ -269,20 +324,22 @@ def load(
             if libc == "musl" and is_musl_reserved(name):
                 obj.found_as[name] = LIBC
                 continue
-            prior = next(
-                (o for o in loaded if name in (o.shortname, o.symbols.soname if libc == "glibc" else "")),
-                None,
-            )
+            prior = by_name.get(name)
             if prior is not None:
                 obj.found_as[name] = prior.loc
                 continue
             candidates: Iterable[Location]
             candidates = [("root", name)] if "/" in name else _search_dirs(files, obj, name, libc)
+            if "/" not in name and len(name.encode()) > NAME_MAX:
+                candidates = []  # no file has that name (musl does not even search)
             hit: Optional[Location] = None
             why = ""
             for loc in candidates:
-                if not files.exists(loc):
-                    continue
+                steps += 1
+                if steps > limits.MAX_SEARCH_STEPS:  # charged to the check below, or refused here
+                    files.budget.charge("loader search steps", steps, limits.MAX_SEARCH_STEPS, "steps")
+                if len(loc[1]) >= PATH_MAX or not files.exists(loc):
+                    continue  # a path that long cannot be opened (ENAMETOOLONG): the search goes on
                 got = files.read(loc)
                 if libc == "glibc" and (isinstance(got, str) or not _fits(start, got)):
                     continue  # glibc skips what it cannot use and searches on; musl stops at the first
@@ -306,8 +363,10 @@ def load(
             assert not isinstance(syms, str)
             new = Loaded(hit, syms, obj, shortname=name if "/" not in name else "")
             loaded.append(new)
+            known(new)
             by_key[key] = new
             obj.found_as[name] = hit
+    files.budget.charge("loader search steps", steps, limits.MAX_SEARCH_STEPS, "steps")
     return Closure(tuple(loaded), tuple(missing), tuple(broken), begin)
 
 

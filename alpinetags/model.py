@@ -77,27 +77,27 @@ class Target:
         """
         if self.root in ("", "/"):
             return inside
-        parts = [p for p in inside.split("/") if p not in ("", ".")]
-        done: list[str] = []
+        parts = [p for p in reversed(inside.split("/")) if p not in ("", ".")]  # a stack: next part last
+        done = [self.root]  # the host path of each prefix resolved so far: linear in the parts
         links = 0
         while parts:
-            part = parts.pop(0)
+            part = parts.pop()
             if part == "..":
-                if done:
+                if len(done) > 1:
                     done.pop()
                 continue
-            host = os.path.join(self.root, *done, part)
+            host = os.path.join(done[-1], part)
             if os.path.islink(host):
                 links += 1
                 if links > max_links:
                     raise OSError(errno.ELOOP, "too many levels of symbolic links in the root", inside)
                 dest = os.readlink(host)
                 if dest.startswith("/"):
-                    done = []
-                parts = [p for p in dest.split("/") if p not in ("", ".")] + parts
+                    done = [self.root]
+                parts.extend(p for p in reversed(dest.split("/")) if p not in ("", "."))
                 continue
-            done.append(part)
-        return os.path.join(self.root, *done)
+            done.append(host)
+        return done[-1] if len(done) > 1 else os.path.join(self.root)
 
 
 @dataclass(frozen=True)

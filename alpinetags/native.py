@@ -37,6 +37,7 @@ from .elfscan import ElfObject, ScannedContainer, scan_paths, scan_wheel
 from .errors import ElfError
 from .interpreter import python_of
 from .libcmatch import extension_soabi, import_mismatch, mismatch_words
+from .limits import per_check
 from .loadpath import (
     GLIBC_CORE_SONAMES,
     MUSL_RESERVED,
@@ -324,13 +325,14 @@ def check_paths(
 ) -> CheckReport:
     """Check ELF files, wheels and folders (each ELF file under it; wheels in it one by one) against the
     system in ``root``. ``arch`` defaults to the first object's; ``ConfigError`` for a path that is
-    neither. ``interpreter``: see ``check_objects``."""
-    containers = scan_paths(list(paths), root)
-    if system is None:
-        if arch is None:
-            arch = pick_arch(root, [o for c in containers for o in c.objects])
-        system = read_system(root, arch)
-    return check_objects(containers, system, hints=hints, interpreter=interpreter)
+    neither. ``interpreter``: see ``check_objects``. One budget (``limits``) for all of it."""
+    with per_check():
+        containers = scan_paths(list(paths), root)
+        if system is None:
+            if arch is None:
+                arch = pick_arch(root, [o for c in containers for o in c.objects])
+            system = read_system(root, arch)
+        return check_objects(containers, system, hints=hints, interpreter=interpreter)
 
 
 def check_wheel(
@@ -343,12 +345,13 @@ def check_wheel(
 ) -> CheckReport:
     """Check one wheel against ``root``: the entry point of the pip hook. A pure-Python wheel has no ELF
     object, so the report is empty and ``ok`` (and nothing is read from the root)."""
-    container = scan_wheel(path)
-    if not container.objects:
-        return CheckReport(system or System(root=root, arch="", libc=""), (), container.problems, 0)
-    if system is None:
-        system = read_system(root, pick_arch(root, container.objects))
-    return check_objects([container], system, hints=hints, interpreter=interpreter)
+    with per_check():
+        container = scan_wheel(path)
+        if not container.objects:
+            return CheckReport(system or System(root=root, arch="", libc=""), (), container.problems, 0)
+        if system is None:
+            system = read_system(root, pick_arch(root, container.objects))
+        return check_objects([container], system, hints=hints, interpreter=interpreter)
 
 
 def plugin_hints(registry: object = None) -> HintFn:

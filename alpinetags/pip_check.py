@@ -22,7 +22,9 @@ member needs) are judged, each with everything it loads: a bundled library is ju
 load it. Measured in bench/bench_pip.py, figures in docs/pip.md.
 
 Fail open: a failure of the check itself (a bug, an unreadable file, a missing module) is one
-``alpinetags: warning:`` line and pip installs the wheel as it would without alpinetags.
+``alpinetags: warning:`` line and pip installs the wheel as it would without alpinetags. Fail closed: a
+wheel or root the check refuses as hostile (``InputRefused``: a zip bomb's layout, a member or table over
+its cap, a root file that is a FIFO) is not installed, with one ``refused: …`` line.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ PRELOAD = (
     "dataclasses",
     "packaging.utils",
     "alpinetags.wheelfile",
+    "alpinetags.limits",
+    "alpinetags.zipguard",
     "alpinetags.elfdynamic",
     "alpinetags.elfscan",
     "alpinetags.native",
@@ -166,8 +170,14 @@ def soname_in_root(soname: str, root: str) -> bool:
 
 
 def requires_external_problem(declared: Sequence[str], root: str) -> Optional[Problem]:
-    """The ``Requires-External`` sonames of a wheel that the root lacks, as a ``Problem`` (or None)."""
-    missing = tuple(s for s in soname_looking(declared) if not soname_in_root(s, root))
+    """The ``Requires-External`` sonames of a wheel that the root lacks, as a ``Problem`` (or None).
+    More sonames than an object may need (``limits.MAX_NEEDED``) are refused, not each looked up."""
+    from . import limits
+
+    sonames = soname_looking(declared)
+    if len(sonames) > limits.MAX_NEEDED:
+        raise limits.refused("METADATA Requires-External", len(sonames), limits.MAX_NEEDED, "sonames")
+    missing = tuple(s for s in sonames if not soname_in_root(s, root))
     return Problem("METADATA (Requires-External)", missing, ()) if missing else None
 
 
@@ -199,11 +209,16 @@ _METADATA_RE = re.compile(r"[^/]+\.dist-info/METADATA\Z")
 
 def read_declared(zf: Any) -> tuple[str, ...]:
     """The ``Requires-External`` names of the wheel open in ``zf`` (its one ``*.dist-info/METADATA``)."""
-    from .wheelfile import parse_requires_external
+    from .errors import InputRefused
+    from .wheelfile import MAX_META, parse_requires_external
 
     metadata = [i for i in zf.infolist() if _METADATA_RE.match(i.filename)]
     if len(metadata) != 1:
         return ()
+    if metadata[0].file_size > MAX_META:  # declared: zipfile stops at it, so it bounds the read
+        raise InputRefused(
+            f"{metadata[0].filename}: {metadata[0].file_size} bytes exceeds the cap of {MAX_META}"
+        )
     return parse_requires_external(zf.read(metadata[0]).decode("utf-8", "replace"))
 
 
@@ -213,25 +228,37 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
     import io
 
     from .elfdynamic import parse_dynamic_symbols
-    from .elfscan import ELF_MAGIC, MAX_MEMBER, ElfObject, ScannedContainer
-    from .errors import ElfError
+    from .elfscan import ELF_MAGIC, ElfObject, ScannedContainer
+    from .errors import InputRefused
+    from .limits import within
+    from .zipguard import DATA_ERRORS, SPOOL_OVER, Inflation, parse_stream, same_size
 
     objects: list[Any] = []
     kept: dict[str, bytes] = {}
     size = kept_size = 0
+    inflation = Inflation(os.path.basename(wheel_path))
     for info in zf.infolist():
         if info.is_dir() or info.file_size < 64 or info.filename.lower().endswith(_NOT_ELF):
             continue
-        with zf.open(info) as raw:
-            if raw.peek(4)[:4] != ELF_MAGIC:  # peek, so the whole member is read below without a copy
-                continue
-            if info.file_size > MAX_MEMBER:
-                raise ElfError(f"{info.filename}: {info.file_size} bytes is too large to scan")
-            data = raw.read()
-        symbols = parse_dynamic_symbols(io.BytesIO(data), len(data))
-        objects.append(ElfObject(info.filename, len(data), symbols))
-        size += len(data)
-        if kept_size + len(data) <= KEEP_LIMIT:
+        try:
+            with zf.open(info) as raw:
+                if raw.peek(4)[:4] != ELF_MAGIC:  # peek, so the whole member is read below without a copy
+                    continue
+                inflation.charge(info.filename, info.file_size)  # refused on what it declares, unread
+                if info.file_size > SPOOL_OVER:  # parsed from a temporary file, not kept for pip
+                    symbols = parse_stream(raw, b"", info.file_size, parse_dynamic_symbols)
+                    data = b""
+                else:
+                    data = raw.read()
+                    same_size(len(data), info.file_size)
+                    symbols = parse_dynamic_symbols(io.BytesIO(data), len(data))
+        except InputRefused as exc:
+            raise within(exc, f"{os.path.basename(wheel_path)}!{info.filename}") from None
+        except DATA_ERRORS as exc:  # its data does not inflate to what its entry says
+            raise InputRefused(f"{os.path.basename(wheel_path)}!{info.filename}: {exc}") from None
+        objects.append(ElfObject(info.filename, info.file_size, symbols))
+        size += info.file_size
+        if data and kept_size + len(data) <= KEEP_LIMIT:
             kept[info.filename] = data
             kept_size += len(data)
     return Scanned(ScannedContainer(wheel_path, tuple(objects), size, ()), kept)
@@ -337,16 +364,19 @@ def inspect_wheel(
     import zipfile
 
     from .errors import ElfError
+    from .limits import per_check
+    from .zipguard import open_archive
 
-    try:
-        with zipfile.ZipFile(wheel_path) as zf:
-            declared = requires_external_problem(read_declared(zf), root)
-            if declared is not None:
-                return Inspection(Refusal(wheel, project, root, (declared,), ()), {})
-            scanned = scan_members(zf, wheel_path)
-    except (zipfile.BadZipFile, ElfError) as exc:
-        raise OSError(f"{wheel}: {exc}") from exc
-    problems, hints = (native or native_problems)(scanned.container, root)
+    with per_check():  # one budget for the wheel and its lookups; past a cap: InputRefused
+        try:
+            with open_archive(wheel_path) as zf:  # a bomb's central directory: InputRefused
+                declared = requires_external_problem(read_declared(zf), root)
+                if declared is not None:
+                    return Inspection(Refusal(wheel, project, root, (declared,), ()), {})
+                scanned = scan_members(zf, wheel_path)
+        except (zipfile.BadZipFile, ElfError) as exc:
+            raise OSError(f"{wheel}: {exc}") from exc
+        problems, hints = (native or native_problems)(scanned.container, root)
     if not problems:
         return Inspection(None, scanned.kept)
     return Inspection(Refusal(wheel, project, root, problems, hints), {})
@@ -393,6 +423,15 @@ def prefilled_zipfile(base: type, prefills: dict[str, dict[str, bytes]]) -> type
     return PrefilledZipFile
 
 
+def refused_message(wheel_path: str, exc: Exception) -> str:
+    """The error pip prints for a wheel (or root) the check refuses as hostile: it is not installed."""
+    wheel = os.path.basename(wheel_path)
+    return (
+        f"alpinetags: {wheel} is not installed: {exc}\n"
+        f"  (a wheel or root the check cannot read safely is refused; {CHECK_ENV}=0 installs it unchecked)"
+    )
+
+
 def wrap_install_wheel(original: Callable[..., Any]) -> Callable[..., Any]:
     """pip's ``install_wheel`` with the native check in front; pip's own alone when the check fails.
 
@@ -400,6 +439,8 @@ def wrap_install_wheel(original: Callable[..., Any]) -> Callable[..., Any]:
     for the duration of the call: pip's wheel module opens ``ZipFile(wheel_path)``, which
     ``patch_wheel_module`` made a ``prefilled_zipfile``, and reads each member with ``open``.
     """
+
+    from .errors import InputRefused
 
     def install_wheel(*args: Any, **kwargs: Any) -> Any:
         project = args[0] if args else kwargs.get("name")
@@ -410,6 +451,8 @@ def wrap_install_wheel(original: Callable[..., Any]) -> Callable[..., Any]:
                 from .pip_hook import explicit_platforms
 
                 found = inspect_wheel(str(project), wheel_path, os.environ, explicit_platforms)
+            except InputRefused as exc:  # hostile input, or past a cap: fail closed
+                raise _installation_error(refused_message(wheel_path, exc)) from None
             except Exception as exc:
                 cause = f"{type(exc).__name__}: {exc}"
                 if preload_errors:  # the first cause, rather than pip's later block of the same import

@@ -19,13 +19,16 @@ import hashlib
 import io
 import os
 import re
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from .errors import ConfigError
+from . import limits
+from .errors import ConfigError, InputRefused
+from .zipguard import open_archive
 
 #: No WHEEL, METADATA or RECORD larger than this is read (real ones are a few kB to a few MB).
 MAX_META = 32 * 1024 * 1024
@@ -216,7 +219,7 @@ def _open_zip(path: str) -> zipfile.ZipFile:
     if not os.path.isfile(path):
         raise WheelError(f"{path}: no such file" if not os.path.exists(path) else f"{path}: not a file")
     try:
-        return zipfile.ZipFile(path)
+        return open_archive(path)  # a bomb's central directory: InputRefused
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise WheelError(f"{path}: not a readable wheel (zip): {exc}") from None
 
@@ -388,6 +391,8 @@ def retag(
     if platform is not None:
         check_platform(platform)
     contents = read_wheel(src)
+    with _open_zip(src) as zf:
+        check_members(zf.infolist(), contents.name, contents.dist_info, src)
     out_name = contents.name.filename(platform)
     if label:
         out_name = f"{out_name[: -len('.whl')]}-{label}.whl"
@@ -445,6 +450,49 @@ def retag(
             os.unlink(tmp)
         raise
     return Retagged(dest, tags, parse_requires_external(metadata), dropped)
+
+
+#: Mode bits a member of a wheel being retagged may carry: permissions, and the regular-file or directory
+#: type (or none). A link, a device, a FIFO or setuid/setgid/sticky bits have no business in a wheel.
+_FILE_TYPES = (0, stat.S_IFREG, stat.S_IFDIR)
+
+
+def member_problem(info: zipfile.ZipInfo) -> Optional[str]:
+    """Why a member may not be copied into a retagged wheel (``None``: it may): a name that leaves the
+    wheel (absolute, ``..``, a backslash, a drive), or mode bits other than permissions of a file."""
+    name = info.filename
+    parts = name.split("/")
+    if name.startswith("/") or "\\" in name or ".." in parts or ":" in parts[0]:
+        return f"member {name!r} names a path outside the wheel"
+    mode = info.external_attr >> 16
+    if stat.S_IFMT(mode) not in _FILE_TYPES:
+        return f"member {name!r} is not a regular file (mode {mode:o})"
+    if mode & (stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX):
+        return f"member {name!r} carries setuid/setgid/sticky bits (mode {mode:o})"
+    return None
+
+
+def check_members(infos: Sequence[zipfile.ZipInfo], name: WheelName, dist_info: str, where: str) -> None:
+    """Refuse (``InputRefused``) to retag a wheel whose members escape it or carry special mode bits, or
+    whose dist-info names another distribution or version than its file name: a new, self-consistent
+    RECORD over them would launder what an installer should see as wrong. Members declaring more than
+    ``limits.MAX_INFLATED`` bytes in all are refused too: the copy would inflate and write them all."""
+    from packaging.utils import canonicalize_name, canonicalize_version
+
+    for info in infos:
+        problem = member_problem(info)
+        if problem:
+            raise InputRefused(f"{where}: {problem}")
+    total = sum(info.file_size for info in infos)  # what the copy would inflate and write
+    if total > limits.MAX_INFLATED:
+        raise limits.refused(where, total, limits.MAX_INFLATED, "bytes to inflate")
+    said, _, version = dist_info[: -len(".dist-info")].rpartition("-")
+    if canonicalize_name(said) != canonicalize_name(name.distribution) or canonicalize_version(
+        version
+    ) != canonicalize_version(name.version):
+        raise InputRefused(
+            f"{where}: its {dist_info} does not match the file name ({name.distribution} {name.version})"
+        )
 
 
 def _read_bytes(path: str, member: str) -> bytes:

@@ -292,7 +292,9 @@ def overclaims_for(r: WheelReport, platform_tag: str, registry: Any = None) -> t
 def show(path: str, registry: Any = None) -> WheelReport:
     """``report`` of the wheel at ``path`` (``WheelError`` if it is not a readable wheel: its name, zip
     directory and ``*.dist-info/WHEEL`` are checked before any ELF file is read)."""
+    from .limits import per_check
     from .wheelfile import read_wheel
 
-    read_wheel(path)
-    return report(scan_wheel(path), registry)
+    with per_check():  # one budget for the wheel's objects (limits); past a cap: InputRefused
+        read_wheel(path)
+        return report(scan_wheel(path), registry)

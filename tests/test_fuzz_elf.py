@@ -26,6 +26,7 @@ from alpinetags.elffile import MAX_READ, ElfError, ElfHeader, parse_elf, read_el
 from alpinetags.errors import LoaderError
 from alpinetags.musl import MAX_LOADER_SIZE, musllinux_platforms, read_musl_version, run_musl_version
 from tests.fuzzing import EXAMPLES, fuzz_settings
+from tests.parts_hostile import Entry, Shape
 
 LOADER_EXAMPLES = max(EXAMPLES // 5, 10)
 DEBIAN_LOADER = Path("/usr/lib/x86_64-linux-musl/libc.so")
@@ -403,3 +404,93 @@ def test_loader_larger_than_the_cap_is_refused_unread(shm: Path) -> None:
         f.truncate(MAX_LOADER_SIZE + 1)
     with pytest.raises(LoaderError, match="too large"):
         read_musl_version(str(path))
+
+
+# --- hostile shapes (issue 23) --------------------------------------------------------------------------
+
+SHAPE_EXAMPLES = max(EXAMPLES // 50, 10)
+
+
+def test_fuzzed_hostile_shapes() -> None:
+    """Objects built to be expensive (``fuzzing.hostile_shapes``), some with bytes flipped: the reader
+    gives each needed name and RPATH entry once, refuses exactly the shapes past a cap, and otherwise
+    ends in ``ElfError``; never another exception."""
+    from alpinetags import limits
+    from alpinetags.elfdynamic import parse_dynamic_symbols
+    from alpinetags.errors import InputRefused
+    from tests.fuzzing import hostile_shapes
+    from tests.parts_hostile import elf_object
+
+    outcomes = {"read": 0, "refused": 0, "error": 0}
+
+    @fuzz_settings(SHAPE_EXAMPLES)
+    @given(
+        shape=hostile_shapes(),
+        flips=st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), max_size=3),
+    )
+    def run(shape: Shape, flips: list[tuple[int, int]]) -> None:
+        data = bytearray(elf_object(shape))
+        for at, value in flips:
+            data[at % len(data)] = value
+        needed = tuple(dict.fromkeys(shape.needed))
+        rpath = tuple(dict.fromkeys(p for p in shape.rpath.split(":") if p))
+        past_cap = len(needed) > limits.MAX_NEEDED or len(rpath) > limits.MAX_RPATH_ENTRIES
+        try:
+            got = parse_dynamic_symbols(io.BytesIO(bytes(data)), len(data))
+        except InputRefused as exc:
+            assert str(exc).startswith("refused: ") and "exceeds the cap" in str(exc)
+            assert past_cap or flips
+            outcomes["refused"] += 1
+            return
+        except ElfError:
+            assert flips, "an unflipped object is readable"
+            outcomes["error"] += 1
+            return
+        outcomes["read"] += 1
+        assert len(got.needed) == len(set(got.needed)) <= limits.MAX_NEEDED
+        if not flips:
+            assert not past_cap
+            assert (got.needed, got.rpath, got.soname) == (needed, rpath, shape.soname)
+            assert got.required == frozenset(shape.undefined)
+
+    run()
+    assert outcomes["read"] and outcomes["refused"], outcomes
+    print(f"hostile ELF shapes: {outcomes}")
+
+
+def test_fuzzed_zip_layouts(tmp_path: Path) -> None:
+    """Central directories that lie (``fuzzing.zip_layouts``): entries sharing data are always refused,
+    a declared size the data does not have is refused when the member is read, an honest zip is scanned;
+    never another exception."""
+    from alpinetags.elfscan import scan_wheel
+    from alpinetags.errors import InputRefused
+    from alpinetags.limits import per_check
+    from tests.fuzzing import zip_layouts
+    from tests.parts_hostile import raw_zip
+
+    outcomes = {"scanned": 0, "refused": 0}
+    path = tmp_path / "w.whl"
+
+    @fuzz_settings(SHAPE_EXAMPLES)
+    @given(layout=zip_layouts())
+    def run(layout: tuple[list[bytes], list[Entry]]) -> None:
+        blobs, entries = layout
+        raw_zip(path, blobs, entries)
+        shared = len({e.blob for e in entries}) < len(entries) or len({e.name for e in entries}) < len(
+            entries
+        )
+        lying = any(e.declared not in (None, len(blobs[e.blob])) for e in entries)
+        try:
+            with per_check():
+                scan_wheel(str(path))
+        except InputRefused as exc:
+            assert str(exc).startswith("refused: ")
+            assert shared or lying, exc
+            outcomes["refused"] += 1
+            return
+        assert not shared, "entries sharing data were scanned"
+        outcomes["scanned"] += 1
+
+    run()
+    assert outcomes["scanned"] and outcomes["refused"], outcomes
+    print(f"zip layouts: {outcomes}")
