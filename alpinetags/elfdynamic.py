@@ -37,6 +37,9 @@ STT_SECTION, STT_FILE = 3, 4
 STV_DEFAULT, STV_PROTECTED = 0, 3
 DT_NULL, DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 14, 15, 29
 SHT_GNU_VERDEF, SHT_GNU_VERNEED = 0x6FFFFFFD, 0x6FFFFFFE
+#: Dynamic tags kept with their values for ``alpinetags.loaderfeatures`` (what a loader must support):
+#: DT_FLAGS, DT_RELR, DT_FLAGS_1.
+LOADER_TAGS = frozenset({30, 36, 0x6FFFFFFB})
 VER_FLG_BASE, VER_FLG_WEAK = 1, 2
 #: No version table has more entries than this (glibc's libc.so.6 defines about 40).
 MAX_VERSION_ENTRIES = 4096
@@ -61,6 +64,7 @@ class DynamicSymbols:
     version_defs: frozenset[str] = frozenset()
     machine: int = 0  # e_machine, so that objects of the same ISA can be told apart even if arch is ""
     elf_class: int = 0  # 32 or 64
+    loader_tags: tuple[tuple[int, int], ...] = ()  # (tag, value) of .dynamic for the tags in LOADER_TAGS
 
     @property
     def is_python_extension(self) -> bool:
@@ -186,6 +190,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
     version_needs: list[tuple[str, tuple[str, ...]]] = []
     version_defs: set[str] = set()
     soname = ""
+    loader_tags: list[tuple[int, int]] = []
     if h.elf_class == 32:
         sym_fmt, sym_fields = end + "IIIBBH", (0, 3, 4, 5)  # name, value, size, info, other, shndx
         dyn_fmt = end + "iI"
@@ -227,6 +232,8 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
                     rpath = _paths(_name(strtab, val, "DT_RPATH"))
                 elif tag == DT_RUNPATH:
                     runpath = _paths(_name(strtab, val, "DT_RUNPATH"))
+                elif tag in LOADER_TAGS:
+                    loader_tags.append((tag, val))
         elif sec.type in (SHT_GNU_VERNEED, SHT_GNU_VERDEF):
             need = sec.type == SHT_GNU_VERNEED
             what = ".gnu.version_r" if need else ".gnu.version_d"
@@ -252,6 +259,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
         version_defs=frozenset(version_defs),
         machine=h.machine,
         elf_class=h.elf_class,
+        loader_tags=tuple(loader_tags),
     )
 
 

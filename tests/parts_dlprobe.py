@@ -67,7 +67,7 @@ class Outcome:
 
 
 def wheel(name: str) -> Path:
-    """A pinned wheel of ``WHEELS`` by its file name's start (``"shapely-2.2.0-cp311-cp311-musllinux_1_2_x86_64"``)."""
+    """A pinned wheel of ``WHEELS`` by the start of its file name (``"shapely-2.2.0-cp311"``)."""
     for filename, _, _ in WHEELS:
         if filename.startswith(name):
             return realparts._need(CACHE / "wheels" / filename, f"the pinned wheel {filename}")
@@ -157,9 +157,7 @@ def pystub(arch: str, names: Sequence[str]) -> Path:
     """A shared library (no libc needed) that defines every name of ``names`` as a function exiting with
     status 77: what an extension module's imports resolve to when no interpreter is loaded. Data names
     (``_Py_NoneStruct``) resolve too; a module only writes to them once Python calls its init."""
-    body = "".join(
-        f".globl {n}\n.type {n},@function\n{n}:\n {_EXIT_77[arch]}\n .space 64\n" for n in names
-    )
+    body = "".join(f".globl {n}\n.type {n},@function\n{n}:\n {_EXIT_77[arch]}\n .space 64\n" for n in names)
     # one byte of read-only data: without it ld leaves an empty LOAD segment, which musl refuses (EINVAL)
     asm = '.section .note.GNU-stack,"",@progbits\n.section .rodata\n.byte 0\n.text\n' + body
     out = CACHE / f"pystub-{arch}-{_digest(asm)}.so"
@@ -168,7 +166,9 @@ def pystub(arch: str, names: Sequence[str]) -> Path:
     if not out.exists():
         src.parent.mkdir(parents=True, exist_ok=True)
         src.write_text(asm)
-    return _build(out, [["gcc", m, "-shared", "-nostdlib", "-Wl,-z,noseparate-code", "-o", "@TMP@/result", str(src)]])
+    return _build(
+        out, [["gcc", m, "-shared", "-nostdlib", "-Wl,-z,noseparate-code", "-o", "@TMP@/result", str(src)]]
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -286,7 +286,16 @@ def _run(root: Path, argv: list[str], arch: str) -> subprocess.CompletedProcess[
     """x86_64 and aarch64 (qemu) through ``realparts.run_in_root``; x86 natively in new namespaces."""
     if arch != "x86":
         return realparts.run_in_root(root, argv, arch=arch, timeout=1200)
-    cmd = ["unshare", "--mount", "--pid", "--fork", f"--mount-proc={root / 'proc'}", "chroot", str(root), *argv]
+    cmd = [
+        "unshare",
+        "--mount",
+        "--pid",
+        "--fork",
+        f"--mount-proc={root / 'proc'}",
+        "chroot",
+        str(root),
+        *argv,
+    ]
     return subprocess.run(cmd, env=dict(realparts.DEFAULT_ROOT_ENV), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=1200, check=False)  # fmt: skip
 
@@ -298,7 +307,9 @@ def load_wheel(whl: Path, minor: str, arch: str, workdir: Path) -> dict[str, Out
     try:
         dest = unpack(whl, root / IN_ROOT.lstrip("/") / "wheel")
         members = sorted(
-            str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file() and p.read_bytes()[:4] == b"\x7fELF"
+            str(p.relative_to(dest))
+            for p in dest.rglob("*")
+            if p.is_file() and p.read_bytes()[:4] == b"\x7fELF"
         )
         items = [("d", f"{IN_ROOT}/wheel/{m}") for m in members]
         got = run_probe(root, arch, items)
@@ -310,6 +321,9 @@ def load_wheel(whl: Path, minor: str, arch: str, workdir: Path) -> dict[str, Out
 def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     """The pinned wheels, and the probe of each arch built once."""
     for filename, sha256, spec in WHEELS:
-        line(filename.split("-")[0] + " (RELR)", realparts.fetch_pinned_wheel(CACHE / "wheels", filename, sha256, spec))
+        line(
+            filename.split("-")[0] + " (RELR)",
+            realparts.fetch_pinned_wheel(CACHE / "wheels", filename, sha256, spec),
+        )
     for arch in C_PROBE_ARCHES:
         line(f"dlopen probe {arch}", probe(arch))

@@ -245,6 +245,18 @@ def alpinetags_native_hints(distro_id: str, distro_version: str, arch: str, sona
     return facts.alpine_soname_hints(distro_version, soname)
 
 
+@hookimpl
+def alpinetags_libc_features(root: str, distro_id: str, distro_version: str, arch: str) -> list[str]:
+    """Loader features the root's own musl build was measured to do (``loaderbuilds``): only for a root
+    whose apk database names the musl package its loader comes from; a stated release gives nothing (an
+    early point release may lack what a later revision carried back)."""
+    if distro_id != "alpine" or not root:
+        return []
+    from .loaderbuilds import root_features
+
+    return root_features(root, arch)
+
+
 @hookimpl(tryfirst=True)
 def alpinetags_wheel_report(needs: WheelNeeds) -> Optional[DistroReport]:
     """``wheel show``: the Alpine floor, the newest release with the sonames, compat packages, and which
