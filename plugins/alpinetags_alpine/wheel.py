@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from alpinetags import loaderfeatures
 from alpinetags.model import Platform
 from alpinetags.wheelneeds import DistroReport, Overclaim, TagVerdict, WheelNeeds
 
@@ -284,9 +285,20 @@ def tag_check(release: str, needs: WheelNeeds, root_musl_ok: Optional[bool]) -> 
         if lacking:
             out.append(f"Alpine {release} does not ship {', '.join(lacking)} (the soname table says)")
     missing_by = dict(needs.musl_missing)
+    features = loaderfeatures.labels(needs.loader_features)
     for rel in facts.alpine_releases():
-        if rel.version == release and rel.musl in missing_by:
-            said = f"Alpine {release}'s musl {rel.musl} lacks {', '.join(missing_by[rel.musl])}"
+        lacks = [n for n in missing_by.get(rel.musl, ()) if n not in features]
+        gaps = [n for n in missing_by.get(rel.musl, ()) if n in features]
+        if rel.version == release and gaps:
+            said = f"Alpine {release}'s musl {rel.musl} does not support {', '.join(gaps)} upstream"
+            if root_musl_ok is None:
+                out.append(said)
+            else:
+                # the core found the root's own build to support it (a measured backport), or refused
+                warnings.append(f"{said}; this root's build does (measured): earlier {release} point "
+                                "releases may not")  # fmt: skip
+        if rel.version == release and lacks:
+            said = f"Alpine {release}'s musl {rel.musl} lacks {', '.join(lacks)}"
             if root_musl_ok:
                 # The root's own musl package has them (an Alpine backport): it loads here, and the tag is
                 # for the whole branch, whose earlier point releases may not have them.
