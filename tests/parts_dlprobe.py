@@ -55,6 +55,8 @@ WHEELS: tuple[tuple[str, str, str], ...] = (
      "0edec813c81effaf4e20c18b1aa86827925ce27c0315621f2a1a080e22e0de5e", "shapely==2.2.0"),
     ("psycopg_binary-3.3.9-cp311-cp311-musllinux_1_2_x86_64.whl",
      "b2582957ef09a0315fab23cab6ff6445ad73b850bd951a936abec58cb2f3f86e", "psycopg-binary==3.3.9"),
+    ("pyodbc-5.5.0-cp311-cp311-musllinux_1_2_x86_64.whl",
+     "c30dc80ee5553fa140c712fe66a09fb9f3ba4d897180d7092987cd4de26ea9c1", "pyodbc==5.5.0"),
 )  # fmt: skip
 
 
@@ -327,3 +329,24 @@ def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
         )
     for arch in C_PROBE_ARCHES:
         line(f"dlopen probe {arch}", probe(arch))
+        for name in FEATURE_OBJECTS:
+            feature_object(name, arch)
+
+
+#: Feature test objects: name -> (source, extra gcc flags). Built without libc (nothing to link against).
+FEATURE_OBJECTS = {
+    "relr": ("relr.c", ["-Wl,-z,pack-relative-relocs"]),
+    "no-relr": ("relr.c", []),
+    "static-tls": ("tls.c", ["-ftls-model=initial-exec"]),
+    "dynamic-tls": ("tls.c", ["-ftls-model=global-dynamic"]),
+}
+
+
+def feature_object(name: str, arch: str) -> Path:
+    """A small shared object that needs loader feature ``name`` (``FEATURE_OBJECTS``), for x86_64 or x86."""
+    source, flags = FEATURE_OBJECTS[name]
+    src = SRC / source
+    m = {"x86_64": "-m64", "x86": "-m32"}[arch]
+    out = CACHE / f"{name}-{arch}-{_digest(src.read_bytes(), ' '.join(flags))}.so"
+    argv = ["gcc", m, "-O1", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector", *flags]
+    return _build(out, [[*argv, "-o", "@TMP@/result", str(src)]])
