@@ -5,8 +5,11 @@ libcrypto, libz, OpenSSL's engines and modules, ...) and every extension module 
 CPython 3.11 (``krunner_python('x86_64')``) is put into every real x86_64 Alpine root (3.6 ... 3.20,
 edge) and loaded there for real, in a chroot:
 
-* a minirootfs file: ``/lib/ld-musl-x86_64.so.1 --list FILE`` (the root's own loader maps the file,
-  resolves its ``DT_NEEDED`` in the root and relocates it, so a missing library or symbol is reported);
+* a minirootfs file: loaded by a real process of the root, code run (``tests/parts_dlprobe.py``): a
+  library ``dlopen``ed with ``RTLD_NOW`` and its constructors run, a program started (no arguments, stdin
+  and stdout on /dev/null). ``ld-musl --list`` was the ground truth before; it runs no code, so it calls a
+  file that the loader cannot really load (``DT_RELR`` on a musl that ignores it) "loads": where the two
+  disagree, the real load wins, and ``listed`` keeps what ``--list`` said (``--with-list``);
 * an extension module: the Alpine CPython, placed in the root at ``/opt/krunner``, imports the file
   (``importlib`` from its path), which is exactly what ``import`` does in a real environment.
 
@@ -32,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
-from tests import realparts
+from tests import parts_dlprobe, realparts
 
 ARCH = "x86_64"
 #: Alpine arch -> the <arch> of its musl loader's name.
@@ -71,9 +74,11 @@ class Load:
     predicted: Optional[str]  # "loads" / "fails", None when the native check is not available
     actual: str  # "loads" / "fails"
     reason: str  # what the real loader (or import) named as missing; or a note when it loaded
-    #: For a failure: the real loader named at least one soname or symbol, and the check named all of them.
+    #: For a failure: the real loader named at least one soname or symbol, and the check named all of them
+    #: (for a crash: the check named a loader feature the root lacks).
     explained: Optional[bool] = None
     predicted_reason: str = ""  # what the check named as missing, shortened
+    listed: Optional[str] = None  # what ``ld-musl --list`` said ("loads"/"fails"), when it was also run
 
 
 def short(sonames: Iterable[str], symbols: Iterable[str], limit: int = 6) -> str:
@@ -218,13 +223,24 @@ def _run_in_root(root: Path, argv: list[str], arch: str) -> subprocess.Completed
     )
 
 
-def load_in_root(
-    run_on: str, subjects: Sequence[Subject], workdir: Path, arch: str = ARCH
-) -> dict[str, tuple[str, str]]:
-    """Load every subject for real in a private copy of the real ``run_on`` root: ``{key: (actual, reason)}``.
+def _is_program(path: Path) -> bool:
+    """An ELF file with a PT_INTERP: started as a program, not dlopened."""
+    from alpinetags.elffile import read_elf
 
-    One chroot for all ``--list`` loads and one Python process for all imports, so a root costs two
-    process starts, not hundreds.
+    try:
+        return bool(read_elf(str(path)).interpreter)
+    except Exception:
+        return False
+
+
+def load_in_root(
+    run_on: str, subjects: Sequence[Subject], workdir: Path, arch: str = ARCH, with_list: bool = False
+) -> dict[str, tuple[str, str]]:
+    """Load every subject for real in a private copy of the real ``run_on`` root: ``{key: (actual, reason)}``
+    (with ``with_list``, also ``{"list:" + key: (what --list said, its message)}``).
+
+    One probe process for all minirootfs files (each load in a forked child) and one Python process for
+    all imports, so a root costs a few process starts, not hundreds.
     """
     root = realparts.copy_minirootfs(run_on, workdir / f"root-{arch}-{run_on}", arch)
     try:
@@ -236,16 +252,18 @@ def load_in_root(
             dest = root / _in_root(s).lstrip("/")
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(s.host_path, dest)
-        (base / "list.txt").write_text("".join(_in_root(s) + "\n" for s in listed))
-        (base / "list.sh").write_text(_LIST_SCRIPT)
         found: dict[str, tuple[str, str]] = {}
         if listed:
+            items = [("x" if _is_program(s.host_path) else "d", _in_root(s)) for s in listed]
+            for path, o in parts_dlprobe.run_probe(root, arch, items).items():
+                found[path] = (o.actual, o.reason)
+        if listed and with_list:
+            (base / "list.txt").write_text("".join(_in_root(s) + "\n" for s in listed))
+            (base / "list.sh").write_text(_LIST_SCRIPT)
             proc = _run_in_root(root, ["/bin/sh", f"{SUBJECTS_IN_ROOT}/list.sh", loader(arch)], arch)
-            found.update(_parse(proc.stdout))
+            found.update({"list:" + k: v for k, v in _parse(proc.stdout).items()})
         if modules:
-            prefix = realparts.krunner_python(arch)
-            shutil.copytree(prefix, root / KRUNNER_IN_ROOT.lstrip("/"), symlinks=True, dirs_exist_ok=True,
-                            copy_function=realparts._link_or_copy)  # fmt: skip
+            parts_dlprobe.place_krunner(root, arch)
             (base / "modules.txt").write_text("".join(f"{s.module} {_in_root(s)}\n" for s in modules))
             (base / "import.py").write_text(_IMPORT_SCRIPT)
             argv = [f"{KRUNNER_IN_ROOT}/bin/python3.11", "-I", "-S", f"{SUBJECTS_IN_ROOT}/import.py"]
@@ -256,7 +274,15 @@ def load_in_root(
                 reason = "interpreter did not start: " + "; ".join(why[:3])
                 parsed = {_in_root(s): ("not-run", reason) for s in modules}
             found.update(parsed)
-        return {s.key: found.get(_in_root(s), ("not-run", "no output for this file")) for s in subjects}
+        out = {s.key: found.get(_in_root(s), ("not-run", "no output for this file")) for s in subjects}
+        out.update(
+            {
+                "list:" + s.key: found["list:" + _in_root(s)]
+                for s in subjects
+                if "list:" + _in_root(s) in found
+            }
+        )
+        return out
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -265,7 +291,9 @@ def load_in_root(
 # the predictions
 
 
-Prediction = tuple[Optional[str], frozenset[str], frozenset[str]]  # verdict, missing sonames, symbols
+#: verdict, missing sonames, symbols, loader features
+Prediction = tuple[Optional[str], frozenset[str], frozenset[str], frozenset[str]]
+_NO_PREDICTION: Prediction = (None, frozenset(), frozenset(), frozenset())
 
 
 def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[str, Prediction]:
@@ -277,7 +305,7 @@ def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[
 
         from alpinetags import native
     except ImportError:
-        return {s.key: (None, frozenset(), frozenset()) for s in subjects}
+        return {s.key: _NO_PREDICTION for s in subjects}
     root = str(realparts.alpine_minirootfs(run_on, arch))
     tag_arch = {a.alpine_arch: a.tag_arch for a in facts.alpine_arches()}[arch]
     system = native.read_system(root, arch=tag_arch)
@@ -294,11 +322,17 @@ def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[
         for s in group:
             obj = by_path.get(os.path.realpath(s.host_path))
             if obj is None:
-                out[s.key] = (None, frozenset(), frozenset())
+                out[s.key] = _NO_PREDICTION
                 continue
             # a library's missing symbol may be named "path: name"
             symbols = frozenset(n.rsplit(": ", 1)[-1] for n in obj.missing_symbols)
-            out[s.key] = ("loads" if obj.loads else "fails", frozenset(obj.missing_sonames), symbols)
+            features = frozenset(obj.missing_features)
+            out[s.key] = (
+                "loads" if obj.loads else "fails",
+                frozenset(obj.missing_sonames),
+                symbols,
+                features,
+            )
     return out
 
 
@@ -321,25 +355,33 @@ def run(
     workdir: Path,
     with_prediction: bool = True,
     arch: str = ARCH,
+    with_list: bool = False,
 ) -> list[Load]:
     rows = []
     for r in run_on:
-        actual = load_in_root(r, subjects, workdir, arch)
+        actual = load_in_root(r, subjects, workdir, arch, with_list)
         predicted = predict(subjects, r, arch) if with_prediction else {}
         for s in subjects:
             got, why = actual[s.key]
-            pred, pred_sonames, pred_symbols = predicted.get(s.key, (None, frozenset(), frozenset()))
+            pred, pred_sonames, pred_symbols, pred_features = predicted.get(s.key, _NO_PREDICTION)
             if got not in ("loads", "fails"):
                 continue  # a module whose interpreter does not start here: its rows say why
             sonames, symbols = real_causes(why)
             explained = None
             if got == "fails":
                 reason = short(sonames, symbols) or why
-                explained = bool(sonames or symbols) and sonames <= pred_sonames and symbols <= pred_symbols
+                if why.startswith("killed by signal"):  # no name to compare: the check must name a feature
+                    explained = bool(pred_features)
+                else:
+                    explained = (
+                        bool(sonames or symbols) and sonames <= pred_sonames and symbols <= pred_symbols
+                    )
             else:
                 reason = why  # empty, or the note that the module's init failed after the file loaded
-            pred_reason = short(pred_sonames, pred_symbols)
-            rows.append(Load(s.file, s.built_on, r, arch, pred, got, reason, explained, pred_reason))
+            pred_reason = "; ".join(x for x in (short(pred_sonames, pred_symbols),
+                                                 ", ".join(sorted(pred_features))) if x)  # fmt: skip
+            listed = actual.get("list:" + s.key, (None, ""))[0]
+            rows.append(Load(s.file, s.built_on, r, arch, pred, got, reason, explained, pred_reason, listed))
     return rows
 
 
@@ -508,6 +550,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m experiments.realload", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="experiments/results", help="directory for real-loads.json")
     p.add_argument("--no-predict", action="store_true", help="real loads only (no native check)")
+    p.add_argument(
+        "--with-list", action="store_true", help="also run ld-musl --list, to compare (column listed)"
+    )
     args = p.parse_args(argv)
     rows: list[Load] = []
     with tempfile.TemporaryDirectory(prefix="realload-") as tmp:
@@ -516,7 +561,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if arch in realparts.KRUNNER_ARCHES:
                 subjects += krunner_subjects(arch=arch)
             run_on = [m.minor for m in roots(arch)]
-            rows += run(subjects, run_on, Path(tmp), with_prediction=not args.no_predict, arch=arch)
+            rows += run(subjects, run_on, Path(tmp), with_prediction=not args.no_predict, arch=arch,
+                        with_list=args.with_list)  # fmt: skip
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "real-loads.json")
     with open(path, "w", encoding="utf-8") as f:

@@ -193,6 +193,7 @@ for arg in sys.argv[1:]:
             null = os.open("/dev/null", os.O_RDWR)
             os.dup2(null, 0)
             if mode == "x":
+                os.dup2(1, 2)  # the loader's complaints come to us, the program's own output does not
                 os.dup2(null, 1)
                 os.execv(path, [path])
             name = os.path.basename(path).split(".")[0].replace("-", "_")
@@ -272,9 +273,7 @@ def run_probe(root: Path, arch: str, items: Sequence[tuple[str, str]]) -> dict[s
         args = [f"p:{stub}:{p}" if stub and m == "d" else f"{m}:{p}" for m, p in items]
         argv = [f"{IN_ROOT}/probe", *args]
     else:
-        prefix = realparts.krunner_python(arch)
-        shutil.copytree(prefix, root / KRUNNER_IN_ROOT.lstrip("/"), symlinks=True, dirs_exist_ok=True,
-                        copy_function=realparts._link_or_copy)  # fmt: skip
+        place_krunner(root, arch)
         (base / "probe.py").write_text(PY_PROBE)
         argv = [f"{KRUNNER_IN_ROOT}/bin/python3.11", "-I", "-S", f"{IN_ROOT}/probe.py"]
         argv += [f"{m}:{p}" for m, p in items]
@@ -282,6 +281,14 @@ def run_probe(root: Path, arch: str, items: Sequence[tuple[str, str]]) -> dict[s
     found = parse(proc.stdout)
     return {p: found.get(p, Outcome("not-run", f"no output (probe said: {proc.stderr.strip()[:300]})"))
             for _, p in items}  # fmt: skip
+
+
+def place_krunner(root: Path, arch: str) -> None:
+    """The Alpine CPython at ``KRUNNER_IN_ROOT`` in the root (hard links), once."""
+    dest = root / KRUNNER_IN_ROOT.lstrip("/")
+    if not (dest / "bin" / "python3.11").exists():
+        shutil.copytree(realparts.krunner_python(arch), dest, symlinks=True, dirs_exist_ok=True,
+                        copy_function=realparts._link_or_copy)  # fmt: skip
 
 
 def _run(root: Path, argv: list[str], arch: str) -> subprocess.CompletedProcess[str]:

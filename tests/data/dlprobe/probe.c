@@ -32,7 +32,8 @@ static void child(char *arg) {
     if (arg[0] == 'x') {
         char *argv[] = {path, 0};
         int devnull_w = open("/dev/null", 1);
-        if (devnull_w >= 0) dup2(devnull_w, 1); /* the program's own output is not ours */
+        dup2(1, 2); /* the loader's complaints (stderr) come to us, the program's own output does not */
+        if (devnull_w >= 0) dup2(devnull_w, 1);
         execv(path, argv);
         dprintf(2, "exec failed\n");
         _exit(126);
