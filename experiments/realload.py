@@ -421,7 +421,37 @@ def arch_differences(rows: Sequence[Load], arch: str, base: str = ARCH) -> tuple
     return len(common), [r for r in common if ref[(r.built_on, _normal(r.file, arch), r.run_on)] != r.actual]
 
 
-def markdown(rows: Sequence[Load]) -> str:
+def blind_spots(rows: Sequence[Load], before: Sequence[dict[str, object]] = ()) -> list[str]:
+    """Where ``ld-musl --list`` and the real load disagree, and how the predictions made while ``--list``
+    was the ground truth (``before``: the previous ``real-loads.json``'s rows) fare against real loads."""
+    listed = [r for r in rows if r.listed is not None]
+    blind = [r for r in listed if r.listed != r.actual]
+    lines = [
+        f"- `ld-musl --list` beside the real load: {len(listed)} minirootfs loads compared, **{len(blind)}** "
+        f"disagree ({sum(r.listed == 'loads' for r in blind)} where --list said loads and the real load "
+        f"failed: {', '.join(sorted({r.reason for r in blind})) or 'none'}).",
+    ]
+    files = sorted(
+        {(r.arch, r.built_on, r.file) for r in blind}, key=lambda x: (x[0], _release_key(x[1]), x[2])
+    )
+    if files:
+        shown = ", ".join(f"{b} `{f}` ({a})" for a, b, f in files[:12])
+        lines.append(f"  Files: {shown}{' ...' if len(files) > 12 else ''} ({len(files)} files).")
+    if before:
+        actual = {(r.arch, r.built_on, r.file, r.run_on): r.actual for r in rows}
+        judged = [b for b in before if (b["arch"], b["built_on"], b["file"], b["run_on"]) in actual]
+        wrong = [
+            b for b in judged if b["predicted"] != actual[(b["arch"], b["built_on"], b["file"], b["run_on"])]
+        ]
+        lines.append(
+            f'- The predictions of the `--list` era (the previous `real-loads.json`, "0 mispredictions") '
+            f"against real loads: {len(judged) - len(wrong)} of {len(judged)} still hold, **{len(wrong)}** "
+            f'were wrong ({sum(b["predicted"] == "loads" for b in wrong)} a wrong "loads").'
+        )
+    return lines
+
+
+def markdown(rows: Sequence[Load], before: Sequence[dict[str, object]] = ()) -> str:
     """``real-loads.md``: the counts, then each file that fails somewhere, with where and why."""
     s = summary(rows)
     main = [r for r in rows if r.arch == ARCH]
@@ -440,14 +470,16 @@ def markdown(rows: Sequence[Load]) -> str:
     lines = [
         "# Real loads against the native check's predictions",
         "",
-        "Made by `python -m experiments.realload` (`bash experiments/run.sh`). Each row of "
-        "`real-loads.json` is one real load in a chroot of a real Alpine minirootfs: the root's own "
-        "`ld-musl-<arch>.so.1 --list FILE` for the files Alpine built into the minirootfs, an import by the "
-        "Alpine-built CPython 3.11 for its extension modules; beside it, `alpinetags.native.check_paths` on "
-        "the same root, read from disk. aarch64 runs under qemu-user, x86 natively.",
+        "Made by `python -m experiments.realload --with-list` (`bash experiments/run.sh`). Each row of "
+        "`real-loads.json` is one real load in a chroot of a real Alpine minirootfs, with code run: each "
+        "library Alpine built into the minirootfs `dlopen`ed with its constructors run, each program started "
+        "(`tests/parts_dlprobe.py`), and the Alpine-built CPython 3.11's extension modules imported by it; "
+        "beside it, `alpinetags.native.check_paths` on the same root, read from disk, and (column `listed`) "
+        "what the root's own `ld-musl-<arch>.so.1 --list FILE` says, the ground truth before issue 17. "
+        "aarch64 runs under qemu-user, x86 natively.",
         "",
         f"- All arches: **{s['rows']} real loads**, {s['fails']} fail; **{s['mispredictions']}** "
-        f"mispredictions; failures explained by a soname or symbol the prediction names: "
+        f"mispredictions; failures explained by a soname, symbol or loader feature the prediction names: "
         f"{s['fails'] - s['failures_unexplained']} of {s['fails']}.",
         f"- x86_64: {len(files)} files x {len(roots_run)} roots ({', '.join(roots_run)}) = "
         f"**{m['rows']} real loads**: {m['loads']} load, {m['fails']} fail; {m['mispredictions']} "
@@ -460,9 +492,12 @@ def markdown(rows: Sequence[Load]) -> str:
         f"{causes['musl'] + causes['library']}, of which {causes['musl']} name musl's own (a build on a "
         "newer musl loaded on an older one: `getrandom`, `copy_file_range`, `reallocarray`, ...) and "
         f"{causes['library']} another library's "
-        "with the same soname (a newer OpenSSL 3.x build on an older 3.x: `libssl.so.3` of 3.20 on 3.17).",
+        "with the same soname (a newer OpenSSL 3.x build on an older 3.x: `libssl.so.3` of 3.20 on 3.17); "
+        f"a crash with no name at all {causes['crash']} (SIGSEGV: a DT_RELR build of 3.18 or later on a musl "
+        "that ignores DT_RELR, 3.14 and older; the check names the loader feature).",
         "- Not run: the CPython's extension modules on roots where the interpreter itself does not start "
         f"(x86_64: {', '.join(no_python) or 'none'}; its `bin/python3.11` rows say why).",
+        *blind_spots(rows, before),
         "",
         "## Other arches: only what differs from x86_64",
         "",
@@ -513,9 +548,12 @@ def _causes(rows: Sequence[Load]) -> dict[str, int]:
     from alpinetags import facts
 
     libc_names = facts.known_libc_names()
-    out = {"soname": 0, "musl": 0, "library": 0}
+    out = {"soname": 0, "musl": 0, "library": 0, "crash": 0}
     for r in rows:
         if r.actual != "fails":
+            continue
+        if r.reason.startswith("killed by signal"):
+            out["crash"] += 1
             continue
         if not r.reason.startswith("symbols not found"):
             out["soname"] += 1
@@ -546,14 +584,29 @@ def _release_key(release: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", release.split("/")[0]))
 
 
+def _previous(path: str) -> list[dict[str, object]]:
+    """The rows of an earlier ``real-loads.json`` (none if there is none)."""
+    if not path or not os.path.isfile(path):
+        return []
+    data = json.loads(Path(path).read_text())
+    return [d for d in data if isinstance(d, dict)]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m experiments.realload", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="experiments/results", help="directory for real-loads.json")
     p.add_argument("--no-predict", action="store_true", help="real loads only (no native check)")
+    p.add_argument("--with-list", action="store_true", help="also run ld-musl --list (column listed)")
     p.add_argument(
-        "--with-list", action="store_true", help="also run ld-musl --list, to compare (column listed)"
+        "--before", help="an earlier real-loads.json whose predictions to compare (default: --out's)"
     )
+    p.add_argument("--remake-md", action="store_true", help="only rewrite real-loads.md from real-loads.json")
     args = p.parse_args(argv)
+    if args.remake_md:
+        path = os.path.join(args.out, "real-loads.json")
+        rows_done = [Load(**d) for d in json.loads(Path(path).read_text())]
+        Path(args.out, "real-loads.md").write_text(markdown(rows_done, _previous(args.before or "")))
+        return 0
     rows: list[Load] = []
     with tempfile.TemporaryDirectory(prefix="realload-") as tmp:
         for arch in ARCHES:
@@ -565,10 +618,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         with_list=args.with_list)  # fmt: skip
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "real-loads.json")
+    before = _previous(args.before or path)
     with open(path, "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(asdict(r)) for r in rows) + "\n]\n")
     with open(os.path.join(args.out, "real-loads.md"), "w", encoding="utf-8") as f:
-        f.write(markdown(rows))
+        f.write(markdown(rows, before))
     print(json.dumps(summary(rows)), f"-> {path}, real-loads.md")
     return 0
 
