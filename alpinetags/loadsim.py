@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from . import loaderfeatures
 from .elfdynamic import DynamicSymbols, read_dynamic_symbols
 from .errors import ElfError
 from .loadpath import System, expand_origin, is_musl_reserved, object_libc, safe_resolve
@@ -488,8 +489,6 @@ def _feature_reasons(
     """What the loaded objects (not the interpreter's own) need of musl's loader beyond names and this
     root's loader lacks (``alpinetags.loaderfeatures``): appended to ``reasons`` and ``hint_list`` in the
     loader's terms; returns the features."""
-    from . import loaderfeatures
-
     needs: dict[str, list[str]] = {}
     for obj in closure.loaded[closure.start :]:
         for feature in loaderfeatures.features_of(obj.symbols, dlopened):

@@ -227,3 +227,25 @@ def test_an_unknown_external_soname_breaks_the_musllinux_policy() -> None:
     assert policy and "policy allows only libc, libz.so.1" in policy[0]["systems"]
     text = show(str(whl)).stdout
     assert "libodbc.so.2: no package of the soname table ships it" in text
+
+
+@pytest.mark.parametrize(("minor", "refused"), [("3.14", True), ("3.15", False)])
+def test_pip_with_the_hook_refuses_a_relr_wheel_where_it_would_crash(
+    minor: str, refused: bool, tmp_path: Path
+) -> None:
+    """pip 26.3 blocks imports while it installs: the check of a DT_RELR wheel must run then too (the
+    loader-feature table and the root's apk database are read without a new import)."""
+    from tests.test_pip import pip, warnings_of
+    from tests.venvs import NEWEST_PIP, hooked_venv
+
+    python = hooked_venv(NEWEST_PIP)
+    whl = parts_dlprobe.wheel("shapely-2.2.0-cp311-cp311-musllinux_1_2_x86_64")
+    root = str(realparts.alpine_minirootfs(minor))
+    proc = pip(python, "install", "--no-deps", "--no-index", "--target", str(tmp_path / "t"), str(whl),
+               check=False, ALPINETAGS_ROOT=root)  # fmt: skip
+    if refused:
+        assert proc.returncode == 1, proc
+        assert f"{whl.name} would not load on the system in {root}" in proc.stderr
+        assert "DT_RELR" in proc.stderr
+    else:
+        assert proc.returncode == 0 and not warnings_of(proc.stderr), proc

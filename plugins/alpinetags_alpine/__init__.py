@@ -42,7 +42,7 @@ from alpinetags.interpreter import Interpreter, InterpreterFile
 from alpinetags.musl import LOADER_ARCH, musl_release
 from alpinetags.os_release import read_first_line
 
-from . import facts
+from . import facts, loaderbuilds
 
 if TYPE_CHECKING:  # the wheel hooks' types: the pip hook never needs them loaded
     from alpinetags.wheelneeds import DistroReport, TagVerdict, WheelNeeds
@@ -252,9 +252,8 @@ def alpinetags_libc_features(root: str, distro_id: str, distro_version: str, arc
     early point release may lack what a later revision carried back)."""
     if distro_id != "alpine" or not root:
         return []
-    from .loaderbuilds import root_features
-
-    return root_features(root, arch)
+    # imported with the plugin: pip blocks imports while it installs, when the native check asks this
+    return loaderbuilds.root_features(root, arch)
 
 
 @hookimpl(tryfirst=True)

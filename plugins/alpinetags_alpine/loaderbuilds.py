@@ -11,8 +11,6 @@ feature as missing unless upstream musl has it).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,9 +19,6 @@ from typing import Optional
 
 from alpinetags.errors import AlpinetagsError
 from alpinetags.facts import read_table_rows
-from alpinetags.loadpath import safe_resolve
-from alpinetags.model import Target
-from alpinetags.safefile import read_regular
 
 from . import facts
 
@@ -81,6 +76,9 @@ def _package_block(db: str, name: str) -> dict[str, list[str]]:
 
 
 def _apk_sha1(data: bytes) -> str:
+    import base64  # both loaded by pip and by any process that reads a wheel: not at plugin import
+    import hashlib
+
     return "Q1" + base64.b64encode(hashlib.sha1(data).digest()).decode()
 
 
@@ -88,6 +86,11 @@ def musl_build(root: str, loader: str) -> Optional[str]:
     """The musl package version of ``root`` (``"1.2.2-r9"``) when its apk database names one and the
     root's ``loader`` (a path inside it: ``/lib/ld-musl-x86_64.so.1``) is that package's file, else ``None``.
     """
+    # the native check has loaded these by now (a plugin import must not: detection does not need them)
+    from alpinetags.loadpath import safe_resolve
+    from alpinetags.model import Target
+    from alpinetags.safefile import read_regular
+
     target = Target(root=root)
     db_path = safe_resolve(target, "/lib/apk/db/installed")
     host_loader = safe_resolve(target, loader)
