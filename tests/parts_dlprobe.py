@@ -346,6 +346,8 @@ FEATURE_OBJECTS = {
     "no-relr": ("relr.c", []),
     "static-tls": ("tls.c", ["-ftls-model=initial-exec"]),
     "dynamic-tls": ("tls.c", ["-ftls-model=global-dynamic"]),
+    "static-tls-module": ("tls.c", ["-ftls-model=initial-exec", "-DAS_EXTENSION"]),
+    "dynamic-tls-module": ("tls.c", ["-ftls-model=global-dynamic", "-DAS_EXTENSION"]),
 }
 
 

@@ -249,3 +249,24 @@ def test_pip_with_the_hook_refuses_a_relr_wheel_where_it_would_crash(
         assert "DT_RELR" in proc.stderr
     else:
         assert proc.returncode == 0 and not warnings_of(proc.stderr), proc
+
+
+def test_initial_exec_tls_in_an_extension_module_never_loads(tmp_path: Path) -> None:
+    """An extension module is loaded by dlopen; with initial-exec TLS of its own (DF_STATIC_TLS) musl
+    refuses it on every root measured. The check says so; the same module with general-dynamic TLS loads."""
+    name = "tlsmod.cpython-311-x86_64-linux-musl.so"
+    for minor in ("3.9", "3.20"):
+        root = realparts.copy_minirootfs(minor, tmp_path / minor)
+        got = {}
+        for variant in ("static-tls-module", "dynamic-tls-module"):
+            dest = root / "tmp" / variant / name
+            dest.parent.mkdir(parents=True)
+            shutil.copy2(parts_dlprobe.feature_object(variant, "x86_64"), dest)
+            real = parts_dlprobe.run_probe(root, "x86_64", [("d", f"/tmp/{variant}/{name}")])
+            (verdict,) = native.check_paths([str(dest)], root=str(root), interpreter="").objects
+            got[variant] = (real[f"/tmp/{variant}/{name}"], verdict)
+        real, verdict = got["static-tls-module"]
+        assert real.actual == "fails" and "initial-exec TLS" in real.reason, real
+        assert not verdict.loads and verdict.missing_features == ("static-tls",), verdict.reasons
+        real, verdict = got["dynamic-tls-module"]
+        assert real.actual == "loads" and verdict.loads, (real, verdict.reasons)
