@@ -270,3 +270,37 @@ def test_initial_exec_tls_in_an_extension_module_never_loads(tmp_path: Path) -> 
         assert not verdict.loads and verdict.missing_features == ("static-tls",), verdict.reasons
         real, verdict = got["dynamic-tls-module"]
         assert real.actual == "loads" and verdict.loads, (real, verdict.reasons)
+
+
+def test_wheel_tag_refuses_a_release_whose_musl_lacks_relr(tmp_path: Path) -> None:
+    """A stated 3.15 may be an early point release, whose musl build was never measured: refused; 3.18's
+    upstream musl 1.2.4 applies DT_RELR: written."""
+    whl = parts_dlprobe.wheel("shapely-2.2.0-cp311-cp311-musllinux_1_2_x86_64")
+
+    def tag(release: str) -> subprocess.CompletedProcess[str]:
+        out = tmp_path / release
+        out.mkdir()
+        argv = [
+            sys.executable,
+            "-m",
+            "alpinetags",
+            "wheel",
+            "tag",
+            "--json",
+            "--alpine",
+            release,
+            "-w",
+            str(out),
+        ]
+        return subprocess.run([*argv, str(whl)], capture_output=True, text=True, timeout=120, check=False)
+
+    refused = tag("3.15")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    (result,) = json.loads(refused.stdout)
+    assert any("does not support DT_RELR" in r for r in result["refused"]), result
+    assert not list((tmp_path / "3.15").iterdir())
+    written = tag("3.18")
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert [p.name for p in (tmp_path / "3.18").iterdir()] == [
+        whl.name.replace("musllinux_1_2", "alpine_3_18")
+    ]
