@@ -9,7 +9,7 @@ edge) and loaded there for real, in a chroot:
   library ``dlopen``ed with ``RTLD_NOW`` and its constructors run, a program started (no arguments, stdin
   and stdout on /dev/null). ``ld-musl --list`` was the ground truth before; it runs no code, so it calls a
   file that the loader cannot really load (``DT_RELR`` on a musl that ignores it) "loads": where the two
-  disagree, the real load wins, and ``listed`` keeps what ``--list`` said (``--with-list``);
+  disagree, the real load wins, and ``listed`` keeps what ``--list`` said (unless ``--no-list``);
 * an extension module: the Alpine CPython, placed in the root at ``/opt/krunner``, imports the file
   (``importlib`` from its path), which is exactly what ``import`` does in a real environment.
 
@@ -443,8 +443,13 @@ def blind_spots(rows: Sequence[Load], before: Sequence[dict[str, object]] = ()) 
         wrong = [
             b for b in judged if b["predicted"] != actual[(b["arch"], b["built_on"], b["file"], b["run_on"])]
         ]
+        era = (
+            'the `--list` era (the previous `real-loads.json`, "0 mispredictions")'
+            if not any("listed" in b for b in before)
+            else "the previous `real-loads.json`"
+        )
         lines.append(
-            f'- The predictions of the `--list` era (the previous `real-loads.json`, "0 mispredictions") '
+            f"- The predictions of {era} "
             f"against real loads: {len(judged) - len(wrong)} of {len(judged)} still hold, **{len(wrong)}** "
             f'were wrong ({sum(b["predicted"] == "loads" for b in wrong)} a wrong "loads").'
         )
@@ -470,7 +475,7 @@ def markdown(rows: Sequence[Load], before: Sequence[dict[str, object]] = ()) -> 
     lines = [
         "# Real loads against the native check's predictions",
         "",
-        "Made by `python -m experiments.realload --with-list` (`bash experiments/run.sh`). Each row of "
+        "Made by `python -m experiments.realload` (`bash experiments/run.sh`). Each row of "
         "`real-loads.json` is one real load in a chroot of a real Alpine minirootfs, with code run: each "
         "library Alpine built into the minirootfs `dlopen`ed with its constructors run, each program started "
         "(`tests/parts_dlprobe.py`), and the Alpine-built CPython 3.11's extension modules imported by it; "
@@ -596,7 +601,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m experiments.realload", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="experiments/results", help="directory for real-loads.json")
     p.add_argument("--no-predict", action="store_true", help="real loads only (no native check)")
-    p.add_argument("--with-list", action="store_true", help="also run ld-musl --list (column listed)")
+    p.add_argument("--no-list", action="store_true", help="skip ld-musl --list beside the real loads")
     p.add_argument(
         "--before", help="an earlier real-loads.json whose predictions to compare (default: --out's)"
     )
@@ -615,7 +620,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 subjects += krunner_subjects(arch=arch)
             run_on = [m.minor for m in roots(arch)]
             rows += run(subjects, run_on, Path(tmp), with_prediction=not args.no_predict, arch=arch,
-                        with_list=args.with_list)  # fmt: skip
+                        with_list=not args.no_list)  # fmt: skip
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "real-loads.json")
     before = _previous(args.before or path)
