@@ -304,3 +304,21 @@ def test_wheel_tag_refuses_a_release_whose_musl_lacks_relr(tmp_path: Path) -> No
     assert [p.name for p in (tmp_path / "3.18").iterdir()] == [
         whl.name.replace("musllinux_1_2", "alpine_3_18")
     ]
+
+
+@pytest.mark.parametrize(
+    "name", ["debian-1.2.3-1_amd64", "debian-1.2.5-3.1~deb13u1_amd64", "debian-1.2.6-2_amd64"]
+)
+def test_the_upstream_row_holds_for_builds_that_are_not_alpine_s(name: str) -> None:
+    """The core's table says upstream musl applies DT_RELR from 1.2.4: Debian's builds agree (1.2.3
+    crashes, 1.2.5 and 1.2.6 load). The probe runs with the loader as its libc (``ld-musl PROBE ARGS``)."""
+    from alpinetags import loaderfeatures
+    from tests import parts_loaders
+
+    loader = parts_loaders.real_loader(name)
+    relr = parts_dlprobe.feature_object("relr", "x86_64")
+    argv = [*loader.run_argv(), str(parts_dlprobe.probe("x86_64")), f"d:{relr}"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    got = parts_dlprobe.parse(proc.stdout)[str(relr)]
+    upstream = loaderfeatures.loader_features()["relr"].upstream_has(loader.version)
+    assert (got.actual == "loads") == upstream, (name, got)
