@@ -40,6 +40,9 @@ STT_SECTION, STT_FILE = 3, 4
 STV_DEFAULT, STV_PROTECTED = 0, 3
 DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
 SHT_GNU_VERDEF, SHT_GNU_VERNEED = 0x6FFFFFFD, 0x6FFFFFFE
+#: Dynamic tags kept with their values for ``alpinetags.loaderfeatures`` (what a loader must support):
+#: DT_FLAGS, DT_RELR, DT_FLAGS_1.
+LOADER_TAGS = frozenset({30, 36, 0x6FFFFFFB})
 VER_FLG_BASE, VER_FLG_WEAK = 1, 2
 #: No version table has more entries than this (glibc's libc.so.6 defines about 40).
 MAX_VERSION_ENTRIES = 4096
@@ -64,6 +67,7 @@ class DynamicSymbols:
     version_defs: frozenset[str] = frozenset()
     machine: int = 0  # e_machine, so that objects of the same ISA can be told apart even if arch is ""
     elf_class: int = 0  # 32 or 64
+    loader_tags: tuple[tuple[int, int], ...] = ()  # (tag, value) of .dynamic for the tags in LOADER_TAGS
 
     @property
     def is_python_extension(self) -> bool:
@@ -220,6 +224,7 @@ class _Dynamic:
     soname: str = ""
     rpath: tuple[str, ...] = ()
     runpath: tuple[str, ...] = ()
+    loader_tags: tuple[tuple[int, int], ...] = ()
 
 
 def _dynamic(f: BinaryIO, size: int, h: ElfHeader, budget: limits.Budget) -> _Dynamic:
@@ -243,8 +248,9 @@ def _dynamic(f: BinaryIO, size: int, h: ElfHeader, budget: limits.Budget) -> _Dy
         if count > limits.MAX_DYNAMIC_ENTRIES:
             raise limits.refused("PT_DYNAMIC", filesz // entry, limits.MAX_DYNAMIC_ENTRIES, "entries")
     values = dict(entries)  # the last of each tag, as musl's decode_vec keeps
+    loader_tags = tuple((t, v) for t, v in entries if t in LOADER_TAGS)
     if not any(t in (DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH) for t, _ in entries):
-        return _Dynamic()
+        return _Dynamic(loader_tags=loader_tags)
     if DT_STRTAB not in values or DT_STRSZ not in values:
         raise ElfError("PT_DYNAMIC names strings but has no DT_STRTAB/DT_STRSZ")
     strsz = values[DT_STRSZ]
@@ -264,7 +270,7 @@ def _dynamic(f: BinaryIO, size: int, h: ElfHeader, budget: limits.Budget) -> _Dy
         _paths(strings.name(values[DT_RUNPATH], "DT_RUNPATH"), "DT_RUNPATH") if DT_RUNPATH in values else ()
     )
     soname = strings.name(values[DT_SONAME], "DT_SONAME") if DT_SONAME in values else ""
-    return _Dynamic(tuple(needed), soname, rpath, runpath)
+    return _Dynamic(tuple(needed), soname, rpath, runpath, loader_tags)
 
 
 def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
@@ -345,6 +351,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
         version_defs=frozenset(version_defs),
         machine=h.machine,
         elf_class=h.elf_class,
+        loader_tags=dynamic.loader_tags,
     )
 
 

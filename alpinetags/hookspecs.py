@@ -75,6 +75,16 @@ class AlpinetagsSpec:
         """
 
     @hookspec
+    def alpinetags_libc_features(
+        self, root: str, distro_id: str, distro_version: str, arch: str
+    ) -> list[str]:
+        """Loader features (names of ``alpinetags/data/musl-loader-features.tsv``: ``relr``) that this
+        system's own libc build was *measured* to support although its upstream version does not (a
+        distribution's backport); ``[]`` when the plugin does not know the build. Read from files of
+        ``root`` (never run); asked only when an object needs such a feature.
+        """
+
+    @hookspec
     def alpinetags_wheel_report(self, needs: WheelNeeds) -> Optional[DistroReport]:
         """A distro plugin's rows for ``alpinetags wheel show``: where in its releases the wheel loads (its
         floor, the newest release that still ships the sonames it needs, the packages that ship them) and

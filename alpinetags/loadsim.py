@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import limits
+from . import limits, loaderfeatures
 from .arch import same_loader_arch
 from .elfdynamic import DynamicSymbols, read_dynamic_symbols
 from .errors import ElfError, InputRefused, RootRefused
@@ -52,6 +52,8 @@ class ObjectVerdict:
     missing_sonames: tuple[str, ...] = ()
     missing_symbols: tuple[str, ...] = ()
     missing_versions: tuple[str, ...] = ()
+    #: Loader features (``loaderfeatures``: ``relr``) some loaded object needs and this loader lacks.
+    missing_features: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     hints: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -71,6 +73,7 @@ class ObjectVerdict:
             "missing_sonames": list(self.missing_sonames),
             "missing_symbols": list(self.missing_symbols),
             "missing_versions": list(self.missing_versions),
+            "missing_features": list(self.missing_features),
             "reasons": list(self.reasons),
             "hints": list(self.hints),
             "notes": list(self.notes),
@@ -495,6 +498,10 @@ def verdict(
             missing_symbols.append(n if obj is closure.loaded[closure.start] else f"{shown}: {n}")
         if libc == "musl":
             own_libc_missing.update(n for n in lost if n in _musl_names(system.arch))
+    missing_features: list[str] = []
+    hint_list: list[str] = []
+    if libc == "musl":
+        missing_features = _feature_reasons(files, closure, python_api, reasons, hint_list)
     missing_versions: list[str] = []
     if libc == "glibc":
         for obj in closure.loaded:
@@ -512,7 +519,6 @@ def verdict(
                             f"(required by {files.display(obj.loc)})"
                         )
                         missing_versions.append(f"{file}: {v}")
-    hint_list: list[str] = []
     if hints is not None:
         for name in missing_sonames:
             hint_list.extend(h for h in hints(system, name) if h not in hint_list)
@@ -529,10 +535,34 @@ def verdict(
         missing_sonames=missing_sonames,
         missing_symbols=missing_symbols,
         missing_versions=missing_versions,
+        missing_features=missing_features,
         reasons=reasons,
         hints=hint_list,
         notes=notes,
     )
+
+
+def _feature_reasons(
+    files: Files, closure: Closure, dlopened: bool, reasons: list[str], hint_list: list[str]
+) -> list[str]:
+    """What the loaded objects (not the interpreter's own) need of musl's loader beyond names and this
+    root's loader lacks (``alpinetags.loaderfeatures``): appended to ``reasons`` and ``hint_list`` in the
+    loader's terms; returns the features."""
+    needs: dict[str, list[str]] = {}
+    for obj in closure.loaded[closure.start :]:
+        for feature in loaderfeatures.features_of(obj.symbols, dlopened):
+            needs.setdefault(feature, []).append(files.display(obj.loc))
+    if not needs:
+        return []
+    system = files.system
+    gaps = loaderfeatures.lacking(
+        needs, system.root, system.distro_id, system.distro_version, system.arch, system.musl_version
+    )
+    for feature in gaps:
+        for path in needs[feature]:
+            reasons.append(loaderfeatures.reason(feature, path, system.musl_version))
+        hint_list.append(loaderfeatures.hint(feature))
+    return list(gaps)
 
 
 def _replace(base: ObjectVerdict, **changes: Iterable[object]) -> ObjectVerdict:

@@ -21,11 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from . import facts
+from . import facts, loaderfeatures
 from .elfscan import ScannedContainer, scan_wheel
 from .wheelneeds import DistroReport, Overclaim, WheelNeeds, valid_report
 
 _MUSLLINUX_RE = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)\Z")
+#: What the musllinux policy (auditwheel's ``musllinux-policy.json``) lets a wheel take from the system
+#: besides libc; every other library must be bundled.
+MUSLLINUX_SYSTEM_SONAMES = frozenset({"libz.so.1"})
 
 
 def system_sonames(container: ScannedContainer) -> tuple[str, ...]:
@@ -150,21 +153,31 @@ def _honest_musllinux(ok: set[str], arch: str) -> Optional[str]:
     return None
 
 
-def _judge_musllinux(platform: str, missing_by: dict[str, tuple[str, ...]]) -> list[Overclaim]:
-    """What the musl releases a ``musllinux_X_Y`` tag admits lack (other tags are the plugins')."""
+def _judge_musllinux(
+    platform: str, missing_by: dict[str, tuple[str, ...]], sonames: Sequence[str] = ()
+) -> list[Overclaim]:
+    """What the musl releases a ``musllinux_X_Y`` tag admits lack (other tags are the plugins'), and the
+    system sonames the musllinux policy does not allow (a musl system need not have them at all)."""
     m = _MUSLLINUX_RE.match(platform)
     if not m:
         return []
+    out = []
+    external = tuple(s for s in sonames if s not in MUSLLINUX_SYSTEM_SONAMES)
+    if external:
+        allowed = ", ".join(["libc", *sorted(MUSLLINUX_SYSTEM_SONAMES)])
+        out.append(
+            Overclaim(platform, f"any musl system (the policy allows only {allowed} from it)", external)
+        )
     major, minor = int(m.group(1)), int(m.group(2))
     bad = [
         a.version
         for a in facts.musl_abis()
         if facts.version_tuple(a.version)[:2] >= (major, minor) and a.version in missing_by
     ]
-    if not bad:
-        return []
-    lacking = sorted({n for v in bad for n in missing_by[v]})
-    return [Overclaim(platform, f"musl {_span_text(bad)}", tuple(lacking))]
+    if bad:
+        lacking = sorted({n for v in bad for n in missing_by[v]})
+        out.append(Overclaim(platform, f"musl {_span_text(bad)}", tuple(lacking)))
+    return out
 
 
 def _plugin_reports(needs: WheelNeeds, registry: Any) -> tuple[tuple[str, DistroReport], ...]:
@@ -222,10 +235,14 @@ def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
     abis = facts.musl_abis(arch=abi_arch)
     per_object = libc_names(container, abi_arch)
     needed = frozenset().union(*per_object.values()) if per_object else frozenset()
+    features = loaderfeatures.wheel_features(o.symbols for o in container.objects)
     ok: list[str] = []
     missing_by: dict[str, tuple[str, ...]] = {}
     for abi in abis:
-        missing = abi.missing(needed)
+        # a loader feature is a floor like a name: the releases whose loader lacks it cannot load the wheel
+        missing = abi.missing(needed) | loaderfeatures.labels(
+            loaderfeatures.missing_upstream(features, abi.version)
+        )
         if missing:
             missing_by[abi.version] = tuple(sorted(missing))
         else:
@@ -244,9 +261,10 @@ def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
         musl_ok=tuple(ok),
         musl_missing=tuple(missing_by.items()),
         oldest_musl_list=abis[0].version,
+        loader_features=features,
     )
     distro = _plugin_reports(needs, registry)
-    overclaims = [o for platform in carried for o in _judge_musllinux(platform, missing_by)]
+    overclaims = [o for platform in carried for o in _judge_musllinux(platform, missing_by, sonames)]
     overclaims.extend(o for _, p in distro for o in p.overclaims)
     abi_note = ""
     if arches and arches != ["x86_64"]:

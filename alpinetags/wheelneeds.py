@@ -30,6 +30,9 @@ class WheelNeeds:
     musl_ok: tuple[str, ...]
     musl_missing: tuple[tuple[str, tuple[str, ...]], ...]
     oldest_musl_list: str  # the oldest symbol list there is: a floor there may be lower in truth
+    #: Loader features its ELF files need (``alpinetags.loaderfeatures``: ``relr``); the musl releases
+    #: whose loader lacks one are in ``musl_missing`` with its label (``DT_RELR``) among the names.
+    loader_features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

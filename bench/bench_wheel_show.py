@@ -15,8 +15,9 @@ What it does:
 3. puts the verdicts side by side; where they differ (or auditwheel fails), settles it with real loads:
    every extension module of the wheel is handed to musl's own loader (``ld-musl-x86_64.so.1 --list``) inside
    each real Alpine x86_64 root whose musl the carried tag admits and alpinetags says lacks names, and
-   inside the root at alpinetags' floor; the libc names the loader reports missing are compared with the
-   prediction.
+   inside the root at alpinetags' floor, and dlopened there with its constructors run
+   (``tests/parts_dlprobe.py``); the libc names the loader reports missing, and ``DT_RELR`` where the
+   dlopen crashed, are compared with the prediction.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from alpinetags import facts, wheelinfo  # noqa: E402
-from tests import realparts  # noqa: E402
+from tests import parts_dlprobe, realparts  # noqa: E402
 
 DEFAULT_WHEELS = REPO / ".cache" / "experiments" / "wheels"
 _CONSISTENT_RE = re.compile(r'is consistent with the following platform tag: "([^"]+)"')
@@ -184,6 +185,11 @@ def real_loads(wheel: Path, carried: str, report: wheelinfo.WheelReport, scratch
             zf.extractall(root / "tmp" / "w")
             modules = [n for n in zf.namelist() if n.endswith(".so") and ".libs/" not in n]
         got = loader_missing(root, modules)
+        # --list runs no code: the modules are also dlopened with their constructors run, and a crash there
+        # is what a loader that ignores DT_RELR does (issue 17)
+        probed = parts_dlprobe.run_probe(root, "x86_64", [("d", f"/tmp/w/{n}") for n in modules])
+        if any(o.reason.startswith("killed by signal") for o in probed.values()):
+            got.add("DT_RELR")
         want = set(predicted.get(m.musl_version, ()))
         verdict = "as predicted" if got == want else f"predicted {sorted(want)}"
         said = ", ".join(sorted(got)) if got else "loads"

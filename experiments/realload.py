@@ -5,8 +5,11 @@ libcrypto, libz, OpenSSL's engines and modules, ...) and every extension module 
 CPython 3.11 (``krunner_python('x86_64')``) is put into every real x86_64 Alpine root (3.6 ... 3.20,
 edge) and loaded there for real, in a chroot:
 
-* a minirootfs file: ``/lib/ld-musl-x86_64.so.1 --list FILE`` (the root's own loader maps the file,
-  resolves its ``DT_NEEDED`` in the root and relocates it, so a missing library or symbol is reported);
+* a minirootfs file: loaded by a real process of the root, code run (``tests/parts_dlprobe.py``): a
+  library ``dlopen``ed with ``RTLD_NOW`` and its constructors run, a program started (no arguments, stdin
+  and stdout on /dev/null). ``ld-musl --list`` was the ground truth before; it runs no code, so it calls a
+  file that the loader cannot really load (``DT_RELR`` on a musl that ignores it) "loads": where the two
+  disagree, the real load wins, and ``listed`` keeps what ``--list`` said (unless ``--no-list``);
 * an extension module: the Alpine CPython, placed in the root at ``/opt/krunner``, imports the file
   (``importlib`` from its path), which is exactly what ``import`` does in a real environment.
 
@@ -32,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
-from tests import realparts
+from tests import parts_dlprobe, realparts
 
 ARCH = "x86_64"
 #: Alpine arch -> the <arch> of its musl loader's name.
@@ -71,9 +74,11 @@ class Load:
     predicted: Optional[str]  # "loads" / "fails", None when the native check is not available
     actual: str  # "loads" / "fails"
     reason: str  # what the real loader (or import) named as missing; or a note when it loaded
-    #: For a failure: the real loader named at least one soname or symbol, and the check named all of them.
+    #: For a failure: the real loader named at least one soname or symbol, and the check named all of them
+    #: (for a crash: the check named a loader feature the root lacks).
     explained: Optional[bool] = None
     predicted_reason: str = ""  # what the check named as missing, shortened
+    listed: Optional[str] = None  # what ``ld-musl --list`` said ("loads"/"fails"), when it was also run
 
 
 def short(sonames: Iterable[str], symbols: Iterable[str], limit: int = 6) -> str:
@@ -218,13 +223,24 @@ def _run_in_root(root: Path, argv: list[str], arch: str) -> subprocess.Completed
     )
 
 
-def load_in_root(
-    run_on: str, subjects: Sequence[Subject], workdir: Path, arch: str = ARCH
-) -> dict[str, tuple[str, str]]:
-    """Load every subject for real in a private copy of the real ``run_on`` root: ``{key: (actual, reason)}``.
+def _is_program(path: Path) -> bool:
+    """An ELF file with a PT_INTERP: started as a program, not dlopened."""
+    from alpinetags.elffile import read_elf
 
-    One chroot for all ``--list`` loads and one Python process for all imports, so a root costs two
-    process starts, not hundreds.
+    try:
+        return bool(read_elf(str(path)).interpreter)
+    except Exception:
+        return False
+
+
+def load_in_root(
+    run_on: str, subjects: Sequence[Subject], workdir: Path, arch: str = ARCH, with_list: bool = False
+) -> dict[str, tuple[str, str]]:
+    """Load every subject for real in a private copy of the real ``run_on`` root: ``{key: (actual, reason)}``
+    (with ``with_list``, also ``{"list:" + key: (what --list said, its message)}``).
+
+    One probe process for all minirootfs files (each load in a forked child) and one Python process for
+    all imports, so a root costs a few process starts, not hundreds.
     """
     root = realparts.copy_minirootfs(run_on, workdir / f"root-{arch}-{run_on}", arch)
     try:
@@ -236,16 +252,18 @@ def load_in_root(
             dest = root / _in_root(s).lstrip("/")
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(s.host_path, dest)
-        (base / "list.txt").write_text("".join(_in_root(s) + "\n" for s in listed))
-        (base / "list.sh").write_text(_LIST_SCRIPT)
         found: dict[str, tuple[str, str]] = {}
         if listed:
+            items = [("x" if _is_program(s.host_path) else "d", _in_root(s)) for s in listed]
+            for path, o in parts_dlprobe.run_probe(root, arch, items).items():
+                found[path] = (o.actual, o.reason)
+        if listed and with_list:
+            (base / "list.txt").write_text("".join(_in_root(s) + "\n" for s in listed))
+            (base / "list.sh").write_text(_LIST_SCRIPT)
             proc = _run_in_root(root, ["/bin/sh", f"{SUBJECTS_IN_ROOT}/list.sh", loader(arch)], arch)
-            found.update(_parse(proc.stdout))
+            found.update({"list:" + k: v for k, v in _parse(proc.stdout).items()})
         if modules:
-            prefix = realparts.krunner_python(arch)
-            shutil.copytree(prefix, root / KRUNNER_IN_ROOT.lstrip("/"), symlinks=True, dirs_exist_ok=True,
-                            copy_function=realparts._link_or_copy)  # fmt: skip
+            parts_dlprobe.place_krunner(root, arch)
             (base / "modules.txt").write_text("".join(f"{s.module} {_in_root(s)}\n" for s in modules))
             (base / "import.py").write_text(_IMPORT_SCRIPT)
             argv = [f"{KRUNNER_IN_ROOT}/bin/python3.11", "-I", "-S", f"{SUBJECTS_IN_ROOT}/import.py"]
@@ -256,7 +274,15 @@ def load_in_root(
                 reason = "interpreter did not start: " + "; ".join(why[:3])
                 parsed = {_in_root(s): ("not-run", reason) for s in modules}
             found.update(parsed)
-        return {s.key: found.get(_in_root(s), ("not-run", "no output for this file")) for s in subjects}
+        out = {s.key: found.get(_in_root(s), ("not-run", "no output for this file")) for s in subjects}
+        out.update(
+            {
+                "list:" + s.key: found["list:" + _in_root(s)]
+                for s in subjects
+                if "list:" + _in_root(s) in found
+            }
+        )
+        return out
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -265,7 +291,9 @@ def load_in_root(
 # the predictions
 
 
-Prediction = tuple[Optional[str], frozenset[str], frozenset[str]]  # verdict, missing sonames, symbols
+#: verdict, missing sonames, symbols, loader features
+Prediction = tuple[Optional[str], frozenset[str], frozenset[str], frozenset[str]]
+_NO_PREDICTION: Prediction = (None, frozenset(), frozenset(), frozenset())
 
 
 def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[str, Prediction]:
@@ -277,7 +305,7 @@ def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[
 
         from alpinetags import native
     except ImportError:
-        return {s.key: (None, frozenset(), frozenset()) for s in subjects}
+        return {s.key: _NO_PREDICTION for s in subjects}
     root = str(realparts.alpine_minirootfs(run_on, arch))
     tag_arch = {a.alpine_arch: a.tag_arch for a in facts.alpine_arches()}[arch]
     system = native.read_system(root, arch=tag_arch)
@@ -294,11 +322,17 @@ def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[
         for s in group:
             obj = by_path.get(os.path.realpath(s.host_path))
             if obj is None:
-                out[s.key] = (None, frozenset(), frozenset())
+                out[s.key] = _NO_PREDICTION
                 continue
             # a library's missing symbol may be named "path: name"
             symbols = frozenset(n.rsplit(": ", 1)[-1] for n in obj.missing_symbols)
-            out[s.key] = ("loads" if obj.loads else "fails", frozenset(obj.missing_sonames), symbols)
+            features = frozenset(obj.missing_features)
+            out[s.key] = (
+                "loads" if obj.loads else "fails",
+                frozenset(obj.missing_sonames),
+                symbols,
+                features,
+            )
     return out
 
 
@@ -321,25 +355,33 @@ def run(
     workdir: Path,
     with_prediction: bool = True,
     arch: str = ARCH,
+    with_list: bool = False,
 ) -> list[Load]:
     rows = []
     for r in run_on:
-        actual = load_in_root(r, subjects, workdir, arch)
+        actual = load_in_root(r, subjects, workdir, arch, with_list)
         predicted = predict(subjects, r, arch) if with_prediction else {}
         for s in subjects:
             got, why = actual[s.key]
-            pred, pred_sonames, pred_symbols = predicted.get(s.key, (None, frozenset(), frozenset()))
+            pred, pred_sonames, pred_symbols, pred_features = predicted.get(s.key, _NO_PREDICTION)
             if got not in ("loads", "fails"):
                 continue  # a module whose interpreter does not start here: its rows say why
             sonames, symbols = real_causes(why)
             explained = None
             if got == "fails":
                 reason = short(sonames, symbols) or why
-                explained = bool(sonames or symbols) and sonames <= pred_sonames and symbols <= pred_symbols
+                if why.startswith("killed by signal"):  # no name to compare: the check must name a feature
+                    explained = bool(pred_features)
+                else:
+                    explained = (
+                        bool(sonames or symbols) and sonames <= pred_sonames and symbols <= pred_symbols
+                    )
             else:
                 reason = why  # empty, or the note that the module's init failed after the file loaded
-            pred_reason = short(pred_sonames, pred_symbols)
-            rows.append(Load(s.file, s.built_on, r, arch, pred, got, reason, explained, pred_reason))
+            pred_reason = "; ".join(x for x in (short(pred_sonames, pred_symbols),
+                                                 ", ".join(sorted(pred_features))) if x)  # fmt: skip
+            listed = actual.get("list:" + s.key, (None, ""))[0]
+            rows.append(Load(s.file, s.built_on, r, arch, pred, got, reason, explained, pred_reason, listed))
     return rows
 
 
@@ -379,7 +421,42 @@ def arch_differences(rows: Sequence[Load], arch: str, base: str = ARCH) -> tuple
     return len(common), [r for r in common if ref[(r.built_on, _normal(r.file, arch), r.run_on)] != r.actual]
 
 
-def markdown(rows: Sequence[Load]) -> str:
+def blind_spots(rows: Sequence[Load], before: Sequence[dict[str, object]] = ()) -> list[str]:
+    """Where ``ld-musl --list`` and the real load disagree, and how the predictions made while ``--list``
+    was the ground truth (``before``: the previous ``real-loads.json``'s rows) fare against real loads."""
+    listed = [r for r in rows if r.listed is not None]
+    blind = [r for r in listed if r.listed != r.actual]
+    lines = [
+        f"- `ld-musl --list` beside the real load: {len(listed)} minirootfs loads compared, **{len(blind)}** "
+        f"disagree ({sum(r.listed == 'loads' for r in blind)} where --list said loads and the real load "
+        f"failed: {', '.join(sorted({r.reason for r in blind})) or 'none'}).",
+    ]
+    files = sorted(
+        {(r.arch, r.built_on, r.file) for r in blind}, key=lambda x: (x[0], _release_key(x[1]), x[2])
+    )
+    if files:
+        shown = ", ".join(f"{b} `{f}` ({a})" for a, b, f in files[:12])
+        lines.append(f"  Files: {shown}{' ...' if len(files) > 12 else ''} ({len(files)} files).")
+    if before:
+        actual = {(r.arch, r.built_on, r.file, r.run_on): r.actual for r in rows}
+        judged = [b for b in before if (b["arch"], b["built_on"], b["file"], b["run_on"]) in actual]
+        wrong = [
+            b for b in judged if b["predicted"] != actual[(b["arch"], b["built_on"], b["file"], b["run_on"])]
+        ]
+        era = (
+            'the `--list` era (the previous `real-loads.json`, "0 mispredictions")'
+            if not any("listed" in b for b in before)
+            else "the previous `real-loads.json`"
+        )
+        lines.append(
+            f"- The predictions of {era} "
+            f"against real loads: {len(judged) - len(wrong)} of {len(judged)} still hold, **{len(wrong)}** "
+            f'were wrong ({sum(b["predicted"] == "loads" for b in wrong)} a wrong "loads").'
+        )
+    return lines
+
+
+def markdown(rows: Sequence[Load], before: Sequence[dict[str, object]] = ()) -> str:
     """``real-loads.md``: the counts, then each file that fails somewhere, with where and why."""
     s = summary(rows)
     main = [r for r in rows if r.arch == ARCH]
@@ -399,13 +476,15 @@ def markdown(rows: Sequence[Load]) -> str:
         "# Real loads against the native check's predictions",
         "",
         "Made by `python -m experiments.realload` (`bash experiments/run.sh`). Each row of "
-        "`real-loads.json` is one real load in a chroot of a real Alpine minirootfs: the root's own "
-        "`ld-musl-<arch>.so.1 --list FILE` for the files Alpine built into the minirootfs, an import by the "
-        "Alpine-built CPython 3.11 for its extension modules; beside it, `alpinetags.native.check_paths` on "
-        "the same root, read from disk. aarch64 runs under qemu-user, x86 natively.",
+        "`real-loads.json` is one real load in a chroot of a real Alpine minirootfs, with code run: each "
+        "library Alpine built into the minirootfs `dlopen`ed with its constructors run, each program started "
+        "(`tests/parts_dlprobe.py`), and the Alpine-built CPython 3.11's extension modules imported by it; "
+        "beside it, `alpinetags.native.check_paths` on the same root, read from disk, and (column `listed`) "
+        "what the root's own `ld-musl-<arch>.so.1 --list FILE` says, the ground truth before issue 17. "
+        "aarch64 runs under qemu-user, x86 natively.",
         "",
         f"- All arches: **{s['rows']} real loads**, {s['fails']} fail; **{s['mispredictions']}** "
-        f"mispredictions; failures explained by a soname or symbol the prediction names: "
+        f"mispredictions; failures explained by a soname, symbol or loader feature the prediction names: "
         f"{s['fails'] - s['failures_unexplained']} of {s['fails']}.",
         f"- x86_64: {len(files)} files x {len(roots_run)} roots ({', '.join(roots_run)}) = "
         f"**{m['rows']} real loads**: {m['loads']} load, {m['fails']} fail; {m['mispredictions']} "
@@ -418,9 +497,12 @@ def markdown(rows: Sequence[Load]) -> str:
         f"{causes['musl'] + causes['library']}, of which {causes['musl']} name musl's own (a build on a "
         "newer musl loaded on an older one: `getrandom`, `copy_file_range`, `reallocarray`, ...) and "
         f"{causes['library']} another library's "
-        "with the same soname (a newer OpenSSL 3.x build on an older 3.x: `libssl.so.3` of 3.20 on 3.17).",
+        "with the same soname (a newer OpenSSL 3.x build on an older 3.x: `libssl.so.3` of 3.20 on 3.17); "
+        f"a crash with no name at all {causes['crash']} (SIGSEGV: a DT_RELR build of 3.18 or later on a musl "
+        "that ignores DT_RELR, 3.14 and older; the check names the loader feature).",
         "- Not run: the CPython's extension modules on roots where the interpreter itself does not start "
         f"(x86_64: {', '.join(no_python) or 'none'}; its `bin/python3.11` rows say why).",
+        *blind_spots(rows, before),
         "",
         "## Other arches: only what differs from x86_64",
         "",
@@ -471,9 +553,12 @@ def _causes(rows: Sequence[Load]) -> dict[str, int]:
     from alpinetags import facts
 
     libc_names = facts.known_libc_names()
-    out = {"soname": 0, "musl": 0, "library": 0}
+    out = {"soname": 0, "musl": 0, "library": 0, "crash": 0}
     for r in rows:
         if r.actual != "fails":
+            continue
+        if r.reason.startswith("killed by signal"):
+            out["crash"] += 1
             continue
         if not r.reason.startswith("symbols not found"):
             out["soname"] += 1
@@ -504,11 +589,29 @@ def _release_key(release: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", release.split("/")[0]))
 
 
+def _previous(path: str) -> list[dict[str, object]]:
+    """The rows of an earlier ``real-loads.json`` (none if there is none)."""
+    if not path or not os.path.isfile(path):
+        return []
+    data = json.loads(Path(path).read_text())
+    return [d for d in data if isinstance(d, dict)]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m experiments.realload", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="experiments/results", help="directory for real-loads.json")
     p.add_argument("--no-predict", action="store_true", help="real loads only (no native check)")
+    p.add_argument("--no-list", action="store_true", help="skip ld-musl --list beside the real loads")
+    p.add_argument(
+        "--before", help="an earlier real-loads.json whose predictions to compare (default: --out's)"
+    )
+    p.add_argument("--remake-md", action="store_true", help="only rewrite real-loads.md from real-loads.json")
     args = p.parse_args(argv)
+    if args.remake_md:
+        path = os.path.join(args.out, "real-loads.json")
+        rows_done = [Load(**d) for d in json.loads(Path(path).read_text())]
+        Path(args.out, "real-loads.md").write_text(markdown(rows_done, _previous(args.before or "")))
+        return 0
     rows: list[Load] = []
     with tempfile.TemporaryDirectory(prefix="realload-") as tmp:
         for arch in ARCHES:
@@ -516,13 +619,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if arch in realparts.KRUNNER_ARCHES:
                 subjects += krunner_subjects(arch=arch)
             run_on = [m.minor for m in roots(arch)]
-            rows += run(subjects, run_on, Path(tmp), with_prediction=not args.no_predict, arch=arch)
+            rows += run(subjects, run_on, Path(tmp), with_prediction=not args.no_predict, arch=arch,
+                        with_list=not args.no_list)  # fmt: skip
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "real-loads.json")
+    before = _previous(args.before or path)
     with open(path, "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(asdict(r)) for r in rows) + "\n]\n")
     with open(os.path.join(args.out, "real-loads.md"), "w", encoding="utf-8") as f:
-        f.write(markdown(rows))
+        f.write(markdown(rows, before))
     print(json.dumps(summary(rows)), f"-> {path}, real-loads.md")
     return 0
 

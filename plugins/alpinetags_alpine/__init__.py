@@ -42,7 +42,7 @@ from alpinetags.interpreter import Interpreter, InterpreterFile
 from alpinetags.musl import LOADER_ARCH, musl_release
 from alpinetags.os_release import read_first_line
 
-from . import facts
+from . import facts, loaderbuilds
 
 if TYPE_CHECKING:  # the wheel hooks' types: the pip hook never needs them loaded
     from alpinetags.wheelneeds import DistroReport, TagVerdict, WheelNeeds
@@ -250,6 +250,17 @@ def alpinetags_native_hints(distro_id: str, distro_version: str, arch: str, sona
     if distro_id != "alpine":
         return []
     return facts.alpine_soname_hints(distro_version, soname)
+
+
+@hookimpl
+def alpinetags_libc_features(root: str, distro_id: str, distro_version: str, arch: str) -> list[str]:
+    """Loader features the root's own musl build was measured to do (``loaderbuilds``): only for a root
+    whose apk database names the musl package its loader comes from; a stated release gives nothing (an
+    early point release may lack what a later revision carried back)."""
+    if distro_id != "alpine" or not root:
+        return []
+    # imported with the plugin: pip blocks imports while it installs, when the native check asks this
+    return loaderbuilds.root_features(root, arch)
 
 
 @hookimpl(tryfirst=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from alpinetags import loaderfeatures
 from alpinetags.model import Platform
 from alpinetags.wheelneeds import DistroReport, Overclaim, TagVerdict, WheelNeeds
 
@@ -155,6 +156,46 @@ def alpine_floor(
     return floor, notes
 
 
+def unknown_overclaims(carried: Sequence[str], unknown: Sequence[str]) -> list[Overclaim]:
+    """A carried ``alpine_X_Y`` tag promises the release's packages: a soname no package of the table ships
+    is a promise nothing backs (the table has its libraries, not all of Alpine: it says "not known")."""
+    if not unknown:
+        return []
+    return [
+        Overclaim(
+            p,
+            f"Alpine {m.group(1)}.{m.group(2)} and later (no package the soname table knows ships it)",
+            tuple(unknown),
+        )
+        for p in carried
+        if (m := _TAG_RE.match(p))
+    ]
+
+
+def backport_note(features: Sequence[str], arch: str, floor: Optional[str]) -> str:
+    """Where a loader feature that sets the floor was measured to work before it (an Alpine musl build that
+    carried it back), and why the floor stays: an ``alpine_X_Y`` tag speaks for every point release."""
+    from .loaderbuilds import backports
+
+    by_tag = {a.tag_arch: a.alpine_arch for a in facts.alpine_arches()}
+    labels = {"relr": "DT_RELR", "static-tls": "DF_STATIC_TLS"}
+    parts = []
+    for feature in features:
+        early = []
+        for m in backports(feature):
+            release = m.root.split()[0]
+            if m.arch != by_tag.get(arch) or not re.match(r"\d+\.\d+", release):
+                continue
+            if floor is None or facts.version_tuple(release)[:2] < facts.version_tuple(floor)[:2]:
+                early.append(f"{release} (musl {m.musl_package})")
+        if early:
+            parts.append(
+                f"{labels.get(feature, feature)}: measured to load on {', '.join(early)}, builds that "
+                "carried it back; earlier point releases of those branches were not measured"
+            )
+    return "; ".join(parts)
+
+
 def _honest_tag(floor: Optional[str], arch: str) -> Optional[str]:
     if floor is None or not arch or "," in arch:
         return None
@@ -181,6 +222,9 @@ def wheel_report(needs: WheelNeeds) -> DistroReport:
     floor, notes = alpine_floor(needs.musl_ok, spans, table, needs.oldest_musl_list)
     if unknown:
         notes.append(f"not in the soname table: {', '.join(unknown)} (their releases are not checked)")
+    early = backport_note(needs.loader_features, needs.arch, floor)
+    if early:
+        notes.append(early)
     note = "; ".join(notes)
     last, breaks_at = newest_release(spans, table)
     compat = tuple(
@@ -190,9 +234,19 @@ def wheel_report(needs: WheelNeeds) -> DistroReport:
     )
     missing_by = dict(needs.musl_missing)
     overclaims = [o for platform in needs.carried for o in judge_tag(platform, missing_by, spans)]
-    honest = _honest_tag(floor, needs.arch)
-    shown = f"{floor} ({honest})" if floor else "unknown"
+    overclaims += unknown_overclaims(needs.carried, unknown)
+    honest = None if unknown else _honest_tag(floor, needs.arch)
+    shown = (
+        f"{floor} ({honest or 'no honest tag: ' + ', '.join(unknown) + ' not known to ship'})"
+        if floor
+        else "unknown"
+    )
     soname_rows: list[tuple[str, str]] = []
+    if unknown:
+        known = "no package of the soname table ships it in any Alpine release"
+        soname_rows.append(
+            ("not known", f"{', '.join(unknown)}: {known} (its 28 libraries are not all of Alpine)")
+        )
     if needs.system_sonames:
         if last is None:
             soname_rows.append(("sonames exist until", "unknown (not in the soname table)"))
@@ -231,9 +285,20 @@ def tag_check(release: str, needs: WheelNeeds, root_musl_ok: Optional[bool]) -> 
         if lacking:
             out.append(f"Alpine {release} does not ship {', '.join(lacking)} (the soname table says)")
     missing_by = dict(needs.musl_missing)
+    features = loaderfeatures.labels(needs.loader_features)
     for rel in facts.alpine_releases():
-        if rel.version == release and rel.musl in missing_by:
-            said = f"Alpine {release}'s musl {rel.musl} lacks {', '.join(missing_by[rel.musl])}"
+        lacks = [n for n in missing_by.get(rel.musl, ()) if n not in features]
+        gaps = [n for n in missing_by.get(rel.musl, ()) if n in features]
+        if rel.version == release and gaps:
+            said = f"Alpine {release}'s musl {rel.musl} does not support {', '.join(gaps)} upstream"
+            if root_musl_ok is None:
+                out.append(said)
+            else:
+                # the core found the root's own build to support it (a measured backport), or refused
+                warnings.append(f"{said}; this root's build does (measured): earlier {release} point "
+                                "releases may not")  # fmt: skip
+        if rel.version == release and lacks:
+            said = f"Alpine {release}'s musl {rel.musl} lacks {', '.join(lacks)}"
             if root_musl_ok:
                 # The root's own musl package has them (an Alpine backport): it loads here, and the tag is
                 # for the whole branch, whose earlier point releases may not have them.
