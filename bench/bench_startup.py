@@ -85,7 +85,7 @@ def interleaved(runs: int, sides: Sequence[Callable[[], Timing]]) -> list[Timing
 def row(what: str, ours: Timing, theirs: Timing, target: str) -> str:
     return (
         f"| {what} | {ours[0] * 1e3:.1f} / {ours[1] * 1e3:.1f} ms | {theirs[0] * 1e3:.1f} / "
-        f"{theirs[1] * 1e3:.1f} ms | {ours[0] / theirs[0]:.2f}× / {ours[1] / theirs[1]:.2f}× | {target} |"
+        f"{theirs[1] * 1e3:.1f} ms | {ours[0] / theirs[0]:.2f}x / {ours[1] / theirs[1]:.2f}x | {target} |"
     )
 
 
@@ -105,8 +105,8 @@ def tags_rows(runs: int, env: dict[str, str], our_env: dict[str, str]) -> list[s
         ],
     )
     return [
-        row("`alpinetags tags` vs packaging's `sys_tags()` printed", tags, pk, "≤ 1.2×"),
-        row("`import alpinetags; alpinetags.sys_tags()` vs packaging's", api, pk_api, "≤ 1.15×"),
+        row("`alpinetags tags` vs packaging's `sys_tags()` printed", tags, pk, "≤ 1.2x"),
+        row("`import alpinetags; alpinetags.sys_tags()` vs packaging's", api, pk_api, "≤ 1.15x"),
     ]
 
 
@@ -132,7 +132,7 @@ def pth_row(runs: int, env: dict[str, str], base: Path) -> str:
         return timed([py, "-c", "pass"], env)
 
     on, off = interleaved(runs, [with_pth, without])
-    return row("`python -c pass`, hook `.pth` vs none", on, off, "≤ 1.02×")
+    return row("`python -c pass`, hook `.pth` vs none", on, off, "≤ 1.02x")
 
 
 def elf_files(root: Path) -> list[Path]:
@@ -194,8 +194,8 @@ def check_rows(runs: int, env: dict[str, str], our_env: dict[str, str], base: Pa
     folder, each = interleaved(runs, [folder_check, loader_each])
     return [
         row(f"one `check FILE` vs the loader on it (median of {len(own)} 3.19 files)", single, native, ""),
-        row("one `check FILE` vs `alpinetags tags`", single, tags, "≤ 2×"),
-        row(f"one `check` over {len(every)} files vs the loader once per file", folder, each, "≤ 1×"),
+        row("one `check FILE` vs `alpinetags tags`", single, tags, "≤ 2x"),
+        row(f"one `check` over {len(every)} files vs the loader once per file", folder, each, "≤ 1x"),
     ]
 
 
