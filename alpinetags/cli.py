@@ -13,14 +13,18 @@ heavy only inside that ``func``.
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    import argparse
+
+# argparse and json are imported where they are used: ``alpinetags tags`` answered by the detection
+# cache needs neither (``_plain_tags``, issue 21).
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_PROBE = 0, 1, 2, 3
 
@@ -93,6 +97,8 @@ def examples_epilog(examples: str) -> str:
 
 def positive_int(text: str) -> int:
     """argparse type for counts such as ``--limit``: 1 or more (argparse exits 2 naming the value)."""
+    import argparse
+
     try:
         value = int(text)
     except ValueError:
@@ -104,6 +110,8 @@ def positive_int(text: str) -> int:
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     """Options every command takes. Defaults are SUPPRESSed so they may stand before or after it."""
+    import argparse
+
     s = argparse.SUPPRESS
     g = parser.add_argument_group("what to probe")
     g.add_argument(
@@ -171,6 +179,8 @@ def make_registry(args: argparse.Namespace, target: Any) -> Any:
 
 def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
     if opt(args, "json"):
+        import json
+
         print(json.dumps(data, indent=2))
     else:
         print(text())
@@ -278,6 +288,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="alpinetags",
         description="Wheel tags for this system, with distro tags (alpine_3_19_x86_64) before the "
@@ -346,14 +358,33 @@ def configure_logging(verbose: bool) -> None:
     logger.propagate = False
 
 
+def _plain_tags() -> int:
+    """``alpinetags tags`` with no option: ``cmd_tags`` for the default target, through the detection
+    cache (``tags.default_platforms``), without building the parser (speed, issue 21)."""
+    from .tags import default_platforms, tags_for_platforms
+
+    print("\n".join(str(t) for t in tags_for_platforms(default_platforms())))
+    return EXIT_OK
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from .errors import AlpinetagsError, ConfigError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_logging(bool(opt(args, "verbose")))
+    words = sys.argv[1:] if argv is None else list(argv)
+    # speed (issue 21): `tags` alone needs no parser; a plugin name to disable may be unknown (make_registry
+    # warns), so ALPINETAGS_DISABLE_PLUGINS takes the ordinary path.
+    if words == ["tags"] and not os.environ.get("ALPINETAGS_DISABLE_PLUGINS"):
+        run: Callable[[], int] = _plain_tags
+        configure_logging(False)
+    else:
+        args = build_parser().parse_args(words)
+        configure_logging(bool(opt(args, "verbose")))
+
+        def run() -> int:
+            return int(args.func(args))
+
     try:
-        return int(args.func(args))
+        return run()
     except ConfigError as exc:
         print(f"alpinetags: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,342 @@
+"""A per-user cache of the detection, keyed on everything the detection read.
+
+Detecting the system reads a few small files (well under a millisecond), but getting there imports
+pluggy, distro, the plugins and a dozen modules of this package: about as much again as packaging's
+whole ``sys_tags()``. The answer changes only when one of its inputs does, so this module keeps the
+answer (the platform, the plugins' platform tags, and the standard tags unless packaging computes them
+live) in a file of the user's cache directory, next to a *key*: a text that names every input as its
+``lstat`` signature (device, inode, mode, size, modification and change times). A call first rebuilds
+the key with nothing but ``os.lstat``, ``os.readlink`` and ``os.scandir`` and uses the file only when the
+key is equal, byte for byte. What is in the key:
+
+* this interpreter (``sys.executable``, ``sys.version``, ``sys.maxsize``), the user id, the root (real
+  path), every ``ALPINETAGS_*`` variable (except ``ALPINETAGS_NO_CACHE``) and ``_PYTHON_HOST_PLATFORM``
+  (it changes ``sysconfig.get_platform()``);
+* every file detection may read, inside the root, signed link by link along the way ``Target.resolve``
+  takes (a link retargeted, a file created where none was, or a file edited, moved or replaced all
+  change it): ``/etc/os-release``, ``/usr/lib/os-release``, ``/etc/alpine-release``, ``/etc/apk/arch``,
+  the interpreter (``sys.executable``, or the root's candidates), the loader its ``PT_INTERP`` names and
+  the musl loader assumed for the arch;
+* the plugins: ``sys.path``, and for each of its directories the names of its ``.dist-info`` and
+  ``.egg-info`` entries and the signature of each one's ``entry_points.txt`` (a plugin installed,
+  removed or upgraded changes it, so it is seen on the next call);
+* the code that answered: every file beside ``alpinetags/__init__.py`` and beside each shipped plugin's
+  module (an upgrade or an edit of an editable install).
+
+An answer is written only when nothing went wrong (no warning of any kind), only the shipped plugins
+answered (a third-party plugin may read anything, so with one loaded nothing is cached), and the
+inputs signed before detection still sign the same after it. The file is written atomically (a
+temporary file renamed), in a directory ``0700`` of the user's own; it is ignored (and the detection
+simply runs) when it is not a regular file, is a link, is not the user's own, is writable by group or
+others, is too large, or does not parse. Every failure to read or write it is silent: the cache can
+only make a call faster, never change its answer. ``ALPINETAGS_NO_CACHE=1`` switches it off.
+
+This module imports only ``os``, ``stat``, ``sys`` and ``binascii``: it runs before anything else.
+"""
+
+from __future__ import annotations
+
+import binascii
+import os
+import stat
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Optional
+
+NO_CACHE_ENV = "ALPINETAGS_NO_CACHE"
+FORMAT = "alpinetags detection cache 1"
+#: A real entry is a few kilobytes; anything larger is not one of ours.
+MAX_SIZE = 1 << 20
+#: Files the core and the shipped plugins read in any root (besides the interpreter and its loader).
+ROOT_FILES = ("/etc/os-release", "/usr/lib/os-release", "/etc/alpine-release", "/etc/apk/arch")
+_MAX_LINKS = 40
+
+
+def cache_dir(environ: Mapping[str, str]) -> Optional[str]:
+    """``$XDG_CACHE_HOME/alpinetags``, else ``$HOME/.cache/alpinetags``; ``None`` when neither is an
+    absolute path (no place that is surely the user's)."""
+    base = environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = environ.get("HOME", "")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return os.path.join(base, "alpinetags")
+
+
+def enabled(environ: Mapping[str, str]) -> bool:
+    """False when ``ALPINETAGS_NO_CACHE`` is set to anything but ``""`` or ``0``."""
+    return environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+def _sig(st: os.stat_result) -> str:
+    return f"{st.st_mode:o},{st.st_dev},{st.st_ino},{st.st_size},{st.st_mtime_ns},{st.st_ctime_ns}"
+
+
+def sign_path(root: str, inside: str) -> str:
+    """The signature of ``inside`` as seen in ``root``: each step of its resolution, links followed
+    inside the root as ``Target.resolve`` follows them. A directory on the way counts by its identity
+    (what is in it counts through the entries signed); a link by its identity and text; the last file by
+    its full signature; a missing step by its error (so a file created there is seen)."""
+    parts = [p for p in inside.split("/") if p not in ("", ".")]
+    done: list[str] = []
+    out = [inside]
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        host = os.path.join(root, *done, part)
+        try:
+            st = os.lstat(host)
+        except (OSError, ValueError) as exc:
+            out.append(f"!{getattr(exc, 'errno', None)}")
+            break
+        if stat.S_ISLNK(st.st_mode):
+            links += 1
+            try:
+                dest = os.readlink(host)
+            except OSError as exc:
+                out.append(f"!{exc.errno}")
+                break
+            out.append(f"L{_sig(st)}>{dest}")
+            if links > _MAX_LINKS:
+                break
+            if dest.startswith("/"):
+                done = []
+            parts = [p for p in dest.split("/") if p not in ("", ".")] + parts
+            continue
+        on_the_way = stat.S_ISDIR(st.st_mode) and parts
+        out.append(f"D{st.st_mode:o},{st.st_dev},{st.st_ino}" if on_the_way else _sig(st))
+        done.append(part)
+    return " ".join(out)
+
+
+def sign_plugins(paths: Sequence[str]) -> list[str]:
+    """What the entry-point reader (``entrypoints.entry_points``) would find, without reading it: each
+    directory of ``paths`` with the sorted names of its metadata entries and their ``entry_points.txt``."""
+    out = []
+    for entry in paths:
+        where = entry or "."
+        try:
+            with os.scandir(where) as it:
+                names = sorted(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
+            st = os.stat(where)
+        except (OSError, ValueError) as exc:
+            out.append(f"path {entry!r} !{getattr(exc, 'errno', None)}")
+            continue
+        out.append(f"path {entry!r} {st.st_dev},{st.st_ino}")
+        for name in names:
+            try:
+                sig = _sig(os.stat(os.path.join(where, name, "entry_points.txt")))
+            except (OSError, ValueError) as exc:
+                sig = f"!{getattr(exc, 'errno', None)}"
+            out.append(f"  {name!r} {sig}")
+    return out
+
+
+def sign_code(dirs: Iterable[str]) -> list[str]:
+    """Every regular file directly in each of ``dirs`` (the package and the shipped plugins' modules)."""
+    out = []
+    for d in dirs:
+        try:
+            with os.scandir(d) as it:
+                entries = sorted((e.name, _sig(e.stat(follow_symlinks=False))) for e in it if e.is_file())
+        except OSError as exc:
+            out.append(f"code {d!r} !{exc.errno}")
+            continue
+        out.append(f"code {d!r} " + " ".join(f"{n!r}={s}" for n, s in entries))
+    return out
+
+
+def selector(root: str, environ: Mapping[str, str]) -> list[str]:
+    """The part of the key that says which question is asked: interpreter, user, root, settings."""
+    settings = sorted(
+        (k, v) for k, v in environ.items() if (k.startswith("ALPINETAGS_") and k != NO_CACHE_ENV)
+    )
+    return [
+        FORMAT,
+        f"python {sys.executable!r} {sys.version!r} {sys.maxsize}",
+        f"uid {os.geteuid()}",
+        f"root {root!r} {os.path.realpath(root)!r}",
+        f"env {settings!r} {environ.get('_PYTHON_HOST_PLATFORM')!r}",
+        f"sys.path {sys.path!r} {os.getcwd() if '' in sys.path else ''!r}",
+    ]
+
+
+def input_key(root: str, running: bool, environ: Mapping[str, str], candidates: Sequence[str]) -> list[str]:
+    """The key of what the detection reads before it knows the interpreter's loader: the selector,
+    the root's files, the interpreter (``sys.executable`` when ``running``, else the root's
+    ``candidates``), the plugins."""
+    lines = selector(root, environ)
+    lines += [f"file {sign_path(root, p)}" for p in ROOT_FILES]
+    if running:
+        lines.append(f"exe {sign_path('/', os.path.abspath(sys.executable))}")
+    else:
+        lines += [f"exe {sign_path(root, p)}" for p in candidates]
+    return lines + sign_plugins(sys.path)
+
+
+def file_name(selector_lines: Sequence[str]) -> str:
+    """One file per question (so two roots in turn do not evict each other), named by a checksum of
+    its selector; the whole key inside is what decides."""
+    return f"detect-{binascii.crc32(chr(10).join(selector_lines).encode('utf-8', 'surrogateescape')):08x}"
+
+
+# ------------------------------------------------------------------------------------------------
+# the file: text, one field a line, every value escaped so that none holds a tab or a newline
+
+
+def _esc(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _unesc(text: str) -> str:
+    return text.encode("ascii").decode("unicode_escape")
+
+
+def _own_dir(path: str) -> bool:
+    """``path`` is a real directory (not a link) of this user, writable by no one else."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def read_entry(directory: str, name: str) -> Optional[list[str]]:
+    """The lines of the cache file, or ``None`` when there is none or it may not be trusted."""
+    if not _own_dir(directory):
+        return None
+    path = os.path.join(directory, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if (
+            not stat.S_ISREG(st.st_mode)
+            or st.st_uid != os.geteuid()
+            or st.st_mode & 0o022
+            or st.st_size > MAX_SIZE
+        ):
+            return None
+        data = os.read(fd, MAX_SIZE + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("ascii").split("\n")
+    except UnicodeDecodeError:
+        return None
+
+
+def write_entry(directory: str, name: str, lines: Sequence[str]) -> bool:
+    """Write the file atomically; False (and nothing left behind) when the directory is not the user's
+    own or anything fails."""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    if not _own_dir(directory):
+        return False
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
+    data = "\n".join(lines).encode("ascii")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return False
+    try:
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, os.path.join(directory, name))
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+    return True
+
+
+def encode(key: Sequence[str], fields: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """The file's lines: the key, a blank line, then ``name<TAB>value<TAB>...`` per field."""
+    body = ["\t".join([name, *(_esc(v) for v in values)]) for name, values in fields]
+    return [*(_esc(k) for k in key), "", *body]
+
+
+def decode(lines: Sequence[str], key: Sequence[str]) -> Optional[dict[str, list[str]]]:
+    """The fields of a file whose key is ``key`` exactly; ``None`` for any other key or a bad file."""
+    try:
+        split = list(lines).index("")
+    except ValueError:
+        return None
+    if [_esc(k) for k in key] != list(lines[:split]):
+        return None
+    fields: dict[str, list[str]] = {}
+    try:
+        for line in lines[split + 1 :]:
+            name, *values = line.split("\t")
+            if name in fields:
+                return None
+            fields[name] = [_unesc(v) for v in values]
+    except (UnicodeError, ValueError):
+        return None
+    return fields
+
+
+# ------------------------------------------------------------------------------------------------
+# one question: its key, the file that may answer it, and the writing of a new answer
+
+
+class Probe:
+    """The cache as one caller sees it: the key of the inputs as signed before the detection ran."""
+
+    def __init__(self, root: str, running: bool, environ: Mapping[str, str], candidates: Sequence[str]):
+        self.root, self.running, self.environ, self.candidates = root, running, environ, candidates
+        self.key = input_key(root, running, environ, candidates)
+        self.directory = cache_dir(environ) or ""
+        self.name = file_name(selector(root, environ))
+
+    def load(self) -> Optional[dict[str, list[str]]]:
+        """The answer's fields, when the file is trusted, its key is this key and the files it watches
+        (the interpreter's loader, the code) still sign the same; else ``None``."""
+        lines = read_entry(self.directory, self.name)
+        fields = None if lines is None else decode(lines, self.key)
+        if fields is None:
+            return None
+        watch, watch_sig = fields.pop("watch", []), fields.pop("watch-sig", [])
+        if [sign_path(self.root, p) for p in watch] != watch_sig:
+            return None
+        code, code_sig = fields.pop("code", []), fields.pop("code-sig", [])
+        if sign_code(code) != code_sig:
+            return None
+        return fields
+
+    def store(
+        self, fields: Sequence[tuple[str, Sequence[str]]], watch: Sequence[str], code: Sequence[str]
+    ) -> bool:
+        """Write the answer, unless an input changed while it was being found (the key, signed again,
+        differs): that answer may mix the old and the new state."""
+        watch_sig = [sign_path(self.root, p) for p in watch]
+        code_sig = sign_code(code)
+        if input_key(self.root, self.running, self.environ, self.candidates) != self.key:
+            return False
+        extra = [("watch", watch), ("watch-sig", watch_sig), ("code", code), ("code-sig", code_sig)]
+        return write_entry(self.directory, self.name, encode(self.key, [*fields, *extra]))
+
+
+def probe_for(
+    root: str, running: bool, environ: Mapping[str, str], candidates: Sequence[str]
+) -> Optional[Probe]:
+    """The cache for the detection of ``root`` (``running``: this very interpreter on ``/``), or ``None``
+    when it is switched off or there is no cache directory for this user."""
+    if not enabled(environ) or cache_dir(environ) is None:
+        return None
+    return Probe(root, running, environ, candidates)
