@@ -44,12 +44,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Optional
 
 NO_CACHE_ENV = "ALPINETAGS_NO_CACHE"
-FORMAT = "alpinetags detection cache 1"
+FORMAT = "alpinetags detection cache 2"
 #: A real entry is a few kilobytes; anything larger is not one of ours.
 MAX_SIZE = 1 << 20
 #: Files the core and the shipped plugins read in any root (besides the interpreter and its loader).
 ROOT_FILES = ("/etc/os-release", "/usr/lib/os-release", "/etc/alpine-release", "/etc/apk/arch")
 _MAX_LINKS = 40
+_METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 
 def cache_dir(environ: Mapping[str, str]) -> Optional[str]:
@@ -80,7 +81,7 @@ def sign_path(root: str, inside: str) -> str:
     its full signature; a missing step by its error (so a file created there is seen)."""
     parts = [p for p in inside.split("/") if p not in ("", ".")]
     done: list[str] = []
-    out = [inside]
+    out = [repr(inside)]
     links = 0
     while parts:
         part = parts.pop(0)
@@ -91,17 +92,14 @@ def sign_path(root: str, inside: str) -> str:
         host = os.path.join(root, *done, part)
         try:
             st = os.lstat(host)
+            if stat.S_ISLNK(st.st_mode):
+                dest = os.readlink(host)
         except (OSError, ValueError) as exc:
             out.append(f"!{getattr(exc, 'errno', None)}")
             break
         if stat.S_ISLNK(st.st_mode):
             links += 1
-            try:
-                dest = os.readlink(host)
-            except OSError as exc:
-                out.append(f"!{exc.errno}")
-                break
-            out.append(f"L{_sig(st)}>{dest}")
+            out.append(f"L{_sig(st)}>{dest!r}")
             if links > _MAX_LINKS:
                 break
             if dest.startswith("/"):
@@ -114,79 +112,92 @@ def sign_path(root: str, inside: str) -> str:
     return " ".join(out)
 
 
-def sign_plugins(paths: Sequence[str]) -> list[str]:
-    """What the entry-point reader (``entrypoints.entry_points``) would find, without reading it: each
-    directory of ``paths`` with the sorted names of its metadata entries and their ``entry_points.txt``."""
+def sign_files(paths: Iterable[str]) -> str:
+    """``os.stat`` signatures of host paths (links followed), a missing one by its error."""
     out = []
-    for entry in paths:
-        where = entry or "."
+    for path in paths:
         try:
-            with os.scandir(where) as it:
-                names = sorted(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
-            st = os.stat(where)
+            out.append(_sig(os.stat(path)))
         except (OSError, ValueError) as exc:
-            out.append(f"path {entry!r} !{getattr(exc, 'errno', None)}")
-            continue
-        out.append(f"path {entry!r} {st.st_dev},{st.st_ino}")
-        for name in names:
-            try:
-                sig = _sig(os.stat(os.path.join(where, name, "entry_points.txt")))
-            except (OSError, ValueError) as exc:
-                sig = f"!{getattr(exc, 'errno', None)}"
-            out.append(f"  {name!r} {sig}")
-    return out
+            out.append(f"!{getattr(exc, 'errno', None)}")
+    return " ".join(out)
 
 
-def sign_code(dirs: Iterable[str]) -> list[str]:
-    """Every regular file directly in each of ``dirs`` (the package and the shipped plugins' modules)."""
+def sys_path_dirs() -> list[str]:
+    """The directories the entry-point reader (``entrypoints.entry_points``) lists: ``sys.path``, with
+    ``""`` as the current directory."""
+    return [os.path.abspath(entry or ".") for entry in sys.path]
+
+
+def metadata_files(dirs: Iterable[str]) -> list[str]:
+    """Each ``entry_points.txt`` the entry-point reader may read in ``dirs`` (found by listing them).
+
+    Their signatures, with each directory's own (a metadata directory added or removed changes its
+    modification time), stand for the plugins found: a plugin installed, removed or upgraded is seen.
+    """
     out = []
     for d in dirs:
         try:
             with os.scandir(d) as it:
-                entries = sorted((e.name, _sig(e.stat(follow_symlinks=False))) for e in it if e.is_file())
-        except OSError as exc:
-            out.append(f"code {d!r} !{exc.errno}")
+                names = sorted(e.name for e in it if e.name.endswith(_METADATA_SUFFIXES))
+        except OSError:
             continue
-        out.append(f"code {d!r} " + " ".join(f"{n!r}={s}" for n, s in entries))
+        out += [os.path.join(d, name, "entry_points.txt") for name in names]
+    return out
+
+
+def code_files(dirs: Iterable[str]) -> list[str]:
+    """The directories of the code that answered, and every Python file directly in each."""
+    out = []
+    for d in dirs:
+        out.append(d)
+        try:
+            with os.scandir(d) as it:
+                out += sorted(e.path for e in it if e.name.endswith(".py"))
+        except OSError:
+            continue
     return out
 
 
 def selector(root: str, environ: Mapping[str, str]) -> list[str]:
     """The part of the key that says which question is asked: interpreter, user, root, settings."""
-    settings = sorted(
-        (k, v) for k, v in environ.items() if (k.startswith("ALPINETAGS_") and k != NO_CACHE_ENV)
-    )
+    settings = sorted((k, v) for k, v in environ.items() if k.startswith("ALPINETAGS_") and k != NO_CACHE_ENV)
     return [
         FORMAT,
         f"python {sys.executable!r} {sys.version!r} {sys.maxsize}",
         f"uid {os.geteuid()}",
         f"root {root!r} {os.path.realpath(root)!r}",
         f"env {settings!r} {environ.get('_PYTHON_HOST_PLATFORM')!r}",
-        f"sys.path {sys.path!r} {os.getcwd() if '' in sys.path else ''!r}",
+        f"sys.path {sys_path_dirs()!r}",
     ]
 
 
-def input_key(root: str, running: bool, environ: Mapping[str, str], candidates: Sequence[str]) -> list[str]:
-    """The key of what the detection reads before it knows the interpreter's loader: the selector,
-    the root's files, the interpreter (``sys.executable`` when ``running``, else the root's
-    ``candidates``), the plugins."""
-    lines = selector(root, environ)
+def input_key(
+    root: str, running: bool, environ: Mapping[str, str], candidates: Sequence[str], head: Sequence[str]
+) -> str:
+    """The key of what the detection reads before it knows more: the selector (``head``), the root's
+    files, the interpreter (``sys.executable`` when ``running``, else the root's ``candidates``), and the
+    directories plugins are found in. One line per input, every free text in ``repr``: no newline."""
+    lines = list(head)
     lines += [f"file {sign_path(root, p)}" for p in ROOT_FILES]
     if running:
         lines.append(f"exe {sign_path('/', os.path.abspath(sys.executable))}")
     else:
         lines += [f"exe {sign_path(root, p)}" for p in candidates]
-    return lines + sign_plugins(sys.path)
+    lines.append(f"plugin dirs {sign_files(sys_path_dirs())}")
+    return "\n".join(lines)
 
 
 def file_name(selector_lines: Sequence[str]) -> str:
     """One file per question (so two roots in turn do not evict each other), named by a checksum of
     its selector; the whole key inside is what decides."""
-    return f"detect-{binascii.crc32(chr(10).join(selector_lines).encode('utf-8', 'surrogateescape')):08x}"
+    text = "\n".join(selector_lines).encode("utf-8", "surrogateescape")
+    return f"detect-{binascii.crc32(text):08x}"
 
 
 # ------------------------------------------------------------------------------------------------
-# the file: text, one field a line, every value escaped so that none holds a tab or a newline
+# the file: the key, a blank line, then one field a line, ``name<TAB>value<TAB>...``, every value
+# escaped (``unicode_escape``) so that none holds a tab or a newline
 
 
 def _esc(text: str) -> str:
@@ -206,8 +217,10 @@ def _own_dir(path: str) -> bool:
     return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
-def read_entry(directory: str, name: str) -> Optional[list[str]]:
-    """The lines of the cache file, or ``None`` when there is none or it may not be trusted."""
+def read_entry(directory: str, name: str) -> Optional[str]:
+    """The text of the cache file, or ``None`` when there is none or it may not be trusted: not in a
+    directory of the user's own, a link, not a regular file, not the user's, writable by others, too
+    large, not UTF-8."""
     if not _own_dir(directory):
         return None
     path = os.path.join(directory, name)
@@ -230,14 +243,14 @@ def read_entry(directory: str, name: str) -> Optional[list[str]]:
     finally:
         os.close(fd)
     try:
-        return data.decode("ascii").split("\n")
-    except UnicodeDecodeError:
+        return data.decode("utf-8", "surrogateescape")
+    except UnicodeError:
         return None
 
 
-def write_entry(directory: str, name: str, lines: Sequence[str]) -> bool:
-    """Write the file atomically; False (and nothing left behind) when the directory is not the user's
-    own or anything fails."""
+def write_entry(directory: str, name: str, text: str) -> bool:
+    """Write the file atomically (a temporary file of mode 0600, renamed); False, and nothing left
+    behind, when the directory is not the user's own or anything fails."""
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError:
@@ -245,10 +258,10 @@ def write_entry(directory: str, name: str, lines: Sequence[str]) -> bool:
     if not _own_dir(directory):
         return False
     tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
-    data = "\n".join(lines).encode("ascii")
     try:
+        data = text.encode("utf-8", "surrogateescape")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except OSError:
+    except (OSError, UnicodeError):
         return False
     try:
         try:
@@ -265,23 +278,18 @@ def write_entry(directory: str, name: str, lines: Sequence[str]) -> bool:
     return True
 
 
-def encode(key: Sequence[str], fields: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
-    """The file's lines: the key, a blank line, then ``name<TAB>value<TAB>...`` per field."""
+def encode(key: str, fields: Sequence[tuple[str, Sequence[str]]]) -> str:
     body = ["\t".join([name, *(_esc(v) for v in values)]) for name, values in fields]
-    return [*(_esc(k) for k in key), "", *body]
+    return "\n".join([key, "", *body])
 
 
-def decode(lines: Sequence[str], key: Sequence[str]) -> Optional[dict[str, list[str]]]:
+def decode(text: str, key: str) -> Optional[dict[str, list[str]]]:
     """The fields of a file whose key is ``key`` exactly; ``None`` for any other key or a bad file."""
-    try:
-        split = list(lines).index("")
-    except ValueError:
-        return None
-    if [_esc(k) for k in key] != list(lines[:split]):
+    if not text.startswith(key + "\n\n"):
         return None
     fields: dict[str, list[str]] = {}
     try:
-        for line in lines[split + 1 :]:
+        for line in text[len(key) + 2 :].split("\n"):
             name, *values = line.split("\t")
             if name in fields:
                 return None
@@ -300,35 +308,50 @@ class Probe:
 
     def __init__(self, root: str, running: bool, environ: Mapping[str, str], candidates: Sequence[str]):
         self.root, self.running, self.environ, self.candidates = root, running, environ, candidates
-        self.key = input_key(root, running, environ, candidates)
+        self.head = selector(root, environ)
+        self.key = input_key(root, running, environ, candidates, self.head)
         self.directory = cache_dir(environ) or ""
-        self.name = file_name(selector(root, environ))
+        self.name = file_name(self.head)
+        self.metadata: Optional[tuple[list[str], str]] = None
+
+    def begin(self) -> None:
+        """Sign the plugins' metadata files before the detection reads them (``store`` compares)."""
+        files = metadata_files(sys_path_dirs())
+        self.metadata = (files, sign_files(files))
 
     def load(self) -> Optional[dict[str, list[str]]]:
         """The answer's fields, when the file is trusted, its key is this key and the files it watches
-        (the interpreter's loader, the code) still sign the same; else ``None``."""
-        lines = read_entry(self.directory, self.name)
-        fields = None if lines is None else decode(lines, self.key)
+        (the interpreter's loader, the plugins' metadata, the code) still sign the same; else ``None``."""
+        text = read_entry(self.directory, self.name)
+        fields = None if text is None else decode(text, self.key)
         if fields is None:
             return None
-        watch, watch_sig = fields.pop("watch", []), fields.pop("watch-sig", [])
-        if [sign_path(self.root, p) for p in watch] != watch_sig:
-            return None
-        code, code_sig = fields.pop("code", []), fields.pop("code-sig", [])
-        if sign_code(code) != code_sig:
+        watch, watch_sig = fields.pop("watch", []), fields.pop("watch-sig", None)
+        files, files_sig = fields.pop("files", []), fields.pop("files-sig", None)
+        if watch_sig != [sign_path(self.root, p) for p in watch] or files_sig != [sign_files(files)]:
             return None
         return fields
 
     def store(
-        self, fields: Sequence[tuple[str, Sequence[str]]], watch: Sequence[str], code: Sequence[str]
+        self, fields: Sequence[tuple[str, Sequence[str]]], watch: Sequence[str], code_dirs: Sequence[str]
     ) -> bool:
-        """Write the answer, unless an input changed while it was being found (the key, signed again,
-        differs): that answer may mix the old and the new state."""
-        watch_sig = [sign_path(self.root, p) for p in watch]
-        code_sig = sign_code(code)
-        if input_key(self.root, self.running, self.environ, self.candidates) != self.key:
+        """Write the answer with what it watches: ``watch`` (paths in the root read after the interpreter
+        named them), the plugins' metadata files and the files of ``code_dirs``. Not when an input changed
+        while the answer was being found (the key, signed again, differs): it may mix two states."""
+        if self.metadata is None:
             return False
-        extra = [("watch", watch), ("watch-sig", watch_sig), ("code", code), ("code-sig", code_sig)]
+        metadata, metadata_sig = self.metadata
+        files = metadata + code_files(code_dirs)
+        extra = [
+            ("watch", watch),
+            ("watch-sig", [sign_path(self.root, p) for p in watch]),
+            ("files", files),
+            ("files-sig", [sign_files(files)]),
+        ]
+        if input_key(self.root, self.running, self.environ, self.candidates, self.head) != self.key:
+            return False
+        if metadata_files(sys_path_dirs()) != metadata or sign_files(metadata) != metadata_sig:
+            return False
         return write_entry(self.directory, self.name, encode(self.key, [*fields, *extra]))
 
 

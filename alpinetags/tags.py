@@ -234,7 +234,7 @@ def default_platforms(environ: Optional[Mapping[str, str]] = None) -> list[str]:
 
     from . import detcache
 
-    env = dict(os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
     root = env.get("ALPINETAGS_ROOT", "") or "/"
     cache = None
     if os.path.isdir(root) and not logging.getLogger("alpinetags").isEnabledFor(logging.INFO):
@@ -249,6 +249,8 @@ def default_platforms(environ: Optional[Mapping[str, str]] = None) -> list[str]:
     answer = _cached_answer(fields) if fields is not None else None
     if answer is not None:
         return answer
+    if cache is not None:
+        cache.begin()
     from .detect import default_target, detect
     from .plugins import _reported, disabled_from_env, load_plugins
 

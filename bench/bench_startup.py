@@ -207,7 +207,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="ALPINETAGS_NO_CACHE=1 for alpinetags")
     parser.add_argument("--only", choices=("tags", "pth", "check"), action="append")
     args = parser.parse_args(argv)
-    env = dict(os.environ)
+    # Both sides as a user runs them: compiled modules cached in __pycache__ (written by the warm-up).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     our_env = {**env, "ALPINETAGS_NO_CACHE": "1"} if args.no_cache else env
     only = set(args.only or ("tags", "pth", "check"))
     print(f"Python {sys.version.split()[0]} ({sys.executable}); CPU / wall, medians\n")
