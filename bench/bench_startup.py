@@ -10,8 +10,8 @@ except the ``.pth`` pair, which needs two venvs that differ only by the hook fil
 
 1. ``alpinetags tags`` vs ``python -c 'import packaging.tags as t; print(*t.sys_tags(), sep="\\n")'``
 2. ``python -c 'import alpinetags; alpinetags.sys_tags()'`` vs ``... list(packaging.tags.sys_tags())``
-3. ``python -c pass`` in a fresh venv with ``alpinetags-pip-hook.pth`` (this tree's ``pth_text()``)
-   vs the same venv without it (the file is renamed away and back between runs).
+3. ``python -c pass`` in a fresh venv with pip, with ``alpinetags-pip-hook.pth`` (this tree's
+   ``pth_text()``) vs the same venv without it (the file is renamed away and back between runs).
 4. The native check on real Alpine files (``tests/realparts.py`` must have unpacked the minirootfs):
    a copy of the real 3.19 x86_64 minirootfs (hard links) gets, under ``/elf/<release>/``, every ELF
    file of every real x86_64 minirootfs (3.6 ... edge, about 255 files: each root has only ~17).
@@ -112,7 +112,9 @@ def tags_rows(runs: int, env: dict[str, str], our_env: dict[str, str]) -> list[s
 
 def pth_row(runs: int, env: dict[str, str], base: Path) -> str:
     """``python -c pass`` in one venv, with the hook's ``.pth`` and without (renamed away between runs)."""
-    venv.create(base / "venv", with_pip=False, symlinks=True)
+    # With pip (and, on 3.11, the setuptools ensurepip puts beside it): the hook is for environments
+    # that have pip, and such an environment already reads a .pth file (distutils-precedence.pth) at start.
+    venv.create(base / "venv", with_pip=True, symlinks=True)
     py = str(base / "venv" / "bin" / "python")
     site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
