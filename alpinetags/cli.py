@@ -37,6 +37,19 @@ COMMAND_MODULES: list[str] = [
     "alpinetags.wheel_cli",  # wheel show/tag
 ]
 
+#: speed (issue 21): the commands each of ``COMMAND_MODULES`` adds, so that a command line naming one
+#: imports and builds that module's parsers only (``modules_for``). A module missing here is always
+#: imported; tests/test_cli.py checks the lists against what the modules register.
+MODULE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "alpinetags.markers_cli": ("markers", "filter"),
+    "alpinetags.pip_cli": ("pip",),
+    "alpinetags.experiments.cli": ("compare", "experiment"),
+    "alpinetags.check_cli": ("check",),
+    "alpinetags.wheel_cli": ("wheel",),
+}
+#: Options of ``add_common`` that take a value as the next word.
+_VALUE_OPTIONS = frozenset({"--root", "--executable", "--arch", "--target", "--disable-plugin"})
+
 #: What every command's --help ends with, after its own examples.
 FOOTER = """\
 environment:
@@ -287,7 +300,30 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def modules_for(words: Optional[Sequence[str]]) -> list[str]:
+    """The ``COMMAND_MODULES`` a command line needs (speed, issue 21): all of them for ``--help`` or a
+    word that names no known command (so the help and argparse's error list every command), else only
+    the module of the command named, if any, and the modules ``MODULE_COMMANDS`` does not know."""
+    if words is None or any(w in ("-h", "--help") for w in words):
+        return list(COMMAND_MODULES)
+    skip = False
+    command = None
+    for word in words:
+        if skip:
+            skip = False
+        elif word in _VALUE_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            command = word
+            break
+    known = {c for commands in MODULE_COMMANDS.values() for c in commands} | {"tags", "detect", "plugins"}
+    if command is not None and command not in known:
+        return list(COMMAND_MODULES)
+    return [m for m in COMMAND_MODULES if command in MODULE_COMMANDS.get(m, (command,))]
+
+
+def build_parser(words: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The parser of every command, or (``words``: the command line to parse) of what it needs."""
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -336,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         "list the plugins found (name, status, where from, marker variables)",
         PLUGINS_EXAMPLES,
     )
-    for module in COMMAND_MODULES:
+    for module in modules_for(words):
         importlib.import_module(module).register(sub, add)
     return parser
 
@@ -377,7 +413,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run: Callable[[], int] = _plain_tags
         configure_logging(False)
     else:
-        args = build_parser().parse_args(words)
+        args = build_parser(words).parse_args(words)
         configure_logging(bool(opt(args, "verbose")))
 
         def run() -> int:
