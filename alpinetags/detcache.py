@@ -3,11 +3,13 @@
 Detecting the system reads a few small files (well under a millisecond), but getting there imports
 pluggy, distro, the plugins and a dozen modules of this package: about as much again as packaging's
 whole ``sys_tags()``. The answer changes only when one of its inputs does, so this module keeps the
-answer (the platform, the plugins' platform tags, and the standard tags unless packaging computes them
-live) in a file of the user's cache directory, next to a *key*: a text that names every input as its
-``lstat`` signature (device, inode, mode, size, modification and change times). A call first rebuilds
-the key with nothing but ``os.lstat``, ``os.readlink`` and ``os.scandir`` and uses the file only when the
-key is equal, byte for byte. What is in the key:
+answer (the plugins' platform tags, and the standard ones unless packaging gives them live, as it does
+for this very interpreter off musl) in a file of the user's cache directory, next to a *key*: a text
+that names every input by its ``stat`` signature (device, inode, mode, size, modification and change
+times). A call first rebuilds the key with nothing but ``os.lstat``, ``os.stat`` and ``os.readlink``
+and uses the file only when the key is equal, byte for byte. ``tags.default_platforms`` is its one
+user (``all_platforms()`` and ``sys_tags()`` without arguments, ``alpinetags tags`` without options).
+What is in the key:
 
 * this interpreter (``sys.executable``, ``sys.version``, ``sys.maxsize``), the user id, the root (real
   path), every ``ALPINETAGS_*`` variable (except ``ALPINETAGS_NO_CACHE``) and ``_PYTHON_HOST_PLATFORM``
@@ -17,11 +19,11 @@ key is equal, byte for byte. What is in the key:
   change it): ``/etc/os-release``, ``/usr/lib/os-release``, ``/etc/alpine-release``, ``/etc/apk/arch``,
   the interpreter (``sys.executable``, or the root's candidates), the loader its ``PT_INTERP`` names and
   the musl loader assumed for the arch;
-* the plugins: ``sys.path``, and for each of its directories the names of its ``.dist-info`` and
-  ``.egg-info`` entries and the signature of each one's ``entry_points.txt`` (a plugin installed,
-  removed or upgraded changes it, so it is seen on the next call);
-* the code that answered: every file beside ``alpinetags/__init__.py`` and beside each shipped plugin's
-  module (an upgrade or an edit of an editable install).
+* the plugins: ``sys.path`` and each of its directories (a ``.dist-info`` added or removed changes the
+  directory's modification time), and each ``entry_points.txt`` in them (a plugin installed, removed
+  or upgraded changes one of these, so it is seen on the next call);
+* the code that answered: every ``.py`` file beside ``alpinetags/__init__.py`` and beside each shipped
+  plugin's module, and those directories (an upgrade, or an edit of an editable install).
 
 An answer is written only when nothing went wrong (no warning of any kind), only the shipped plugins
 answered (a third-party plugin may read anything, so with one loaded nothing is cached), and the
@@ -47,6 +49,8 @@ NO_CACHE_ENV = "ALPINETAGS_NO_CACHE"
 FORMAT = "alpinetags detection cache 2"
 #: A real entry is a few kilobytes; anything larger is not one of ours.
 MAX_SIZE = 1 << 20
+#: One file per question (root, settings, ``sys.path``, ...): beyond this many the oldest go.
+MAX_ENTRIES = 64
 #: Files the core and the shipped plugins read in any root (besides the interpreter and its loader).
 ROOT_FILES = ("/etc/os-release", "/usr/lib/os-release", "/etc/alpine-release", "/etc/apk/arch")
 _MAX_LINKS = 40
@@ -275,7 +279,24 @@ def write_entry(directory: str, name: str, text: str) -> bool:
         except OSError:
             pass
         return False
+    _prune(directory)
     return True
+
+
+def _prune(directory: str) -> None:
+    """Remove the least recently written entries beyond ``MAX_ENTRIES`` (``python -c`` from many
+    directories asks as many questions: the current directory is on ``sys.path``)."""
+    try:
+        with os.scandir(directory) as it:
+            found = [
+                (e.stat(follow_symlinks=False).st_mtime_ns, e.path)
+                for e in it
+                if e.name.startswith("detect-")
+            ]
+        for _mtime, path in sorted(found)[: max(len(found) - MAX_ENTRIES, 0)]:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def encode(key: str, fields: Sequence[tuple[str, Sequence[str]]]) -> str:

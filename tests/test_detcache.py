@@ -261,3 +261,15 @@ def test_all_platforms_without_arguments_is_the_cached_default(
     assert [str(t) for t in sys_tags()] == [str(t) for t in tags_for_platforms(live)]
     tamper(tmp_path / "cache")
     assert all_platforms()[0] == FAKE
+
+
+def test_the_directory_keeps_the_newest_entries_only(tmp_path: Path) -> None:
+    """``python -c`` from many directories asks as many questions (the current one is on ``sys.path``)."""
+    directory = str(tmp_path / "alpinetags")
+    for i in range(detcache.MAX_ENTRIES + 6):
+        assert detcache.write_entry(directory, f"detect-{i:03d}", "x")
+        os.utime(os.path.join(directory, f"detect-{i:03d}"), ns=(i * 10**9, i * 10**9))
+    left = sorted(os.listdir(directory))
+    assert left == [f"detect-{i:03d}" for i in range(6, detcache.MAX_ENTRIES + 6)]
+    assert oct(os.stat(directory).st_mode & 0o777) == "0o700"
+    assert {oct(os.stat(os.path.join(directory, n)).st_mode & 0o777) for n in left} == {"0o600"}
