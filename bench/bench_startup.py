@@ -5,8 +5,10 @@
 Every figure is measured from outside, on whole processes: CPU is the child's user + system time
 (``os.wait4``), wall is spawn to reap. The two sides of a comparison are interleaved run by run (so
 both see the same machine state), the figure is the median, the ratio median(alpinetags) /
-median(other). Everything runs with this interpreter (the project's ``.venv``) and its environment,
-except the ``.pth`` pair, which needs two venvs that differ only by the hook file.
+median(other). Everything runs with this interpreter and its environment, in an empty directory,
+except the ``.pth`` pair, which needs a venv that differs only by the hook file. Run it with the python
+of a venv where alpinetags is installed (not editable: what users run); docs/speed.md says how its
+figures were made.
 
 1. ``alpinetags tags`` vs ``python -c 'import packaging.tags as t; print(*t.sys_tags(), sep="\\n")'``
 2. ``python -c 'import alpinetags; alpinetags.sys_tags()'`` vs ``... list(packaging.tags.sys_tags())``
@@ -52,13 +54,16 @@ ELF_MAGIC = b"\x7fELF"
 LOADER = "lib/ld-musl-x86_64.so.1"
 Timing = tuple[float, float]  # (cpu, wall) in seconds
 Run = tuple[list[str], dict[str, str]]
+#: Every process runs in an empty directory: ``python -c`` puts the current one on ``sys.path``, and a
+#: clone of the project there would be imported instead of the installed alpinetags.
+CWD = {"dir": "/"}
 
 
 def timed(argv: Sequence[str], env: dict[str, str], ok: Sequence[int] = (0,)) -> Timing:
     """One process: (user+system CPU of the child, wall from spawn to reap)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+                            stderr=subprocess.DEVNULL, cwd=CWD["dir"])  # fmt: skip
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = code = os.waitstatus_to_exitcode(status)
@@ -230,6 +235,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"Python {sys.version.split()[0]} ({sys.executable}); CPU / wall, medians\n")
     print("| what | alpinetags | other | ratio (CPU / wall) | target |\n|---|---|---|---|---|")
     base = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    (base / "cwd").mkdir()
+    CWD["dir"] = str(base / "cwd")
     try:
         if "tags" in only:
             print("\n".join(tags_rows(args.runs, env, our_env)), flush=True)
