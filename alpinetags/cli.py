@@ -182,7 +182,8 @@ def make_registry(args: argparse.Namespace, target: Any) -> Any:
     for item in opt(args, "disable_plugin") or []:
         disabled.update(n for n in item.split(",") if n)
     registry = load_plugins(disabled)
-    known = set(registry.names())  # speed (issue 21): the names need no plugin imported
+    # speed (issue 21): the plugins are looked up only when there are names to check; none is imported
+    known = set(registry.names()) if disabled else set()
     for name in sorted(disabled - known):
         from .plugins import warn_once
 

@@ -4,9 +4,10 @@ pluggy would stop a whole hook call at the first plugin that raises; inside pip 
 tags at all. So each hook implementation is called on its own here: a plugin that fails to import,
 raises, or returns the wrong type is reported once, by name, and skipped, and the others still run.
 
-Plugins are imported when first needed, not when ``load_plugins`` finds them (speed, issue 21): a command
-that may never call a hook (``check`` asks the plugins only for hints about a failure) imports neither
-pluggy nor any plugin. ``detect()`` loads them first thing, so the warnings keep their order.
+Plugins are looked up and imported when first needed, not when ``load_plugins`` returns (speed, issue
+21): a command that may never call a hook (``check`` asks the plugins only for hints about a failure)
+reads no entry point and imports neither pluggy nor any plugin. ``detect()`` loads them first thing, so
+the warnings keep their order.
 """
 
 from __future__ import annotations
@@ -101,7 +102,14 @@ class Registry:
         self._plugins: list[PluginInfo] = []
         self.faults: list[str] = []
         self._pending = pending
+        self._finding: Optional[Callable[[], None]] = None
         self._names: list[str] = []
+
+    def find(self) -> None:
+        """Look the plugins up (their entry points), if not done yet; nothing is imported."""
+        finding, self._finding = self._finding, None
+        if finding is not None:
+            finding()
 
     def load(self) -> None:
         """Import and register the plugins found, if not done yet."""
@@ -123,6 +131,7 @@ class Registry:
 
     def names(self) -> list[str]:
         """The names of every plugin found or registered, without loading any."""
+        self.find()
         return list(self._names)
 
     def fault(self, message: str, key: Optional[str] = None) -> None:
@@ -188,29 +197,32 @@ def _entry_points() -> Iterable[Any]:
 
 
 def load_plugins(disabled: Iterable[str] = (), extra: Iterable[tuple[str, object]] = ()) -> Registry:
-    """The plugins of the entry-point group ``alpinetags`` except the ``disabled`` names: found now,
-    imported on first need (``Registry.load``).
+    """The plugins of the entry-point group ``alpinetags`` except the ``disabled`` names, found (a read
+    of ``entry_points.txt`` files) and imported on first need (``Registry.names``, ``Registry.load``).
 
     ``extra`` registers (name, plugin) pairs directly: for tests and for embedding, the same path a
     plugin found through its entry point takes; with ``extra`` everything is loaded at once, so a plugin
     that cannot be registered is a ``PluginError`` here.
     """
     blocked = set(disabled)
-    found = []
-    seen: set[str] = set()
-    for ep in _entry_points():
-        if ep.name in seen:
-            continue  # the same distribution seen twice on sys.path
-        seen.add(ep.name)
-        found.append(ep)
     extra = list(extra)
     registry = Registry()
-    registry._names = [ep.name for ep in found] + [name for name, _ in extra]
+    found: list[Any] = []
+
+    def find() -> None:
+        seen: set[str] = set()
+        for ep in _entry_points():
+            if ep.name in seen:
+                continue  # the same distribution seen twice on sys.path
+            seen.add(ep.name)
+            found.append(ep)
+        registry._names = [ep.name for ep in found] + [name for name, _ in extra]
 
     def load() -> None:
+        registry.find()
         _load(registry, found, blocked, extra)
 
-    registry._pending = load
+    registry._finding, registry._pending = find, load
     if extra:
         registry.load()
     return registry
