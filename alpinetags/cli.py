@@ -39,7 +39,7 @@ COMMAND_MODULES: list[str] = [
 
 #: speed (issue 21): the commands each of ``COMMAND_MODULES`` adds, so that a command line naming one
 #: imports and builds that module's parsers only (``modules_for``). A module missing here is always
-#: imported; tests/test_cli.py checks the lists against what the modules register.
+#: imported; tests/test_startup.py checks the lists against what the modules register.
 MODULE_COMMANDS: dict[str, tuple[str, ...]] = {
     "alpinetags.markers_cli": ("markers", "filter"),
     "alpinetags.pip_cli": ("pip",),
