@@ -70,6 +70,9 @@ def test_the_answer_is_the_live_one_and_a_stored_one_is_used(root: Path, tmp_pat
     tamper(tmp_path / "cache")
     assert default_platforms(env) == [FAKE, *live]  # the file is what answers
     assert default_platforms({**env, "ALPINETAGS_NO_CACHE": "1"}) == live
+    other_home = {k: v for k, v in env.items() if k != "XDG_CACHE_HOME"} | {"HOME": str(tmp_path / "home")}
+    assert default_platforms(other_home) == live  # another user's (another HOME's) cache is another
+    assert default_platforms(other_home) == live and (tmp_path / "home" / ".cache" / "alpinetags").is_dir()
 
 
 def test_os_release_edited_in_place_same_size_same_mtime(root: Path, tmp_path: Path) -> None:
