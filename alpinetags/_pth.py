@@ -38,6 +38,8 @@ CHECK_OFF = "native check off, pip installs without it"
 #: work with nothing but ``sys`` (alpinetags may be gone) and fail silently. A function is a finder once
 #: it is its own ``find_spec`` (no class: a class body takes twice as long to compile at every start).
 #: It is added once: a venv whose ``lib64`` links to ``lib`` has ``site`` read the same ``.pth`` twice.
+#: That test is ``map(hasattr, ...)``, not a generator expression: the text is compiled at every start,
+#: and a generator is one more code object to compile (about a quarter of the line's cost; issue 21).
 FINDER_CODE = f"""\
 def find_spec(name, path=None, target=None):
     if name in ({TAGS_MODULE!r}, {WHEEL_MODULE!r}):
@@ -47,7 +49,7 @@ def find_spec(name, path=None, target=None):
             return None
         return find_pip_module_spec(name, path, target)
 find_spec.find_spec = find_spec.alpinetags_pip_hook = find_spec
-if not any(getattr(f, "alpinetags_pip_hook", None) for f in sys.meta_path):
+if not any(map(hasattr, sys.meta_path, ["alpinetags_pip_hook"] * len(sys.meta_path))):
     sys.meta_path.insert(0, find_spec)
 """
 

@@ -13,14 +13,18 @@ heavy only inside that ``func``.
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    import argparse
+
+# argparse and json are imported where they are used: ``alpinetags tags`` answered by the detection
+# cache needs neither (``_plain_tags``, issue 21).
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_PROBE = 0, 1, 2, 3
 
@@ -32,6 +36,19 @@ COMMAND_MODULES: list[str] = [
     "alpinetags.check_cli",  # check (native libraries)
     "alpinetags.wheel_cli",  # wheel show/tag
 ]
+
+#: speed (issue 21): the commands each of ``COMMAND_MODULES`` adds, so that a command line naming one
+#: imports and builds that module's parsers only (``modules_for``). A module missing here is always
+#: imported; tests/test_startup.py checks the lists against what the modules register.
+MODULE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "alpinetags.markers_cli": ("markers", "filter"),
+    "alpinetags.pip_cli": ("pip",),
+    "alpinetags.experiments.cli": ("compare", "experiment"),
+    "alpinetags.check_cli": ("check",),
+    "alpinetags.wheel_cli": ("wheel",),
+}
+#: Options of ``add_common`` that take a value as the next word.
+_VALUE_OPTIONS = frozenset({"--root", "--executable", "--arch", "--target", "--disable-plugin"})
 
 #: What every command's --help ends with, after its own examples.
 FOOTER = """\
@@ -93,6 +110,8 @@ def examples_epilog(examples: str) -> str:
 
 def positive_int(text: str) -> int:
     """argparse type for counts such as ``--limit``: 1 or more (argparse exits 2 naming the value)."""
+    import argparse
+
     try:
         value = int(text)
     except ValueError:
@@ -104,6 +123,8 @@ def positive_int(text: str) -> int:
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     """Options every command takes. Defaults are SUPPRESSed so they may stand before or after it."""
+    import argparse
+
     s = argparse.SUPPRESS
     g = parser.add_argument_group("what to probe")
     g.add_argument(
@@ -161,7 +182,8 @@ def make_registry(args: argparse.Namespace, target: Any) -> Any:
     for item in opt(args, "disable_plugin") or []:
         disabled.update(n for n in item.split(",") if n)
     registry = load_plugins(disabled)
-    known = {p.name for p in registry.plugins}
+    # speed (issue 21): the plugins are looked up only when there are names to check; none is imported
+    known = set(registry.names()) if disabled else set()
     for name in sorted(disabled - known):
         from .plugins import warn_once
 
@@ -171,6 +193,8 @@ def make_registry(args: argparse.Namespace, target: Any) -> Any:
 
 def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
     if opt(args, "json"):
+        import json
+
         print(json.dumps(data, indent=2))
     else:
         print(text())
@@ -300,7 +324,32 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def modules_for(words: Optional[Sequence[str]]) -> list[str]:
+    """The ``COMMAND_MODULES`` a command line needs (speed, issue 21): all of them for ``--help`` or a
+    word that names no known command (so the help and argparse's error list every command), else only
+    the module of the command named, if any, and the modules ``MODULE_COMMANDS`` does not know."""
+    if words is None or any(w in ("-h", "--help") for w in words):
+        return list(COMMAND_MODULES)
+    skip = False
+    command = None
+    for word in words:
+        if skip:
+            skip = False
+        elif word in _VALUE_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            command = word
+            break
+    known = {c for commands in MODULE_COMMANDS.values() for c in commands} | {"tags", "detect", "plugins"}
+    if command is not None and command not in known:
+        return list(COMMAND_MODULES)
+    return [m for m in COMMAND_MODULES if command in MODULE_COMMANDS.get(m, (command,))]
+
+
+def build_parser(words: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The parser of every command, or (``words``: the command line to parse) of what it needs."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="alpinetags",
         description="Wheel tags for this system, with distro tags (alpine_3_19_x86_64) before the "
@@ -347,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
         "list the plugins found (name, status, where from, marker variables)",
         PLUGINS_EXAMPLES,
     )
-    for module in COMMAND_MODULES:
+    for module in modules_for(words):
         importlib.import_module(module).register(sub, add)
     return parser
 
@@ -369,14 +418,33 @@ def configure_logging(verbose: bool) -> None:
     logger.propagate = False
 
 
+def _plain_tags() -> int:
+    """``alpinetags tags`` with no option: ``cmd_tags`` for the default target, through the detection
+    cache (``tags.default_platforms``), without building the parser (speed, issue 21)."""
+    from .tags import default_platforms, tags_for_platforms
+
+    print("\n".join(str(t) for t in tags_for_platforms(default_platforms())))
+    return EXIT_OK
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from .errors import AlpinetagsError, ConfigError, InputRefused, RootRefused
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_logging(bool(opt(args, "verbose")))
+    words = sys.argv[1:] if argv is None else list(argv)
+    # speed (issue 21): `tags` alone needs no parser; a plugin name to disable may be unknown (make_registry
+    # warns), so ALPINETAGS_DISABLE_PLUGINS takes the ordinary path.
+    if words == ["tags"] and not os.environ.get("ALPINETAGS_DISABLE_PLUGINS"):
+        run: Callable[[], int] = _plain_tags
+        configure_logging(False)
+    else:
+        args = build_parser(words).parse_args(words)
+        configure_logging(bool(opt(args, "verbose")))
+
+        def run() -> int:
+            return int(args.func(args))
+
     try:
-        return int(args.func(args))
+        return run()
     except InputRefused as exc:  # "refused: <input>: ... exceeds ...": a hostile root 3, else bad input 2
         print(f"alpinetags: {exc}", file=sys.stderr)
         return EXIT_PROBE if isinstance(exc, RootRefused) else EXIT_USAGE

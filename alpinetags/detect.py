@@ -273,6 +273,7 @@ def detect(target: Optional[Target] = None, registry: Optional[Registry] = None)
         target = default_target()
     if registry is None:
         registry = load_plugins(disabled_from_env(target.environ))
+    registry.load()  # plugins are imported on first need; here, before anything is read or reported
     if target.given is not None:
         return target.given  # stated outright: neither probed nor overridden
     # Looked up and read once here, for the core and every plugin: each lookup on a root costs path

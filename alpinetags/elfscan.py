@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-import tarfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,6 +72,8 @@ def _elf_from_stream(name: str, raw: IO[bytes], size: int, inflation: Inflation)
 def _scan_tar(
     label: str, fileobj: IO[bytes], inflation: Inflation
 ) -> Iterator[tuple[str, Optional[ElfObject], str]]:
+    import tarfile  # here, not at the top: only archives need it (start-up cost, issue 21)
+
     try:
         with tarfile.open(fileobj=fileobj, mode="r:*") as tar:
             for info in tar:

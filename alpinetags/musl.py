@@ -17,16 +17,19 @@ import io
 import logging
 import os
 import re
-import selectors
-import signal
-import subprocess
 import time
-from typing import BinaryIO, Optional
+from typing import TYPE_CHECKING, BinaryIO, Optional
 
 from .arch import compatible_arches
 from .elffile import DataRange, read_only_ranges
 from .errors import ElfError, LoaderError
 from .safefile import open_regular, regular_size
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess, selectors and signal are imported by the functions that run a loader, the last resort:
+# a version read from the file (the common case, and the native check) needs none of them (issue 21).
 
 log = logging.getLogger("alpinetags")
 
@@ -248,6 +251,8 @@ def _read_stderr(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, 
     Reading is done here rather than by ``communicate`` because ``communicate`` keeps reading until every
     holder of the pipe exits: a loader that leaves a child behind would make it wait for that child.
     """
+    import selectors
+
     assert proc.stderr is not None
     fd = proc.stderr.fileno()
     deadline = time.monotonic() + timeout
@@ -269,6 +274,9 @@ def _read_stderr(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, 
 
 def _kill_session(proc: subprocess.Popen[bytes]) -> None:
     """Kill the loader and everything it started (its own session), then reap it."""
+    import signal
+    import subprocess
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
@@ -287,6 +295,8 @@ def run_musl_version(path: str, timeout: float = RUN_TIMEOUT) -> str:
     The loader runs in a session of its own; when it exits, or at the timeout, that whole session is
     killed, so nothing it started outlives the call and the call never waits longer than ``timeout``.
     """
+    import subprocess
+
     check_runnable_loader(path)
     try:
         proc = subprocess.Popen(

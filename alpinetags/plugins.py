@@ -3,6 +3,11 @@
 pluggy would stop a whole hook call at the first plugin that raises; inside pip that would mean no
 tags at all. So each hook implementation is called on its own here: a plugin that fails to import,
 raises, or returns the wrong type is reported once, by name, and skipped, and the others still run.
+
+Plugins are looked up and imported when first needed, not when ``load_plugins`` returns (speed, issue
+21): a command that may never call a hook (``check`` asks the plugins only for hints about a failure)
+reads no entry point and imports neither pluggy nor any plugin. ``detect()`` loads them first thing, so
+the warnings keep their order.
 """
 
 from __future__ import annotations
@@ -11,13 +16,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Optional
-
-import pluggy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import ConfigError, PluginError
-from .hookspecs import PROJECT, AlpinetagsSpec
+
+if TYPE_CHECKING:
+    import pluggy
 
 log = logging.getLogger("alpinetags")
 
@@ -86,13 +91,48 @@ class PluginInfo:
     status: str  # "loaded", "blocked" or "failed: ..."
 
 
-@dataclass
 class Registry:
-    """The loaded plugins and the faults met so far."""
+    """The plugins and the faults met so far. The plugins found are loaded on first need: ``manager``,
+    ``plugins`` or a hook call (``load`` does it at once); ``names`` needs no loading."""
 
-    manager: pluggy.PluginManager
-    plugins: list[PluginInfo] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)
+    def __init__(
+        self, manager: Optional[pluggy.PluginManager] = None, pending: Optional[Callable[[], None]] = None
+    ) -> None:
+        self._manager = manager
+        self._plugins: list[PluginInfo] = []
+        self.faults: list[str] = []
+        self._pending = pending
+        self._finding: Optional[Callable[[], None]] = None
+        self._names: list[str] = []
+
+    def find(self) -> None:
+        """Look the plugins up (their entry points), if not done yet; nothing is imported."""
+        finding, self._finding = self._finding, None
+        if finding is not None:
+            finding()
+
+    def load(self) -> None:
+        """Import and register the plugins found, if not done yet."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending()
+
+    @property
+    def manager(self) -> pluggy.PluginManager:
+        self.load()
+        assert self._manager is not None
+        return self._manager
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        """Every plugin found or registered, with its status (``loaded``, ``blocked``, ``failed: ...``)."""
+        self.load()
+        return self._plugins
+
+    def names(self) -> list[str]:
+        """The names of every plugin found or registered, without loading any."""
+        self.find()
+        return list(self._names)
 
     def fault(self, message: str, key: Optional[str] = None) -> None:
         message = _short(message)
@@ -157,26 +197,53 @@ def _entry_points() -> Iterable[Any]:
 
 
 def load_plugins(disabled: Iterable[str] = (), extra: Iterable[tuple[str, object]] = ()) -> Registry:
-    """Load every plugin of the entry-point group ``alpinetags`` except the ``disabled`` names.
+    """The plugins of the entry-point group ``alpinetags`` except the ``disabled`` names, found (a read
+    of ``entry_points.txt`` files) and imported on first need (``Registry.names``, ``Registry.load``).
 
     ``extra`` registers (name, plugin) pairs directly: for tests and for embedding, the same path a
-    plugin found through its entry point takes.
+    plugin found through its entry point takes; with ``extra`` everything is loaded at once, so a plugin
+    that cannot be registered is a ``PluginError`` here.
     """
+    blocked = set(disabled)
+    extra = list(extra)
+    registry = Registry()
+    found: list[Any] = []
+
+    def find() -> None:
+        seen: set[str] = set()
+        for ep in _entry_points():
+            if ep.name in seen:
+                continue  # the same distribution seen twice on sys.path
+            seen.add(ep.name)
+            found.append(ep)
+        registry._names = [ep.name for ep in found] + [name for name, _ in extra]
+
+    def load() -> None:
+        registry.find()
+        _load(registry, found, blocked, extra)
+
+    registry._finding, registry._pending = find, load
+    if extra:
+        registry.load()
+    return registry
+
+
+def _load(registry: Registry, found: list[Any], blocked: set[str], extra: list[tuple[str, object]]) -> None:
+    import pluggy
+
+    from .hookspecs import PROJECT, AlpinetagsSpec
+
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(AlpinetagsSpec)
-    registry = Registry(manager)
-    blocked = set(disabled)
-    seen: set[str] = set()
-    for ep in _entry_points():
-        if ep.name in seen:
-            continue  # the same distribution seen twice on sys.path
-        seen.add(ep.name)
+    registry._manager = manager
+    plugins = registry._plugins
+    for ep in found:
         dist = getattr(ep, "dist", None)
         dist_name = str(getattr(dist, "name", "") or "")
         dist_version = str(getattr(dist, "version", "") or "")
         if ep.name in blocked:
             manager.set_blocked(ep.name)
-            registry.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, "blocked"))
+            plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, "blocked"))
             continue
         try:
             plugin = ep.load()
@@ -184,18 +251,15 @@ def load_plugins(disabled: Iterable[str] = (), extra: Iterable[tuple[str, object
         except PLUGIN_FAULTS as exc:
             message = f"plugin {ep.name!r} failed to load: {type(exc).__name__}: {exc}"
             registry.fault(message)
-            registry.plugins.append(
-                PluginInfo(ep.name, ep.value, dist_name, dist_version, _short(f"failed: {exc}"))
-            )
+            plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, _short(f"failed: {exc}")))
             continue
-        registry.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, "loaded"))
+        plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, "loaded"))
     for name, plugin in extra:
         if name in blocked:
-            registry.plugins.append(PluginInfo(name, repr(plugin), "", "", "blocked"))
+            plugins.append(PluginInfo(name, repr(plugin), "", "", "blocked"))
             continue
         try:
             manager.register(plugin, name=name)
         except Exception as exc:
             raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from exc
-        registry.plugins.append(PluginInfo(name, repr(plugin), "", "", "loaded"))
-    return registry
+        plugins.append(PluginInfo(name, repr(plugin), "", "", "loaded"))

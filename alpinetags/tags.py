@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Optional
-
-from .arch import compatible_arches
-from .detect import probe
-from .model import Platform, Target
-from .musl import musllinux_platforms
-from .plugins import Registry, disabled_from_env, load_plugins
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
 
     from .interpreter import PythonBuild
+    from .model import Platform, Target
+    from .plugins import Registry
 
-# packaging.tags is imported where tags are built, not here: the pip hook needs only plugin_platforms
-# and expand_platforms, and pip has its own vendored copy of packaging.
+# Everything is imported where it is used, not here: a call answered by the detection cache
+# (``default_platforms``) needs none of detect, plugins, pluggy or distro (issue 21: their imports cost
+# as much as packaging's whole ``sys_tags()``), and the pip hook needs only plugin_platforms and
+# expand_platforms (pip has its own vendored copy of packaging).
 
 _PLATFORM_TAG_RE = re.compile(r"[a-z0-9_]+\Z")
 
@@ -51,7 +49,11 @@ def plugin_platforms(
 
     ``target`` carries the environment the plugins read their switches from (default: this process's).
     """
+    from .plugins import disabled_from_env, load_plugins
+
     if target is None:
+        from .model import Target
+
         target = Target(environ=dict(os.environ))
     if registry is None:
         registry = load_plugins(disabled_from_env(target.environ))
@@ -69,6 +71,8 @@ def expand_platforms(platform_tags: list[str], registry: Optional[Registry] = No
     "alpine_3_0_x86_64", "linux_x86_64"]``; a tag no plugin owns stands for itself.
     """
     if registry is None:
+        from .plugins import disabled_from_env, load_plugins
+
         registry = load_plugins(disabled_from_env(os.environ))
     out: list[str] = []
     for tag in platform_tags:
@@ -109,6 +113,9 @@ def standard_platforms(platform: Platform, target: Target) -> list[str]:
         from packaging.tags import platform_tags
 
         return linux_first(list(platform_tags()))
+    from .arch import compatible_arches
+    from .musl import musllinux_platforms
+
     linux = [f"linux_{a}" for a in compatible_arches(platform.arch)]
     if target.is_running_system:
         return linux + musllinux_platforms(platform.libc_version, platform.arch)
@@ -161,7 +168,12 @@ def all_platforms(
     registry: Optional[Registry] = None,
     platform: Optional[Platform] = None,
 ) -> list[str]:
-    """Plugin platforms, then the standard ones, without duplicates."""
+    """Plugin platforms, then the standard ones, without duplicates (with no argument: through the
+    detection cache, ``default_platforms``)."""
+    if target is None and registry is None and platform is None:
+        return default_platforms()
+    from .detect import probe
+
     target, registry, platform = probe(target, registry, platform)
     standard = standard_platforms(platform, target)
     return order_platforms(plugin_platforms(platform, registry, target), standard)
@@ -170,3 +182,104 @@ def all_platforms(
 def sys_tags(target: Optional[Target] = None, registry: Optional[Registry] = None) -> list[Tag]:
     """Every tag the target accepts, best first: ``packaging.tags.sys_tags()`` plus plugin platforms."""
     return tags_for_platforms(all_platforms(target, registry))
+
+
+# ------------------------------------------------------------------------------------------------
+# the default target through the detection cache (alpinetags/detcache.py, docs/speed.md)
+
+
+def _live_standard() -> list[str]:
+    """``standard_platforms`` of the running interpreter off musl: packaging's, asked at every call."""
+    from packaging.tags import platform_tags
+
+    return linux_first(list(platform_tags()))
+
+
+def _cached_answer(fields: dict[str, list[str]]) -> Optional[list[str]]:
+    """``all_platforms`` from a cache entry's fields; ``None`` when they are not what ``_store`` writes."""
+    plugin = fields.get("plugin")
+    standard = fields.get("standard")
+    live = fields.get("standard-live")
+    if plugin is None or (standard is None) == (live is None) or live:
+        return None
+    if not _is_tag_list(plugin) or (standard is not None and not _is_tag_list(standard)):
+        return None
+    return order_platforms(plugin, _live_standard() if standard is None else standard)
+
+
+def _shipped_only(registry: Registry) -> bool:
+    """Only this distribution's own plugins loaded: what they read is known (and signed in the key)."""
+    return all(p.status == "blocked" or (p.status == "loaded" and p.distribution == "alpinetags")
+               for p in registry.plugins)  # fmt: skip
+
+
+def _code_dirs(registry: Registry) -> list[str]:
+    """The directories of the code that answered: this package and each loaded plugin's module."""
+    dirs = [os.path.dirname(os.path.abspath(__file__))]
+    for plugin in registry.manager.get_plugins():
+        path = getattr(plugin, "__file__", None)
+        if not isinstance(path, str):
+            return []
+        dirs.append(os.path.dirname(os.path.abspath(path)))
+    return sorted(set(dirs))
+
+
+def _watched(target: Target, platform: Platform) -> list[str]:
+    """Files read after the interpreter named them: its loader, and the musl loader of the arch."""
+    from .interpreter import find_interpreter
+    from .musl import LOADER_ARCH
+
+    watch = [f"/lib/ld-musl-{LOADER_ARCH.get(platform.arch, platform.arch)}.so.1"]
+    try:
+        linked = find_interpreter(target).linked()
+    except Exception:
+        return watch
+    if linked is not None and linked.loader:
+        watch.append(linked.loader)
+    return watch
+
+
+def default_platforms(environ: Optional[Mapping[str, str]] = None) -> list[str]:
+    """``all_platforms()`` of this process's default target (``/`` or ``ALPINETAGS_ROOT``).
+
+    Answered from the user's detection cache when every input of the detection signs as it did when the
+    answer was stored (``detcache``); otherwise found as always and, when nothing went wrong, stored.
+    ``-v`` (the ``alpinetags`` logger at INFO) bypasses the cache: it is asked to show what is read.
+    """
+    import logging
+
+    from . import detcache
+
+    env = os.environ if environ is None else environ
+    root = env.get("ALPINETAGS_ROOT", "") or "/"
+    cache = None
+    if os.path.isdir(root) and not logging.getLogger("alpinetags").isEnabledFor(logging.INFO):
+        running = os.path.realpath(root) == "/"
+        candidates: tuple[str, ...] = ()
+        if not running:
+            from .interpreter import ROOT_EXECUTABLES
+
+            candidates = tuple("/" + p for p in ROOT_EXECUTABLES)
+        cache = detcache.probe_for(root, running, env, candidates)
+    fields = cache.load() if cache is not None else None
+    answer = _cached_answer(fields) if fields is not None else None
+    if answer is not None:
+        return answer
+    if cache is not None:
+        cache.begin()
+    from .detect import default_target, detect
+    from .plugins import _reported, disabled_from_env, load_plugins
+
+    target = default_target(env)
+    warned = len(_reported)
+    registry = load_plugins(disabled_from_env(env))
+    platform = detect(target, registry)
+    plugin = plugin_platforms(platform, registry, target)
+    live = target.is_running_system and not (platform.libc == "musl" and platform.libc_version)
+    standard = _live_standard() if live else standard_platforms(platform, target)
+    if cache is not None and not registry.faults and len(_reported) == warned and _shipped_only(registry):
+        code = _code_dirs(registry)
+        if code:
+            stored = ("standard-live", []) if live else ("standard", standard)
+            cache.store([("plugin", plugin), stored], _watched(target, platform), code)
+    return order_platforms(plugin, standard)

@@ -63,3 +63,19 @@ def shm() -> Iterator[Path]:
     )
     yield base
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_detection_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The detection cache (alpinetags/detcache.py) of every test, and of every process a test starts,
+    in a directory of this session: the suite never reads nor fills the user's ``~/.cache``, starts cold,
+    and judges the answers given from the cache along with the others."""
+    import os
+
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old

@@ -223,7 +223,8 @@ def test_public_api_is_lazy_and_typed() -> None:
     code = (
         "import sys, alpinetags; "
         "assert not {'pluggy','distro','packaging'} & set(sys.modules), sorted(sys.modules); "
-        "alpinetags.detect; assert 'pluggy' in sys.modules"
+        "alpinetags.detect; assert 'alpinetags.detect' in sys.modules; "
+        "assert 'pluggy' not in sys.modules; alpinetags.detect(); assert 'pluggy' in sys.modules"  # on use
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert (Path(alpinetags.__file__).parent / "py.typed").exists()
