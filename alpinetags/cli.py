@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_PROBE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 #: Modules adding subcommands, in --help order (one line each, so features can be added independently).
 COMMAND_MODULES: list[str] = [
@@ -362,6 +363,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_PROBE
     except BrokenPipeError:
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C: one line and 128 + SIGINT, as shells count it; no traceback
+        print("alpinetags: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
