@@ -118,3 +118,67 @@ def zexp_wheels(
         module = build_zexp_module(build, root, with_expat=False)
         out.append(write_wheel(dest, "zexp", version, ZEXP_MUSL_TAG, {ZEXP_MODULE: module.read_bytes()}))
     return out
+
+
+# --- a real PEP 503 index with PEP 658/714 metadata, served on 127.0.0.1 ------------------------------
+
+
+class Index:
+    """A simple repository (PEP 503) of the wheels in a folder, served by ``http.server`` in a thread on
+        127.0.0.1. Each file link carries its sha256 and ``data-dist-info-metadata`` (PEP 658, what pip 23.0
+        reads) and ``data-core-metadata`` (PEP 714, what later pips read first) with the hash of the wheel's
+        METADATA, served beside it as ``<wheel>.metadata``. ``requests`` lists every request
+    (``GET /path``), in order.
+    """
+
+    def __init__(self, wheels: list[Path], dest: Path) -> None:
+        import hashlib
+        import html
+        import threading
+        import zipfile
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        files = dest / "files"
+        files.mkdir(parents=True)
+        links: dict[str, list[str]] = {}
+        for wheel in wheels:
+            data = wheel.read_bytes()
+            (files / wheel.name).write_bytes(data)
+            with zipfile.ZipFile(wheel) as zf:
+                name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+                metadata = zf.read(name)
+            (files / f"{wheel.name}.metadata").write_bytes(metadata)
+            meta_hash = f"sha256={hashlib.sha256(metadata).hexdigest()}"
+            href = f"../../files/{wheel.name}#sha256={hashlib.sha256(data).hexdigest()}"
+            link = (f'<a href="{html.escape(href)}" data-dist-info-metadata="{meta_hash}" '
+                    f'data-core-metadata="{meta_hash}">{html.escape(wheel.name)}</a><br>')  # fmt: skip
+            links.setdefault(wheel.name.split("-", 1)[0].lower(), []).append(link)
+        for project, anchors in links.items():
+            page = dest / "simple" / project
+            page.mkdir(parents=True)
+            (page / "index.html").write_text(
+                f"<!DOCTYPE html>\n<html><body>\n{chr(10).join(anchors)}\n</body></html>\n"
+            )
+        self.requests: list[str] = []
+        requests = self.requests
+
+        class Handler(SimpleHTTPRequestHandler):
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                super().__init__(*args, directory=str(dest), **kwargs)  # type: ignore[arg-type]
+
+            def log_message(self, format: str, *args: object) -> None:
+                requests.append(f"{self.command} {self.path}")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/simple/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def fetched(self, filename: str) -> list[str]:
+        """The requests for ``filename`` itself (not its ``.metadata``)."""
+        return [r for r in self.requests if r.split("#", 1)[0].endswith("/files/" + filename)]
