@@ -371,8 +371,10 @@ def test_status_says_on_and_lists_the_platforms(hooked: Path, places: dict[str, 
     assert data["on"] is True
     assert data["pth_loaded_at_start"] is True
     assert data["pip"]["patch_point"] is True
+    # the root's own platforms, instead of the host's: no loader in this root, so no musllinux tags
+    assert data["replaces_pip_platforms"] is True
     assert data["platforms_added"][0] == "alpine_3_17_x86_64"
-    assert data["platforms_added"][-1] == "alpine_3_0_x86_64"
+    assert data["platforms_added"][-2:] == ["alpine_3_0_x86_64", "linux_x86_64"]
     off = subprocess.run(
         [str(tool), "pip", "status", "--json"],
         capture_output=True,
@@ -409,15 +411,16 @@ def test_in_process_pip_runs_with_the_hook(plain: Path, places: dict[str, Path])
     assert bad.returncode == 1
 
 
-def test_enable_disable_user_site(plain: Path, tmp_path: Path) -> None:
+def test_enable_user_inside_a_venv_is_refused(plain: Path, tmp_path: Path) -> None:
+    """A venv's python does not read the user site, every other python of that version does: refused with
+    exit 2 and nothing written, as pip refuses --user there. disable --user still cleans up."""
     tool = str(plain.parent / "alpinetags")
     env = clean_env(PYTHONUSERBASE=str(tmp_path))
-    out = run([tool, "pip", "enable", "--user"], env=env).stdout
-    (pth,) = tmp_path.rglob("alpinetags-pip-hook.pth")
-    assert str(pth) in out
-    assert "user site is not active" in out  # a venv without system site packages ignores it
-    out = run([tool, "pip", "disable", "--user"], env=env).stdout
-    assert str(pth) in out and not pth.exists()
+    proc = subprocess.run([tool, "pip", "enable", "--user"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc
+    assert proc.stderr.startswith("alpinetags pip: enable --user inside a virtual environment")
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.rglob("alpinetags-pip-hook.pth"))
     assert "was not on" in run([tool, "pip", "disable", "--user"], env=env).stdout
 
 
@@ -502,7 +505,7 @@ def test_pip_status_takes_root_after_status(places: dict[str, Path]) -> None:
         assert proc.returncode == 0, (argv, proc.stderr)
         assert json.loads(proc.stdout)["platforms_if_on"][0] == "alpine_3_17_x86_64"
     gone = _alpinetags("pip", "status", "--root", root, "--disable-plugin", "alpine", "--json")
-    assert json.loads(gone.stdout)["platforms_if_on"] == []
+    assert json.loads(gone.stdout)["platforms_if_on"] == ["linux_x86_64"]  # the root's, not the host's
     bad = _alpinetags("pip", "status", "--root", str(places["r317"] / "nowhere"))
     assert bad.returncode == 2 and "nowhere" in bad.stderr
     assert _alpinetags("pip", "--root", root, "enable").returncode == 2  # the .pth holds no root
