@@ -134,6 +134,7 @@ class Index:
     def __init__(self, wheels: list[Path], dest: Path) -> None:
         import hashlib
         import html
+        import re
         import threading
         import zipfile
         from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -152,7 +153,8 @@ class Index:
             href = f"../../files/{wheel.name}#sha256={hashlib.sha256(data).hexdigest()}"
             link = (f'<a href="{html.escape(href)}" data-dist-info-metadata="{meta_hash}" '
                     f'data-core-metadata="{meta_hash}">{html.escape(wheel.name)}</a><br>')  # fmt: skip
-            links.setdefault(wheel.name.split("-", 1)[0].lower(), []).append(link)
+            project = re.sub(r"[-_.]+", "-", wheel.name.split("-", 1)[0]).lower()  # PEP 503's normal form
+            links.setdefault(project, []).append(link)
         for project, anchors in links.items():
             page = dest / "simple" / project
             page.mkdir(parents=True)
