@@ -85,9 +85,9 @@ def candidate_verdict(
     ``declared`` are its ``Requires-External`` names as pip read them from its metadata. Only wheels
     with a platform are judged; sdists are built into wheels, which the install step checks.
     """
-    from .pip_check import check_switched_on, is_pure, requires_external_problem, soname_hints, target_root
+    from .pip_check import check_enabled, is_pure, requires_external_problem, soname_hints, target_root
 
-    if not filename.endswith(".whl") or is_pure(filename) or not check_switched_on(environ):
+    if not filename.endswith(".whl") or is_pure(filename) or not check_enabled(environ):
         return None
     root = target_root(environ, explicit_platforms)
     if root is None or not declared:

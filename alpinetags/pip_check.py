@@ -112,16 +112,16 @@ class Refusal:
         return "\n".join(lines)
 
 
-def check_enabled(environ: Mapping[str, str]) -> bool:
+def check_switches(environ: Mapping[str, str]) -> bool:
     """False when ``ALPINETAGS_CHECK`` or ``ALPINETAGS_PIP`` is ``0`` (or off/false/no); a
-    ``ConfigError`` naming the variable for a value that is neither on nor off."""
+    ``ConfigError`` naming the variable for a value that is neither on nor off (the CLI's answer)."""
     from .pip_hook import hook_enabled, switch_on
 
     return hook_enabled(environ) and switch_on(environ, CHECK_ENV)
 
 
-def check_switched_on(environ: Mapping[str, str]) -> bool:
-    """``check_enabled`` under pip, which must run whatever the environment says: a bad switch is one
+def check_enabled(environ: Mapping[str, str]) -> bool:
+    """``check_switches`` under pip, which must run whatever the environment says: a bad switch is one
     warning naming it, and the check is off (pip installs as it would without alpinetags)."""
     from .pip_hook import hook_enabled, switch_on
 
@@ -434,7 +434,7 @@ def wrap_install_wheel(original: Callable[..., Any]) -> Callable[..., Any]:
         project = args[0] if args else kwargs.get("name")
         wheel_path = args[1] if len(args) > 1 else kwargs.get("wheel_path")
         found = None
-        if check_switched_on(os.environ) and isinstance(wheel_path, str):
+        if check_enabled(os.environ) and isinstance(wheel_path, str):
             try:
                 from .pip_hook import explicit_platforms
 

@@ -166,10 +166,11 @@ def _cmd_pip(args: argparse.Namespace) -> int:
             "use --root DIR, or pip's own --platform (alpine_3_19_x86_64 expands to 3_19 ... 3_0)"
         )
     command = pip_args[0]
-    if command not in OWN_COMMANDS:
-        from .pip_check import check_enabled
+    if command not in ("enable", "disable"):
+        from .pip_check import check_switches
 
-        check_enabled(os.environ)  # ALPINETAGS_PIP=maybe is exit 2 naming it, before pip starts
+        check_switches(os.environ)  # ALPINETAGS_PIP=maybe is exit 2 naming it, before pip or status runs
+    if command not in OWN_COMMANDS:
         _apply_common_options(args)
         return run_pip(pip_args)
     own = _own_parser(command).parse_args(pip_args[1:])
