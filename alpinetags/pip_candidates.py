@@ -62,11 +62,16 @@ class PassedOver:
 
     def line(self) -> str:
         """The reason pip prints as it discards the wheel: ``Discarding <link>: <line>``."""
+        if self.reason.startswith("refused"):
+            return f"alpinetags: {self.reason}"
         return f"alpinetags: {self.reason}, which {self.where} does not have"
 
 
 #: Every wheel passed over in this pip process, in the order pip tried them.
 passed_over: list[PassedOver] = []
+#: The projects of which the filter kept at least one candidate: when pip still finds nothing for one of
+#: them, something else ruled those out (a version conflict ...), and pip's own report is the true one.
+kept_projects: set[str] = set()
 
 
 def _where(root: str) -> str:
@@ -105,11 +110,13 @@ def refused_input(filename: str, project: str, why: str, where: str) -> PassedOv
     return PassedOver(canonical(project), filename, f"refused: {why}", where, ())
 
 
-def declared_of(dist: Any) -> list[str]:
-    """The ``Requires-External`` names of pip's distribution object, as ``wheelfile`` parses them."""
+def declared_of(dist: Any) -> tuple[str, ...]:
+    """The ``Requires-External`` names of pip's distribution object, parsed as ``alpinetags wheel`` parses
+    METADATA (``wheelfile.parse_requires_external``: markers and version ranges dropped)."""
+    from .wheelfile import parse_requires_external
+
     values = dist.metadata.get_all("Requires-External") or []
-    names = [str(v).split(";", 1)[0].split("(", 1)[0].strip() for v in values]
-    return list(dict.fromkeys(n for n in names if n))
+    return parse_requires_external("".join(f"Requires-External: {v}\n" for v in values))
 
 
 def _discard_error(ireq: Any, text: str) -> Exception:
@@ -164,6 +171,9 @@ def wrap_check_metadata(original: Callable[..., Any]) -> Callable[..., Any]:
         result = original(self, dist, *args, **kwargs)
         verdict = _judge(self, dist)
         if verdict is None:
+            name = getattr(dist, "canonical_name", None)
+            if isinstance(name, str):
+                kept_projects.add(canonical(name))
             return result
         passed_over.append(verdict)
         raise _discard_error(getattr(self, "_ireq", None), verdict.line())
@@ -202,13 +212,14 @@ def _cause_projects(error: Any) -> list[str]:
 
 def wrap_installation_error(original: Callable[..., Any]) -> Callable[..., Any]:
     """pip's ``Factory.get_installation_error``, unless every project it would report on had wheels
-    passed over by the check: then one ``InstallationError`` listing them (pip exits 1)."""
+    passed over by the check and none kept: then one ``InstallationError`` listing them (pip exits 1)."""
 
     def get_installation_error(self: Any, e: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             projects = _cause_projects(e)
             found = [p for p in passed_over if p.project in projects]
-            if projects and all(any(p.project == name for p in found) for name in projects):
+            ours = all(any(p.project == name for p in found) for name in projects)
+            if projects and ours and not kept_projects.intersection(projects):
                 from pip._internal.exceptions import InstallationError
 
                 return InstallationError(nothing_left_message(projects, found))
