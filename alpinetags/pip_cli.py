@@ -27,8 +27,9 @@ PIP_ENVIRONMENT = """\
 environment:
   ALPINETAGS_PIP=0                    switch the hook off for one command (tags and check)
   ALPINETAGS_CHECK=0                  switch only the native-library check off for one command
-  ALPINETAGS_ROOT=DIR                 pip gets the tags of the system in DIR, wheels are checked
-                                      against its libraries (see docs/pip.md)
+                                      (a wheel that would not load is then neither passed over nor refused)
+  ALPINETAGS_ROOT=DIR                 pip gets the platforms of the system in DIR instead of this
+                                      one's, wheels are checked against its libraries (see docs/pip.md)
 """
 
 EPILOG = (

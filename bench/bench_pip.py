@@ -96,13 +96,27 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=300, help="python -c pass runs per side")
     parser.add_argument("--pip-runs", type=int, default=20, help="pip runs per side")
     parser.add_argument("--install-runs", type=int, default=5, help="runs per side of the 40-wheel install")
-    parser.add_argument("--filter-runs", type=int, default=5, help="runs per side of the 30-wheel resolve")
+    parser.add_argument(
+        "--filter-runs", type=int, default=5, help="runs per side of the 30-wheel resolve (4.)"
+    )
     args = parser.parse_args()
     wheels = sorted(EXPERIMENT_WHEELS.glob("*.whl"))
     if args.install_runs and len(wheels) != 40:
         raise SystemExit(f"{EXPERIMENT_WHEELS} holds {len(wheels)} wheels, not 40: bash experiments/fetch.sh")
+    if args.filter_runs and len(wheels) < 30:
+        raise SystemExit(
+            f"{EXPERIMENT_WHEELS} holds {len(wheels)} wheels, not 30 or more: bash experiments/fetch.sh"
+        )
 
     base = Path(tempfile.mkdtemp(prefix="alpinetags-bench-pip-"))
+    try:
+        return run(args, wheels, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
+    """Every comparison, in a fresh venv under ``base``; prints the table."""
     python = venv_with_pip(base / "venv", NEWEST_PIP, enable=True)
     (pth,) = (base / "venv").rglob("alpinetags-pip-hook.pth")
     parked = pth.with_name("parked.pth-off")
@@ -255,6 +269,10 @@ def candidate_filter_rows(
         shutil.rmtree(target, ignore_errors=True)
         pth_off()
 
+    env = {
+        **env,
+        "PIP_CONFIG_FILE": os.devnull,
+    }  # no site pip.conf (extra indexes, constraints) on either side
     on_env = {**env, "ALPINETAGS_ROOT": str(r320)}
     links = ["--no-index", "--find-links", str(house)]
     on, off = compare(runs, (argv(links, False), on_env, hooked), (argv(links, True), env, plain))

@@ -12,6 +12,7 @@ served on 127.0.0.1 with PEP 658 metadata, where the alpine wheel must never be 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -119,7 +120,7 @@ def test_index_with_pep658_metadata_never_downloads_the_passed_over_wheel(
     index = parts_pip.Index(sorted(places["both"].glob("*.whl")), tmp_path / "index")
     try:
         proc = install(hooked, tmp_path / "t", "--index-url", index.url, ALPINETAGS_ROOT=str(places["r319"]),
-                       NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")  # fmt: skip
+                       NO_PROXY="127.0.0.1", no_proxy="127.0.0.1", PIP_CONFIG_FILE=os.devnull)  # fmt: skip
     finally:
         index.close()
     assert proc.returncode == 0, proc.stdout + proc.stderr
