@@ -73,23 +73,26 @@ def demo_wheel(dest: Path, platform: str) -> Path:
     return write_wheel(dest, "demo", "1.0", f"py3-none-{platform}", {"demo.py": f"WHICH = {platform!r}\n"})
 
 
-def demo_sdist(dest: Path) -> Path:
-    """``demo-1.0.tar.gz``, a setuptools sdist whose ``demo.WHICH`` is ``"sdist"``."""
-    files = {
-        "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=64"]\n'
-        'build-backend = "setuptools.build_meta"\n'
-        '[project]\nname = "demo"\nversion = "1.0"\n[tool.setuptools]\npy-modules = ["demo"]\n',
-        "demo.py": 'WHICH = "sdist"\n',
-    }
-    path = dest / "demo-1.0.tar.gz"
+def write_sdist(dest: Path, name: str, version: str, files: dict[str, str]) -> Path:
+    """``<name>-<version>.tar.gz`` holding ``files`` under ``<name>-<version>/``, plus its PKG-INFO."""
+    files = {"PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", **files}
+    path = dest / f"{name}-{version}.tar.gz"
     with tarfile.open(path, "w:gz") as tf:
-        for name, text in files.items():
+        for inside, text in files.items():
             data = text.encode()
-            info = tarfile.TarInfo(f"demo-1.0/{name}")
+            info = tarfile.TarInfo(f"{name}-{version}/{inside}")
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     return path
+
+
+def demo_sdist(dest: Path) -> Path:
+    """``demo-1.0.tar.gz``, a setuptools sdist whose ``demo.WHICH`` is ``"sdist"``."""
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "demo"\nversion = "1.0"\n[tool.setuptools]\npy-modules = ["demo"]\n'
+    )
+    return write_sdist(dest, "demo", "1.0", {"pyproject.toml": pyproject, "demo.py": 'WHICH = "sdist"\n'})
 
 
 def wheelhouse(dest: Path, *platforms: str, sdist: bool = False) -> Path:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import parts_pip, parts_wheel, realparts
-from tests.test_pip import demo_wheel, pip, warnings_of
+from tests.test_pip import demo_wheel, pip, warnings_of, write_sdist
 from tests.venvs import NEWEST_PIP, OLD_PIP, OLDEST_PIP, clean_env, hooked_venv, run, venv_with_pip
 
 pytestmark = pytest.mark.realparts
@@ -169,22 +169,9 @@ def test_the_sdist_is_built_when_every_wheel_is_passed_over(places: dict[str, Pa
 
 
 def _zexp_sdist(dest: Path) -> Path:
-    import io
-    import tarfile
-
-    files = {
-        "PKG-INFO": "Metadata-Version: 2.1\nName: zexp\nVersion: 1.0\n",
-        "setup.py": "from setuptools import setup\nsetup(name='zexp', version='1.0', py_modules=['zexp'])\n",
-        "zexp.py": 'WHICH = "sdist"\n',
-    }
-    path = dest / "zexp-1.0.tar.gz"
-    with tarfile.open(path, "w:gz") as tf:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"zexp-1.0/{name}")
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return path
+    """``zexp-1.0.tar.gz``: a plain setuptools project whose ``zexp.WHICH`` is ``"sdist"``."""
+    setup = "from setuptools import setup\nsetup(name='zexp', version='1.0', py_modules=['zexp'])\n"
+    return write_sdist(dest, "zexp", "1.0", {"setup.py": setup, "zexp.py": 'WHICH = "sdist"\n'})
 
 
 def test_a_pointed_root_gets_its_own_platforms_not_the_hosts(

@@ -19,23 +19,17 @@ import pytest
 
 from tests import realparts
 from tests.parts_wheel import build_ssl_extension
-from tests.realparts import install_alpinetags, run_in_root
+from tests.realparts import install_alpinetags
 from tests.test_pip import write_wheel
+from tests.test_pip_check_chroot import PREFIX, PYTHON, in_root
 
 pytestmark = pytest.mark.realparts
 
-PREFIX = "/opt/backend.ai"
-PYTHON = f"{PREFIX}/bin/python3"
 HOUSE = "/tmp/house"
 NONE = "/tmp/none"
 MODULE = "sslmod.cpython-311-x86_64-linux-musl.so"
 ALPINE = "sslmod-1.0-cp311-cp311-alpine_3_19_x86_64.whl"
 MUSL = "sslmod-1.0-cp311-cp311-musllinux_1_2_x86_64.whl"
-
-
-def in_root(root: Path, *argv: str, **env: str) -> tuple[int, str, str]:
-    proc = run_in_root(root, argv, env={"PIP_DISABLE_PIP_VERSION_CHECK": "1", **env}, timeout=300)
-    return proc.returncode, proc.stdout, proc.stderr
 
 
 @pytest.fixture(scope="module")

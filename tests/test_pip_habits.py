@@ -49,26 +49,23 @@ def test_a_bad_switch_is_an_error_naming_it(hooked: Path, places: dict[str, Path
         assert "Traceback" not in proc.stderr
 
 
-def test_under_pip_a_bad_switch_is_one_warning_and_pip_runs_without_the_hook(
-    hooked: Path, places: dict[str, Path], tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "which", "warning"),
+    [
+        ("ALPINETAGS_PIP", "any", "pip hook off"),  # 'maybe' is not on: pip's own tags
+        ("ALPINETAGS_CHECK", "alpine_3_17_x86_64", "native check off"),  # the hook's tags, unchecked
+    ],
+)
+def test_under_pip_a_bad_switch_is_one_warning_and_pip_runs(
+    hooked: Path, places: dict[str, Path], tmp_path: Path, name: str, which: str, warning: str
 ) -> None:
     proc = pip(hooked, "install", "--no-deps", "--no-index", "--find-links", str(places["house"]), "--target",
                str(tmp_path / "t"), "demo", ALPINETAGS_ROOT=str(places["r317"]),
-               ALPINETAGS_PIP="maybe")  # fmt: skip
-    assert (tmp_path / "t" / "demo.py").read_text() == "WHICH = 'any'\n"  # pip's own tags: 'maybe' is not on
+               **{name: "maybe"})  # fmt: skip
+    assert (tmp_path / "t" / "demo.py").read_text() == f"WHICH = {which!r}\n"
     (line,) = warnings_of(proc.stderr)
-    assert "ALPINETAGS_PIP='maybe' is not a switch" in line and "Traceback" not in proc.stderr
-
-
-def test_under_pip_a_bad_check_switch_keeps_the_tags(
-    hooked: Path, places: dict[str, Path], tmp_path: Path
-) -> None:
-    proc = pip(hooked, "install", "--no-deps", "--no-index", "--find-links", str(places["house"]), "--target",
-               str(tmp_path / "t"), "demo", ALPINETAGS_ROOT=str(places["r317"]),
-               ALPINETAGS_CHECK="maybe")  # fmt: skip
-    assert (tmp_path / "t" / "demo.py").read_text() == "WHICH = 'alpine_3_17_x86_64'\n"
-    (line,) = warnings_of(proc.stderr)
-    assert line.startswith(f"{WARNING} native check off") and "ALPINETAGS_CHECK='maybe'" in line
+    assert line.startswith(f"{WARNING} {warning}") and f"{name}='maybe' is not a switch" in line
+    assert "Traceback" not in proc.stderr
 
 
 # --- a real terminal ------------------------------------------------------------------------------------
