@@ -203,3 +203,27 @@ def test_status_with_a_root_says_the_roots_platforms_replace_pips(places: dict[s
     assert added.index("linux_x86_64") < added.index("musllinux_1_2_x86_64")  # as `alpinetags tags --root`
     tags = run([str(alpinetags), "tags", "--root", str(places["r319"]), "--json"], env=clean_env()).stdout
     assert json.loads(tags)["platforms"] == added
+
+
+def test_a_pip_without_the_candidate_patch_point_still_checks_at_install(
+    places: dict[str, Path], tmp_path: Path
+) -> None:
+    """A pip whose ``_check_metadata_consistency`` is renamed (a real pip 26.3 with that one edit): one
+    warning says the filter is off, pip picks the alpine wheel by its tags, and the install step's own
+    METADATA look refuses it, as before the filter existed."""
+    python = venv_with_pip(tmp_path / "venv", NEWEST_PIP, enable=True)
+    (candidates,) = (tmp_path / "venv").rglob("pip/_internal/resolution/resolvelib/candidates.py")
+    source = candidates.read_text()
+    assert source.count("_check_metadata_consistency") == 2  # the definition and its one call
+    candidates.write_text(source.replace("_check_metadata_consistency", "_check_metadata_renamed"))
+    for cached in candidates.parent.glob("__pycache__/candidates.*"):
+        cached.unlink()
+    proc = install(python, tmp_path / "t", "--no-index", "--find-links", str(places["both"]),
+                   ALPINETAGS_ROOT=str(places["r319"]))  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (line,) = warnings_of(proc.stderr)
+    assert "candidate filter off" in line and "_check_metadata_consistency(self, dist) not found" in line
+    assert f"ERROR: alpinetags: {ALPINE} would not load on the system in {places['r319']}" in proc.stderr
+    assert "METADATA (Requires-External) needs libexpat.so.1, which the system does not have" in proc.stderr
+    assert "apk add so:libexpat.so.1" in proc.stderr  # the install step now gives the plugins' hints too
+    assert installed_wheel(tmp_path / "t") == ""
