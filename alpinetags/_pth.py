@@ -4,12 +4,14 @@ Python executes every ``import ...`` line of every ``.pth`` file in site-package
 line must cost nothing in a process that never runs pip, must be readable by whoever audits
 site-packages, and must never break Python. It therefore imports nothing from alpinetags: it defines a
 tiny finder (``FINDER_CODE``, plain source in the line) and puts it at the front of ``sys.meta_path``.
-That finder answers ``None`` for every module except two of pip's:
+That finder answers ``None`` for every module except three of pip's:
 
 * ``pip._internal.utils.compatibility_tags``, whose ``get_supported`` builds every tag list pip uses
   (patched by ``alpinetags.pip_hook``: the alpine platforms added);
 * ``pip._internal.operations.install.wheel``, whose ``install_wheel`` installs each wheel (patched by
-  ``alpinetags.pip_check``: the native-library check before the install).
+  ``alpinetags.pip_check``: the native-library check before the install);
+* ``pip._internal.resolution.resolvelib.factory``, whose candidates the resolver tries (patched by
+  ``alpinetags.pip_candidates``: a wheel whose ``Requires-External`` the target lacks is passed over).
 
 Only when pip imports one of them does the finder import this module, so a ``python -c pass`` never
 loads alpinetags, pluggy, distro or packaging.
@@ -30,9 +32,11 @@ from typing import Any, Optional
 PTH_NAME = "alpinetags-pip-hook.pth"
 TAGS_MODULE = "pip._internal.utils.compatibility_tags"
 WHEEL_MODULE = "pip._internal.operations.install.wheel"
+FACTORY_MODULE = "pip._internal.resolution.resolvelib.factory"
 WARNING_PREFIX = "alpinetags: warning: "
 TAGS_OFF = "pip hook off, pip uses its standard tags"
 CHECK_OFF = "native check off, pip installs without it"
+CANDIDATES_OFF = "candidate filter off, pip picks wheels by their tags alone (the install step still checks)"
 
 #: The finder the ``.pth`` line defines, as readable source: the line is ``exec`` of this text. It must
 #: work with nothing but ``sys`` (alpinetags may be gone) and fail silently. A function is a finder once
@@ -42,7 +46,7 @@ CHECK_OFF = "native check off, pip installs without it"
 #: and a generator is one more code object to compile (about a quarter of the line's cost; issue 21).
 FINDER_CODE = f"""\
 def find_spec(name, path=None, target=None):
-    if name in ({TAGS_MODULE!r}, {WHEEL_MODULE!r}):
+    if name in ({TAGS_MODULE!r}, {WHEEL_MODULE!r}, {FACTORY_MODULE!r}):
         try:
             from alpinetags._pth import find_pip_module_spec
         except Exception:
@@ -84,11 +88,11 @@ def pth_text() -> str:
     return (
         "# alpinetags pip hook: `alpinetags pip enable` wrote this file, `alpinetags pip disable` removes\n"
         "# it. At each start the line below adds one function to sys.meta_path and imports nothing. It\n"
-        f"# ignores every module but pip's {TAGS_MODULE} and {WHEEL_MODULE};\n"
+        f"# ignores every module but pip's {TAGS_MODULE},\n# {WHEEL_MODULE} and {FACTORY_MODULE};\n"
         "# when pip imports one, it imports alpinetags._pth, which patches pip's tag list (get_supported:\n"
-        "# the alpine platforms) or its wheel installer (install_wheel: the native-library check). If\n"
-        "# alpinetags is gone, it does nothing. ALPINETAGS_PIP=0 switches both off for one command.\n"
-        + pth_line()
+        "# the alpine platforms), its wheel installer (install_wheel: the native-library check) or its\n"
+        "# candidates (a wheel the target cannot load is passed over). If alpinetags is gone, it does\n"
+        "# nothing. ALPINETAGS_PIP=0 switches all of it off for one command.\n" + pth_line()
     )
 
 
@@ -132,6 +136,10 @@ def _patch_function(name: str) -> Callable[[Any], None]:
         from .pip_hook import patch_tags_module
 
         return patch_tags_module
+    if name == FACTORY_MODULE:
+        from .pip_candidates import patch_factory_module
+
+        return patch_factory_module
     from .pip_check import patch_wheel_module
 
     return patch_wheel_module
@@ -139,11 +147,13 @@ def _patch_function(name: str) -> Callable[[Any], None]:
 
 def off_message(name: str) -> str:
     """What is off when patching pip's module ``name`` fails."""
+    if name == FACTORY_MODULE:
+        return CANDIDATES_OFF
     return TAGS_OFF if name == TAGS_MODULE else CHECK_OFF
 
 
 class PatchingLoader:
-    """Wraps the real loader of one of pip's two modules and patches the module right after it has run.
+    """Wraps the real loader of one of pip's three modules and patches the module right after it has run.
 
     Patching before any other pip module runs ``from ... import get_supported`` (or ``install_wheel``)
     means every caller sees the patched function. Any failure is a warning: pip keeps its own function.

@@ -108,13 +108,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not paths:
         raise ConfigError("no PATH given and no site-packages found")
     system = read_system(target.root, opt(args, "arch")) if opt(args, "arch") else None
-    report = check_paths(
-        paths,
-        target.root,
-        system=system,
-        hints=plugin_hints(make_registry(args, target)),
-        interpreter=_interpreter_inside(target.root, opt(args, "executable")),
-    )
+    from .progress import progress
+
+    with progress(f"checking {', '.join(paths)}", quiet=bool(opt(args, "quiet"))):
+        report = check_paths(
+            paths,
+            target.root,
+            system=system,
+            hints=plugin_hints(make_registry(args, target)),
+            interpreter=_interpreter_inside(target.root, opt(args, "executable")),
+        )
     for problem in report.problems:
         print(f"alpinetags: warning: not checked: {problem}", file=sys.stderr)
     if report.problems and not report.objects:
@@ -155,6 +158,13 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         nargs="*",
         metavar="PATH",
         help="an ELF file, a wheel, or a folder (default: this environment's site-packages)",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress line on a terminal (none is shown when stderr is not a terminal)",
     )
     p.add_argument(
         "--all",

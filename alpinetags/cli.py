@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # cache needs neither (``_plain_tags``, issue 21).
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_PROBE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 #: Modules adding subcommands, in --help order (one line each, so features can be added independently).
 COMMAND_MODULES: list[str] = [
@@ -457,6 +458,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_PROBE
     except BrokenPipeError:
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C: one line and 128 + SIGINT, as shells count it; no traceback
+        print("alpinetags: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

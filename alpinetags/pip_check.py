@@ -37,10 +37,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ._pth import replace_pip_function, warn
+from ._pth import CHECK_OFF, TAGS_OFF, replace_pip_function, warn
 
 CHECK_ENV = "ALPINETAGS_CHECK"
-_OFF_VALUES = frozenset({"0", "off", "false", "no"})
 #: What a Requires-External entry must look like to be taken as a soname (the field also allows
 #: things like ``C`` or ``libpng (>=1.5)``, which are not files to look for).
 _SONAME_RE = re.compile(r"[A-Za-z0-9_.+-]+\.so(\.[0-9]+)*\Z")
@@ -117,11 +116,30 @@ class Refusal:
         return "\n".join(lines)
 
 
-def check_enabled(environ: Mapping[str, str]) -> bool:
-    """False when ``ALPINETAGS_CHECK`` or ``ALPINETAGS_PIP`` is ``0`` (or off/false/no)."""
-    from .pip_hook import hook_enabled
+def check_switches(environ: Mapping[str, str]) -> bool:
+    """False when ``ALPINETAGS_CHECK`` or ``ALPINETAGS_PIP`` is ``0`` (or off/false/no); a
+    ``ConfigError`` naming the variable for a value that is neither on nor off (the CLI's answer)."""
+    from .pip_hook import hook_enabled, switch_on
 
-    return hook_enabled(environ) and environ.get(CHECK_ENV, "").strip().lower() not in _OFF_VALUES
+    return hook_enabled(environ) and switch_on(environ, CHECK_ENV)
+
+
+def check_enabled(environ: Mapping[str, str]) -> bool:
+    """``check_switches`` under pip, which must run whatever the environment says: a bad switch is one
+    warning naming it, and the check is off (pip installs as it would without alpinetags)."""
+    from .pip_hook import hook_enabled, switch_on
+
+    try:
+        if not hook_enabled(environ):
+            return False
+    except Exception as exc:  # the same line as the tag wrapper's, so pip prints it once
+        warn(f"{TAGS_OFF}: {type(exc).__name__}: {exc}")
+        return False
+    try:
+        return switch_on(environ, CHECK_ENV)
+    except Exception as exc:
+        warn(f"{CHECK_OFF}: {type(exc).__name__}: {exc}")
+        return False
 
 
 def is_pure(wheel_path: str) -> bool:
@@ -179,6 +197,16 @@ def requires_external_problem(declared: Sequence[str], root: str) -> Optional[Pr
         raise limits.refused("METADATA Requires-External", len(sonames), limits.MAX_NEEDED, "sonames")
     missing = tuple(s for s in sonames if not soname_in_root(s, root))
     return Problem("METADATA (Requires-External)", missing, ()) if missing else None
+
+
+def soname_hints(sonames: Sequence[str], root: str) -> tuple[str, ...]:
+    """What the plugins suggest for sonames the root lacks (``apk add so:libexpat.so.1 ...``), each once."""
+    from . import native
+    from .pip_hook import _registry
+
+    system = _system(root, "")
+    hints = native.plugin_hints(_registry(os.environ))
+    return tuple(dict.fromkeys(h for soname in sonames for h in hints(system, soname)))
 
 
 @dataclass
@@ -372,7 +400,8 @@ def inspect_wheel(
             with open_archive(wheel_path) as zf:  # a bomb's central directory: InputRefused
                 declared = requires_external_problem(read_declared(zf), root)
                 if declared is not None:
-                    return Inspection(Refusal(wheel, project, root, (declared,), ()), {})
+                    hints = soname_hints(declared.missing_sonames, root)
+                    return Inspection(Refusal(wheel, project, root, (declared,), hints), {})
                 scanned = scan_members(zf, wheel_path)
         except (zipfile.BadZipFile, ElfError) as exc:
             raise OSError(f"{wheel}: {exc}") from exc

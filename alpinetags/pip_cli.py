@@ -27,8 +27,9 @@ PIP_ENVIRONMENT = """\
 environment:
   ALPINETAGS_PIP=0                    switch the hook off for one command (tags and check)
   ALPINETAGS_CHECK=0                  switch only the native-library check off for one command
-  ALPINETAGS_ROOT=DIR                 pip gets the tags of the system in DIR, wheels are checked
-                                      against its libraries (see docs/pip.md)
+                                      (a wheel that would not load is then neither passed over nor refused)
+  ALPINETAGS_ROOT=DIR                 pip gets the platforms of the system in DIR instead of this
+                                      one's, wheels are checked against its libraries (see docs/pip.md)
 """
 
 EPILOG = (
@@ -166,6 +167,10 @@ def _cmd_pip(args: argparse.Namespace) -> int:
             "use --root DIR, or pip's own --platform (alpine_3_19_x86_64 expands to 3_19 ... 3_0)"
         )
     command = pip_args[0]
+    if command not in ("enable", "disable"):
+        from .pip_check import check_switches
+
+        check_switches(os.environ)  # ALPINETAGS_PIP=maybe is exit 2 naming it, before pip or status runs
     if command not in OWN_COMMANDS:
         _apply_common_options(args)
         return run_pip(pip_args)
@@ -187,6 +192,12 @@ def _cmd_pip(args: argparse.Namespace) -> int:
 def _switch(command: str, own: argparse.Namespace) -> int:
     from . import _pth
 
+    if own.user and command == "enable" and sys.prefix != sys.base_prefix:
+        raise _Usage(
+            "enable --user inside a virtual environment: its python does not read the user site-packages, "
+            "every other python of that version does (pip refuses --user here too); "
+            "run `alpinetags pip enable` without --user for this environment"
+        )
     if command == "enable":
         path = _pth.enable(own.user)
         done = True
@@ -208,10 +219,11 @@ def _switch(command: str, own: argparse.Namespace) -> int:
 
 
 def _pip_state() -> dict[str, Any]:
-    """Which pip this interpreter has, and whether its two patch points are where the hook expects them."""
+    """Which pip this interpreter has, and whether its patch points are where the hook expects them."""
     try:
         import pip
         from pip._internal.operations.install import wheel
+        from pip._internal.resolution.resolvelib import candidates, factory
         from pip._internal.utils import compatibility_tags
     except Exception as exc:
         return {
@@ -219,9 +231,11 @@ def _pip_state() -> dict[str, Any]:
             "location": None,
             "patch_point": False,
             "install_patch_point": False,
+            "candidate_patch_point": False,
             "error": f"{type(exc).__name__}: {exc}",
         }
     from ._pth import PATCHED_MARK
+    from .pip_candidates import CANDIDATE_CLASS, accepts_dist, accepts_error
     from .pip_check import _accepts_wheel_path
     from .pip_hook import _accepts_platforms
 
@@ -229,11 +243,17 @@ def _pip_state() -> dict[str, Any]:
     func = getattr(func, PATCHED_MARK, func)
     installer = getattr(wheel, "install_wheel", None)
     installer = getattr(installer, PATCHED_MARK, installer)
+    consistency = getattr(getattr(candidates, CANDIDATE_CLASS, None), "_check_metadata_consistency", None)
+    report = getattr(getattr(factory, "Factory", None), "get_installation_error", None)
+    filters = accepts_dist(getattr(consistency, PATCHED_MARK, consistency)) and accepts_error(
+        getattr(report, PATCHED_MARK, report)
+    )
     return {
         "version": getattr(pip, "__version__", None),
         "location": os.path.dirname(pip.__file__ or ""),
         "patch_point": _accepts_platforms(func),
         "install_patch_point": _accepts_wheel_path(installer),
+        "candidate_patch_point": filters,
         "error": None,
     }
 
@@ -241,7 +261,7 @@ def _pip_state() -> dict[str, Any]:
 def _status(own: argparse.Namespace) -> int:
     from . import _pth
     from .pip_check import CHECK_ENV, check_enabled, target_root
-    from .pip_hook import OFF_ENV, hook_enabled, host_platforms
+    from .pip_hook import OFF_ENV, hook_enabled, host_platforms, root_platforms
 
     files = {}
     for scope, user in (("site", False), ("user", True)):
@@ -251,8 +271,11 @@ def _status(own: argparse.Namespace) -> int:
     switched_off = not hook_enabled(os.environ)
     pip_state = _pip_state()
     fault = None
+    replaces = False
     try:
-        would_add = host_platforms(os.environ)
+        pointed = root_platforms(os.environ)
+        replaces = pointed is not None
+        would_add = pointed if pointed is not None else host_platforms(os.environ)
     except Exception as exc:
         would_add, fault = [], f"{type(exc).__name__}: {exc}"
     on = loaded and not switched_off and bool(pip_state["patch_point"])
@@ -271,6 +294,7 @@ def _status(own: argparse.Namespace) -> int:
         "pip": pip_state,
         "platforms_added": would_add if on else [],
         "platforms_if_on": would_add,
+        "replaces_pip_platforms": replaces,
         "native_check": {"on": check_on, "switched_off_by": check_off_by, "root": check_root},
         "fault": fault,
     }
@@ -287,6 +311,10 @@ def _status(own: argparse.Namespace) -> int:
             lines.append(f"  pip {pip_state['version']} in {pip_state['location']}; tag patch point {point}")
             point = "found" if pip_state["install_patch_point"] else "NOT found (installs are not checked)"
             lines.append(f"  install patch point {point}")
+            point = (
+                "found" if pip_state["candidate_patch_point"] else "NOT found (candidates are not filtered)"
+            )
+            lines.append(f"  candidate patch point {point}")
         else:
             lines.append(f"  pip not importable here: {pip_state['error']}")
         if check_on:
@@ -299,6 +327,16 @@ def _status(own: argparse.Namespace) -> int:
             lines.append(f"detection failed, pip would keep its tags: {fault}")
         elif not would_add:
             lines.append("no platform to add here: pip's own tags are unchanged")
+        elif replaces and on:
+            lines.append(
+                "platforms pip gets, in this order, instead of its own (the root's, as pip --platform):"
+            )
+            lines.extend(f"  {p}" for p in would_add)
+        elif replaces:
+            lines.append(
+                "pip gets its own tags only; with the hook on it would get these instead (the root's):"
+            )
+            lines.extend(f"  {p}" for p in would_add)
         elif on:
             lines.append("platforms pip gets before its own:")
             lines.extend(f"  {p}" for p in would_add)

@@ -9,8 +9,12 @@ arguments. That function is the patch point for tags (the install step has its o
 ``alpinetags.pip_check``). It is wrapped so that only its ``platforms`` argument changes:
 
 * ``platforms=None`` (this system): the platforms the alpinetags plugins give for
-  ``detect(default_target())`` (which honours ``ALPINETAGS_ROOT``), then pip's own
-  ``platform_tags()``; with no plugin platform, pip's call is left exactly as it was.
+  ``detect(default_target())``, then pip's own ``platform_tags()``; with no plugin platform, pip's call
+  is left exactly as it was.
+* ``platforms=None`` with ``ALPINETAGS_ROOT`` pointing at another root: the root's own platforms
+  (``tags.all_platforms`` of the root: its distro tags, ``linux_<arch>``, its musllinux tags) *replace*
+  pip's, as pip's ``--platform`` does: the host's ``manylinux_*`` tags say nothing about the root, and
+  ranked above the root's musllinux they made pip pick a glibc wheel for a musl root.
 * explicit platforms (``--platform``): ``alpine_3_19_x86_64`` expands to 3_19 ... 3_0 and
   ``musllinux_1_2_x86_64`` to 1_2 ... 1_0 (pip expands neither); no host platform is added.
 
@@ -40,6 +44,7 @@ from ._pth import (
 
 OFF_ENV = "ALPINETAGS_PIP"
 _OFF_VALUES = frozenset({"0", "off", "false", "no"})
+_ON_VALUES = frozenset({"", "1", "on", "true", "yes"})
 
 _host_cache: dict[tuple[tuple[str, str], ...], list[str]] = {}
 #: The explicit platforms (pip's ``--platform``) this pip process asked tags for, if any. pip then
@@ -48,9 +53,22 @@ explicit_platforms: list[str] = []
 _registry_cache: dict[str, Any] = {}
 
 
+def switch_on(environ: Mapping[str, str], name: str) -> bool:
+    """The on/off switch ``name``: unset, ``1``/on/true/yes is on, ``0``/off/false/no is off; anything
+    else is a ``ConfigError`` naming the variable (``maybe`` is not taken for yes)."""
+    value = environ.get(name, "").strip().lower()
+    if value in _OFF_VALUES:
+        return False
+    if value in _ON_VALUES:
+        return True
+    from .errors import ConfigError
+
+    raise ConfigError(f"{name}={environ.get(name)!r} is not a switch: use 1/on/true/yes or 0/off/false/no")
+
+
 def hook_enabled(environ: Mapping[str, str]) -> bool:
-    """False when ``ALPINETAGS_PIP`` is ``0`` (or off/false/no)."""
-    return environ.get(OFF_ENV, "").strip().lower() not in _OFF_VALUES
+    """False when ``ALPINETAGS_PIP`` is ``0`` (or off/false/no); ``ConfigError`` for another value."""
+    return switch_on(environ, OFF_ENV)
 
 
 def _registry(environ: Mapping[str, str]) -> Any:
@@ -89,6 +107,24 @@ def host_platforms(environ: Mapping[str, str]) -> list[str]:
     return found
 
 
+_root_cache: dict[tuple[tuple[str, str], ...], Optional[list[str]]] = {}
+
+
+def root_platforms(environ: Mapping[str, str]) -> Optional[list[str]]:
+    """All the platforms of the root in ``ALPINETAGS_ROOT`` (``tags.all_platforms``, the order
+    ``alpinetags tags --root`` prints), or ``None`` when no other root is given. Cached per process."""
+    if not environ.get("ALPINETAGS_ROOT", ""):
+        return None
+    key = tuple(sorted((k, v) for k, v in environ.items() if k.startswith("ALPINETAGS_")))
+    if key not in _root_cache:
+        from .detect import default_target, probe
+        from .tags import all_platforms
+
+        target, registry, platform = probe(default_target(environ), _registry(environ))
+        _root_cache[key] = None if target.is_running_system else all_platforms(target, registry, platform)
+    return _root_cache[key]
+
+
 def platforms_for_pip(
     given: Optional[Sequence[str]],
     environ: Mapping[str, str],
@@ -96,12 +132,16 @@ def platforms_for_pip(
 ) -> Optional[list[str]]:
     """The ``platforms`` argument to hand to pip's ``get_supported`` instead of ``given``.
 
-    ``None`` keeps pip's default (this system, nothing added). Otherwise the plugins' platforms and pip's
-    own in ``tags.order_platforms``' one order, the order ``alpinetags tags`` prints, whatever packaging
-    this pip vendors (pip <= 24 puts ``linux_<arch>`` last, packaging >= 26.3 first).
+    ``None`` keeps pip's default (this system, nothing added). Another root gives its own platforms
+    only (``root_platforms``). Otherwise the plugins' platforms and pip's own in ``tags.order_platforms``'
+    one order, the order ``alpinetags tags`` prints, whatever packaging this pip vendors (pip <= 24 puts
+    ``linux_<arch>`` last, packaging >= 26.3 first).
     """
     if given:
         return expand_platforms(given, environ)
+    pointed = root_platforms(environ)
+    if pointed is not None:
+        return pointed
     added = host_platforms(environ)
     if not added:
         return None
@@ -138,7 +178,12 @@ def wrap_get_supported(original: Callable[..., Any]) -> Callable[..., Any]:
         platforms = args[1] if positional else kwargs.get("platforms")
         if platforms:
             explicit_platforms[:] = platforms
-        if hook_enabled(os.environ):
+        try:
+            enabled = hook_enabled(os.environ)
+        except Exception as exc:  # ALPINETAGS_PIP=maybe: named, and pip runs as without alpinetags
+            warn(f"{TAGS_OFF}: {type(exc).__name__}: {exc}")
+            enabled = False
+        if enabled:
             try:
                 _route_core_warnings()
                 chosen = platforms_for_pip(platforms, os.environ, _pip_platform_tags)
@@ -175,11 +220,11 @@ def patch_tags_module(module: Any) -> None:
 
 
 def install() -> None:
-    """Patch pip in this process: each of its two modules now if it is imported, else when it is."""
-    from ._pth import WHEEL_MODULE, _patch_function, off_message
+    """Patch pip in this process: each of its three modules now if it is imported, else when it is."""
+    from ._pth import FACTORY_MODULE, WHEEL_MODULE, _patch_function, off_message
 
     later = False
-    for name in (TAGS_MODULE, WHEEL_MODULE):
+    for name in (TAGS_MODULE, WHEEL_MODULE, FACTORY_MODULE):
         module = sys.modules.get(name)
         if module is None:
             later = True

@@ -16,6 +16,15 @@ machine state; the figure is the median, and the ratio is median(on) / median(of
    musllinux wheels of the experiments (`bash experiments/fetch.sh` -> .cache/experiments/wheels) with
    `ALPINETAGS_ROOT` at the real Alpine 3.20 minirootfs (its musl makes pip take them), check on vs
    `ALPINETAGS_CHECK=0` (same tags; DIR emptied before each run).
+4. The check as a filter of candidates against plain pip: `pip install --no-deps --target DIR` of 30
+   of those wheels (the first 30 by name) plus the project `zexp` (an `alpine_3_19` wheel needing
+   `libexpat.so.1`, which the 3.20 minirootfs lacks, and a `musllinux_1_2` one; tests/parts_pip.py),
+   named as requirements so that pip resolves them, from a `--find-links` folder and from a real PEP 503
+   index with PEP 658 metadata on 127.0.0.1. With the hook: `ALPINETAGS_ROOT` at the real Alpine 3.20
+   root (its own platforms; the alpine zexp wheel is passed over on its metadata, every chosen wheel is
+   checked at install). Plain pip: the `.pth` file parked, the root's standard platforms given with
+   `--platform` (pip cannot see musllinux on this glibc host otherwise). The index side counts the wheel
+   downloads of each (server log): the filter must add none.
 """
 
 from __future__ import annotations
@@ -87,12 +96,27 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=300, help="python -c pass runs per side")
     parser.add_argument("--pip-runs", type=int, default=20, help="pip runs per side")
     parser.add_argument("--install-runs", type=int, default=5, help="runs per side of the 40-wheel install")
+    parser.add_argument(
+        "--filter-runs", type=int, default=5, help="runs per side of the 30-wheel resolve (4.)"
+    )
     args = parser.parse_args()
     wheels = sorted(EXPERIMENT_WHEELS.glob("*.whl"))
     if args.install_runs and len(wheels) != 40:
         raise SystemExit(f"{EXPERIMENT_WHEELS} holds {len(wheels)} wheels, not 40: bash experiments/fetch.sh")
+    if args.filter_runs and len(wheels) < 30:
+        raise SystemExit(
+            f"{EXPERIMENT_WHEELS} holds {len(wheels)} wheels, not 30 or more: bash experiments/fetch.sh"
+        )
 
     base = Path(tempfile.mkdtemp(prefix="alpinetags-bench-pip-"))
+    try:
+        return run(args, wheels, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
+    """Every comparison, in a fresh venv under ``base``; prints the table."""
     python = venv_with_pip(base / "venv", NEWEST_PIP, enable=True)
     (pth,) = (base / "venv").rglob("alpinetags-pip-hook.pth")
     parked = pth.with_name("parked.pth-off")
@@ -185,6 +209,11 @@ def main() -> int:
         rows.append((f"`pip install --target` of the 40 musllinux wheels ({size:.0f} MB), Alpine 3.20 root: "
                      "check on vs ALPINETAGS_CHECK=0", on, off))  # fmt: skip
 
+    if args.filter_runs:
+        downloads = candidate_filter_rows(
+            args.filter_runs, base, python, pth_on, pth_off, wheels[:30], env, rows
+        )
+
     print(f"pip {NEWEST_PIP}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
           f"{args.runs} / {args.pip_runs} interleaved runs per side, medians\n")  # fmt: skip
     print("| what | wall with | wall without | ratio | CPU with | CPU without | ratio |")
@@ -196,7 +225,87 @@ def main() -> int:
         f"\nThe .pth line alone, exec'd in a fresh interpreter: {per_exec * 1e6:.0f} µs (median); "
         f"the same finder precompiled (marshal, the earlier form): {per_exec_old * 1e6:.0f} µs."
     )
+    if args.filter_runs:
+        print(f"\nWheel downloads from the index (server log), {downloads}")
     return 0
+
+
+#: The platforms plain pip is given for the Alpine 3.20 root (what the root's musl accepts).
+PLAIN_PLATFORMS = ("linux_x86_64", "musllinux_1_2_x86_64", "musllinux_1_1_x86_64", "musllinux_1_0_x86_64")
+
+
+def candidate_filter_rows(
+    runs: int,
+    base: Path,
+    python: Path,
+    pth_on: Callable[[], None],
+    pth_off: Callable[[], None],
+    wheels: list[Path],
+    env: dict[str, str],
+    rows: list[tuple[str, Timing, Timing]],
+) -> str:
+    """Section 4 of the module doc: two rows appended to ``rows``; the download counts, as a sentence."""
+    from tests import parts_pip
+
+    r320 = realparts.alpine_minirootfs("3.20")
+    house = base / "house30"
+    house.mkdir()
+    for wheel in wheels:
+        (house / wheel.name).symlink_to(wheel.resolve())
+    zexp = parts_pip.zexp_wheels(house, r320)
+    projects = sorted({w.name.split("-", 1)[0] for w in [*wheels, *zexp]})
+    target = base / "target30"
+    plain_args = [a for p in PLAIN_PLATFORMS for a in ("--platform", p)] + ["--only-binary=:all:"]
+
+    def argv(source: list[str], plain: bool) -> list[str]:
+        return [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir", *source,
+                "--target", str(target), *(plain_args if plain else []), *projects]  # fmt: skip
+
+    def hooked() -> None:
+        shutil.rmtree(target, ignore_errors=True)
+        pth_on()
+
+    def plain() -> None:
+        shutil.rmtree(target, ignore_errors=True)
+        pth_off()
+
+    env = {
+        **env,
+        "PIP_CONFIG_FILE": os.devnull,
+    }  # no site pip.conf (extra indexes, constraints) on either side
+    on_env = {**env, "ALPINETAGS_ROOT": str(r320)}
+    links = ["--no-index", "--find-links", str(house)]
+    on, off = compare(runs, (argv(links, False), on_env, hooked), (argv(links, True), env, plain))
+    label = f"{len(projects)} projects ({len(wheels) + len(zexp)} real wheels)"
+    rows.append((f"`pip install --no-deps --target` of {label}, --find-links, Alpine 3.20 root: "
+                 "hook + filter + check vs plain pip", on, off))  # fmt: skip
+    index = parts_pip.Index([*wheels, *zexp], base / "index")
+    counts = {}
+    try:
+        served = ["--index-url", index.url]
+        proxy = {"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+        on, off = compare(runs, (argv(served, False), {**on_env, **proxy}, hooked),
+                          (argv(served, True), {**env, **proxy}, plain))  # fmt: skip
+        for side, side_env, prepare, is_plain in (
+            ("hook", on_env, hooked, False),
+            ("plain", env, plain, True),
+        ):
+            prepare()
+            index.requests.clear()
+            timed(argv(served, is_plain), {**side_env, **proxy})
+            got = [r for r in index.requests if r.startswith("GET /files/") and r.endswith(".whl")]
+            metadata = [r for r in index.requests if r.endswith(".whl.metadata")]
+            counts[side] = (len(got), len(set(got)), len(metadata), any("alpine" in r for r in got))
+    finally:
+        index.close()
+        pth_on()
+    rows.append(("the same from a PEP 503 index with PEP 658 metadata on 127.0.0.1: hook + filter + check "
+                 "vs plain pip", on, off))  # fmt: skip
+    return "; ".join(
+        f"{side}: {n} wheel GETs ({unique} distinct wheels), {meta} .metadata GETs, "
+        f"an alpine wheel downloaded: {'yes' if alpine else 'no'}"
+        for side, (n, unique, meta, alpine) in counts.items()
+    )
 
 
 if __name__ == "__main__":

@@ -73,23 +73,26 @@ def demo_wheel(dest: Path, platform: str) -> Path:
     return write_wheel(dest, "demo", "1.0", f"py3-none-{platform}", {"demo.py": f"WHICH = {platform!r}\n"})
 
 
-def demo_sdist(dest: Path) -> Path:
-    """``demo-1.0.tar.gz``, a setuptools sdist whose ``demo.WHICH`` is ``"sdist"``."""
-    files = {
-        "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=64"]\n'
-        'build-backend = "setuptools.build_meta"\n'
-        '[project]\nname = "demo"\nversion = "1.0"\n[tool.setuptools]\npy-modules = ["demo"]\n',
-        "demo.py": 'WHICH = "sdist"\n',
-    }
-    path = dest / "demo-1.0.tar.gz"
+def write_sdist(dest: Path, name: str, version: str, files: dict[str, str]) -> Path:
+    """``<name>-<version>.tar.gz`` holding ``files`` under ``<name>-<version>/``, plus its PKG-INFO."""
+    files = {"PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", **files}
+    path = dest / f"{name}-{version}.tar.gz"
     with tarfile.open(path, "w:gz") as tf:
-        for name, text in files.items():
+        for inside, text in files.items():
             data = text.encode()
-            info = tarfile.TarInfo(f"demo-1.0/{name}")
+            info = tarfile.TarInfo(f"{name}-{version}/{inside}")
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     return path
+
+
+def demo_sdist(dest: Path) -> Path:
+    """``demo-1.0.tar.gz``, a setuptools sdist whose ``demo.WHICH`` is ``"sdist"``."""
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "demo"\nversion = "1.0"\n[tool.setuptools]\npy-modules = ["demo"]\n'
+    )
+    return write_sdist(dest, "demo", "1.0", {"pyproject.toml": pyproject, "demo.py": 'WHICH = "sdist"\n'})
 
 
 def wheelhouse(dest: Path, *platforms: str, sdist: bool = False) -> Path:
@@ -371,8 +374,10 @@ def test_status_says_on_and_lists_the_platforms(hooked: Path, places: dict[str, 
     assert data["on"] is True
     assert data["pth_loaded_at_start"] is True
     assert data["pip"]["patch_point"] is True
+    # the root's own platforms, instead of the host's: no loader in this root, so no musllinux tags
+    assert data["replaces_pip_platforms"] is True
     assert data["platforms_added"][0] == "alpine_3_17_x86_64"
-    assert data["platforms_added"][-1] == "alpine_3_0_x86_64"
+    assert data["platforms_added"][-2:] == ["alpine_3_0_x86_64", "linux_x86_64"]
     off = subprocess.run(
         [str(tool), "pip", "status", "--json"],
         capture_output=True,
@@ -409,15 +414,16 @@ def test_in_process_pip_runs_with_the_hook(plain: Path, places: dict[str, Path])
     assert bad.returncode == 1
 
 
-def test_enable_disable_user_site(plain: Path, tmp_path: Path) -> None:
+def test_enable_user_inside_a_venv_is_refused(plain: Path, tmp_path: Path) -> None:
+    """A venv's python does not read the user site, every other python of that version does: refused with
+    exit 2 and nothing written, as pip refuses --user there. disable --user still cleans up."""
     tool = str(plain.parent / "alpinetags")
     env = clean_env(PYTHONUSERBASE=str(tmp_path))
-    out = run([tool, "pip", "enable", "--user"], env=env).stdout
-    (pth,) = tmp_path.rglob("alpinetags-pip-hook.pth")
-    assert str(pth) in out
-    assert "user site is not active" in out  # a venv without system site packages ignores it
-    out = run([tool, "pip", "disable", "--user"], env=env).stdout
-    assert str(pth) in out and not pth.exists()
+    proc = subprocess.run([tool, "pip", "enable", "--user"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc
+    assert proc.stderr.startswith("alpinetags pip: enable --user inside a virtual environment")
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.rglob("alpinetags-pip-hook.pth"))
     assert "was not on" in run([tool, "pip", "disable", "--user"], env=env).stdout
 
 
@@ -502,7 +508,7 @@ def test_pip_status_takes_root_after_status(places: dict[str, Path]) -> None:
         assert proc.returncode == 0, (argv, proc.stderr)
         assert json.loads(proc.stdout)["platforms_if_on"][0] == "alpine_3_17_x86_64"
     gone = _alpinetags("pip", "status", "--root", root, "--disable-plugin", "alpine", "--json")
-    assert json.loads(gone.stdout)["platforms_if_on"] == []
+    assert json.loads(gone.stdout)["platforms_if_on"] == ["linux_x86_64"]  # the root's, not the host's
     bad = _alpinetags("pip", "status", "--root", str(places["r317"] / "nowhere"))
     assert bad.returncode == 2 and "nowhere" in bad.stderr
     assert _alpinetags("pip", "--root", root, "enable").returncode == 2  # the .pth holds no root
