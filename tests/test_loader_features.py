@@ -223,6 +223,8 @@ def test_an_unknown_external_soname_breaks_the_musllinux_policy() -> None:
     (data,) = json.loads(proc.stdout)
     assert data["system_sonames"] == ["libodbc.so.2"] and data["unknown_sonames"] == ["libodbc.so.2"]
     assert data["honest_alpine"] is None
+    assert data["alpine_floor"] is None  # no release is known to ship libodbc.so.2: no floor to state
+    assert "allow 3.18 and later" in data["alpine_floor_note"]
     policy = [o for o in data["overclaims"] if o["lacking"] == ["libodbc.so.2"]]
     assert policy and "policy allows only libc, libz.so.1" in policy[0]["systems"]
     text = show(str(whl)).stdout

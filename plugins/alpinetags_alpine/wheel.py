@@ -236,9 +236,17 @@ def wheel_report(needs: WheelNeeds) -> DistroReport:
     overclaims = [o for platform in needs.carried for o in judge_tag(platform, missing_by, spans)]
     overclaims += unknown_overclaims(needs.carried, unknown)
     honest = None if unknown else _honest_tag(floor, needs.arch)
+    if unknown and floor:
+        # No release is known to ship these: a floor would be a "yes" nobody measured. What musl, the
+        # loader features and the known sonames allow goes in the note.
+        notes.append(f"musl, loader features and the known sonames allow {floor} and later")
+        note = "; ".join(notes)
+        floor = None
     shown = (
-        f"{floor} ({honest or 'no honest tag: ' + ', '.join(unknown) + ' not known to ship'})"
+        f"{floor} ({honest})"
         if floor
+        else f"unknown: {', '.join(unknown)} not known to ship in any release"
+        if unknown
         else "unknown"
     )
     soname_rows: list[tuple[str, str]] = []
