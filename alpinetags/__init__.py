@@ -38,22 +38,22 @@ _LAZY = {
     "parse_target_spec": "model",
     "AlpinetagsError": "errors",
     "ConfigError": "errors",
-    "detect": "detect",
+    "detect": "_engine.detect",
     "hookimpl": "hookspecs",
-    "load_plugins": "plugins",
+    "load_plugins": "_engine.plugins",
     "all_platforms": "tags",
     "sys_tags": "tags",
     "platform_tags": ("tags", "plugin_platforms"),
 }
 
 if TYPE_CHECKING:
-    from .detect import detect
-    from .errors import AlpinetagsError, ConfigError
-    from .hookspecs import hookimpl
-    from .model import Platform, Target, parse_target_spec
-    from .plugins import load_plugins
-    from .tags import all_platforms, sys_tags
-    from .tags import plugin_platforms as platform_tags
+    from alpinetags._engine.detect import detect
+    from alpinetags._engine.plugins import load_plugins
+    from alpinetags.errors import AlpinetagsError, ConfigError
+    from alpinetags.hookspecs import hookimpl
+    from alpinetags.model import Platform, Target, parse_target_spec
+    from alpinetags.tags import all_platforms, sys_tags
+    from alpinetags.tags import plugin_platforms as platform_tags
 
 
 def __getattr__(name: str) -> Any:

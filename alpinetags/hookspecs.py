@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Optional
 
 import pluggy
 
-from .model import Platform, Target
+from alpinetags.model import Platform, Target
 
 if TYPE_CHECKING:  # for the annotation only: importing it would load the ELF reader with the hookspecs
-    from .interpreter import InterpreterFile
-    from .wheelneeds import DistroReport, TagVerdict, WheelNeeds
-    from .wheelvariant import VariantSpec
+    from alpinetags._system.interpreter import InterpreterFile
+    from alpinetags.wheelneeds import DistroReport, TagVerdict, WheelNeeds
+    from alpinetags.wheelvariant import VariantSpec
 
 PROJECT = "alpinetags"
 hookspec = pluggy.HookspecMarker(PROJECT)

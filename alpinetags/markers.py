@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Literal, Optional, Union
 from packaging.specifiers import InvalidSpecifier, Specifier
 from packaging.utils import canonicalize_name
 
-from .errors import ConfigError
+from alpinetags.errors import ConfigError
 
 if TYPE_CHECKING:
-    from .model import Platform, Target
-    from .plugins import Registry
+    from alpinetags._engine.plugins import Registry
+    from alpinetags.model import Platform, Target
 
 __all__ = [
     "ALPINETAGS_VARIABLES",
@@ -556,8 +556,8 @@ def default_environment(
     variables. A plugin may not redefine a variable already set: that is reported as a fault and
     skipped, as is a name two plugins give (the first one wins).
     """
-    from .detect import probe
-    from .markers_vars import plugin_marker_variables
+    from alpinetags._engine.detect import probe
+    from alpinetags._engine.markers_vars import plugin_marker_variables
 
     target, registry, platform = probe(target, registry, platform)
     env = _standard_environment()

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .errors import ConfigError
+from alpinetags.errors import ConfigError
 
 #: Names that ``--target`` treats as a C library rather than a distribution.
 LIBC_NAMES = ("musl", "glibc")
@@ -53,7 +53,7 @@ class Target:
         if self.given is not None or os.path.realpath(self.root) != "/":
             return False
         if self.arch is not None:
-            from .arch import host_arch
+            from alpinetags._elf.arch import host_arch
 
             if self.arch != host_arch():
                 return False  # another arch stated: this interpreter's tags and loader do not apply
@@ -180,7 +180,7 @@ def parse_target_spec(spec: str) -> Platform:
         else:
             raise ConfigError(f"--target: empty part in {spec!r}")
     if not arch:
-        from .arch import host_arch
+        from alpinetags._elf.arch import host_arch
 
         arch = host_arch()
     sources = [("arch", "--target")]

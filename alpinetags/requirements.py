@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .errors import ConfigError
-from .markers import EnvValue, InvalidMarker, Marker
+from alpinetags.errors import ConfigError
+from alpinetags.markers import EnvValue, InvalidMarker, Marker
 
 COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")

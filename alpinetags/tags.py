@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Optional
 if TYPE_CHECKING:
     from packaging.tags import Tag
 
-    from .interpreter import PythonBuild
-    from .model import Platform, Target
-    from .plugins import Registry
+    from alpinetags._engine.plugins import Registry
+    from alpinetags._system.interpreter import PythonBuild
+    from alpinetags.model import Platform, Target
 
 # Everything is imported where it is used, not here: a call answered by the detection cache
 # (``default_platforms``) needs none of detect, plugins, pluggy or distro (issue 21: their imports cost
@@ -49,10 +49,10 @@ def plugin_platforms(
 
     ``target`` carries the environment the plugins read their switches from (default: this process's).
     """
-    from .plugins import disabled_from_env, load_plugins
+    from alpinetags._engine.plugins import disabled_from_env, load_plugins
 
     if target is None:
-        from .model import Target
+        from alpinetags.model import Target
 
         target = Target(environ=dict(os.environ))
     if registry is None:
@@ -71,7 +71,7 @@ def expand_platforms(platform_tags: list[str], registry: Optional[Registry] = No
     "alpine_3_0_x86_64", "linux_x86_64"]``; a tag no plugin owns stands for itself.
     """
     if registry is None:
-        from .plugins import disabled_from_env, load_plugins
+        from alpinetags._engine.plugins import disabled_from_env, load_plugins
 
         registry = load_plugins(disabled_from_env(os.environ))
     out: list[str] = []
@@ -113,14 +113,14 @@ def standard_platforms(platform: Platform, target: Target) -> list[str]:
         from packaging.tags import platform_tags
 
         return linux_first(list(platform_tags()))
-    from .arch import compatible_arches
-    from .musl import musllinux_platforms
+    from alpinetags._elf.arch import compatible_arches
+    from alpinetags._system.musl import musllinux_platforms
 
     linux = [f"linux_{a}" for a in compatible_arches(platform.arch)]
     if target.is_running_system:
         return linux + musllinux_platforms(platform.libc_version, platform.arch)
     if platform.libc == "glibc" and platform.libc_version:  # read from the root's libc.so.6
-        from .manylinux import manylinux_platforms
+        from alpinetags._engine.manylinux import manylinux_platforms
 
         return linux + manylinux_platforms(platform.libc_version, compatible_arches(platform.arch))
     return linux
@@ -172,7 +172,7 @@ def all_platforms(
     detection cache, ``default_platforms``)."""
     if target is None and registry is None and platform is None:
         return default_platforms()
-    from .detect import probe
+    from alpinetags._engine.detect import probe
 
     target, registry, platform = probe(target, registry, platform)
     standard = standard_platforms(platform, target)
@@ -185,7 +185,7 @@ def sys_tags(target: Optional[Target] = None, registry: Optional[Registry] = Non
 
 
 # ------------------------------------------------------------------------------------------------
-# the default target through the detection cache (alpinetags/detcache.py, docs/speed.md)
+# the default target through the detection cache (alpinetags/_engine/detcache.py, docs/speed.md)
 
 
 def _live_standard() -> list[str]:
@@ -226,8 +226,8 @@ def _code_dirs(registry: Registry) -> list[str]:
 
 def _watched(target: Target, platform: Platform) -> list[str]:
     """Files read after the interpreter named them: its loader, and the musl loader of the arch."""
-    from .interpreter import find_interpreter
-    from .musl import LOADER_ARCH
+    from alpinetags._system.interpreter import find_interpreter
+    from alpinetags._system.musl import LOADER_ARCH
 
     watch = [f"/lib/ld-musl-{LOADER_ARCH.get(platform.arch, platform.arch)}.so.1"]
     try:
@@ -248,7 +248,7 @@ def default_platforms(environ: Optional[Mapping[str, str]] = None) -> list[str]:
     """
     import logging
 
-    from . import detcache
+    from alpinetags._engine import detcache
 
     env = os.environ if environ is None else environ
     root = env.get("ALPINETAGS_ROOT", "") or "/"
@@ -257,7 +257,7 @@ def default_platforms(environ: Optional[Mapping[str, str]] = None) -> list[str]:
         running = os.path.realpath(root) == "/"
         candidates: tuple[str, ...] = ()
         if not running:
-            from .interpreter import ROOT_EXECUTABLES
+            from alpinetags._system.interpreter import ROOT_EXECUTABLES
 
             candidates = tuple("/" + p for p in ROOT_EXECUTABLES)
         cache = detcache.probe_for(root, running, env, candidates)
@@ -267,8 +267,8 @@ def default_platforms(environ: Optional[Mapping[str, str]] = None) -> list[str]:
         return answer
     if cache is not None:
         cache.begin()
-    from .detect import default_target, detect
-    from .plugins import _reported, disabled_from_env, load_plugins
+    from alpinetags._engine.detect import default_target, detect
+    from alpinetags._engine.plugins import _reported, disabled_from_env, load_plugins
 
     target = default_target(env)
     warned = len(_reported)

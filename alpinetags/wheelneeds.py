@@ -25,12 +25,12 @@ class WheelNeeds:
     elf_files: int
     carried: tuple[str, ...]  # the platform tags of its file name
     system_sonames: tuple[str, ...]  # needed, not bundled, libc's own and libpython left out
-    #: The listed musl releases (``alpinetags.facts.musl_abis``) that resolve every libc name it imports,
-    #: oldest first; and, for every list that lacks some, (release, the names it lacks).
+    #: The listed musl releases (``alpinetags._load.facts.musl_abis``) that resolve every libc name it
+    #: imports, oldest first; and, for every list that lacks some, (release, the names it lacks).
     musl_ok: tuple[str, ...]
     musl_missing: tuple[tuple[str, tuple[str, ...]], ...]
     oldest_musl_list: str  # the oldest symbol list there is: a floor there may be lower in truth
-    #: Loader features its ELF files need (``alpinetags.loaderfeatures``: ``relr``); the musl releases
+    #: Loader features its ELF files need (``alpinetags._load.loaderfeatures``: ``relr``); the musl releases
     #: whose loader lacks one are in ``musl_missing`` with its label (``DT_RELR``) among the names.
     loader_features: tuple[str, ...] = ()
 

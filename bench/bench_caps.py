@@ -1,4 +1,4 @@
-"""What real wheels, objects and roots need of the caps in ``alpinetags/limits.py`` (docs/robustness.md).
+"""What real wheels, objects and roots need of the caps in ``alpinetags/_limits.py`` (docs/robustness.md).
 
 Run by hand (it inflates every ELF member of every wheel given: minutes for gigabytes of wheels):
 
@@ -27,9 +27,9 @@ from typing import BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alpinetags import limits
-from alpinetags.elfdynamic import DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_STRSZ, SHT_DYNSYM, _sections
-from alpinetags.elffile import ElfError, parse_elf
+from alpinetags import _limits as limits
+from alpinetags._elf.elfdynamic import DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_STRSZ, SHT_DYNSYM, _sections
+from alpinetags._elf.elffile import ElfError, parse_elf
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
@@ -59,7 +59,7 @@ def object_figures(f: BinaryIO, size: int) -> dict[str, int]:
         out["string table bytes"] = dict(entries).get(DT_STRSZ, 0)
         for tag in (DT_RPATH, DT_RUNPATH):
             if tag in dict(entries):
-                from alpinetags.elfdynamic import parse_dynamic_symbols
+                from alpinetags._elf.elfdynamic import parse_dynamic_symbols
 
                 f.seek(0)
                 syms = parse_dynamic_symbols(f, size)
@@ -145,7 +145,7 @@ def scan_wheels(paths: list[Path], objects: Maxima, wheels: Maxima) -> None:
 
 
 def scan_roots(m: Maxima) -> None:
-    from alpinetags.loadpath import _ld_so_conf, _musl_path_file
+    from alpinetags._system.loadpath import _ld_so_conf, _musl_path_file
     from alpinetags.model import Target
 
     roots = [*sorted((CACHE / "realparts" / "alpine").glob("alpine-minirootfs-*")), Path("/")]

@@ -35,8 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from alpinetags.elfscan import ELF_MAGIC  # noqa: E402
-from alpinetags.native import check_paths  # noqa: E402
+from alpinetags._elf.elfscan import ELF_MAGIC  # noqa: E402
+from alpinetags._load.native import check_paths  # noqa: E402
 from tests import realparts  # noqa: E402
 
 DEFAULT_WHEELS = REPO / ".cache" / "experiments" / "wheels"

@@ -65,8 +65,8 @@ FIRST_CALL = {
 
 DETECT = (
     "import time, alpinetags_alpine, alpinetags_musl, distro\n"
-    "from alpinetags.detect import detect\nfrom alpinetags.model import Target\n"
-    "from alpinetags.plugins import load_plugins\nr = load_plugins()\n"
+    "from alpinetags._engine.detect import detect\nfrom alpinetags.model import Target\n"
+    "from alpinetags._engine.plugins import load_plugins\nr = load_plugins()\n"
     "t = Target(root={root!r}, environ={{}})\n" + START + "p = detect(t, r)\n"
 )
 REPORT = (

@@ -1,6 +1,6 @@
 """Speed of the static musl version read, run by hand: `python bench/bench_musl_read.py [TREE ...]`.
 
-Times ``alpinetags.musl.read_musl_version`` on the real loaders of the Alpine 3.19 and 3.6 x86_64
+Times ``alpinetags._system.musl.read_musl_version`` on the real loaders of the Alpine 3.19 and 3.6 x86_64
 minirootfs (the newest and oldest layouts at hand), and ``detect()`` on the real 3.19 root (as
 ``bench_core.py`` times it: one call in a fresh process, plugins loaded first). Each TREE is a directory
 holding an ``alpinetags`` package and ``plugins/`` (e.g. ``git archive REV alpinetags plugins | tar -x
@@ -31,7 +31,7 @@ MINORS = ("3.19", "3.6")
 
 READ = """
 import json, sys, time, statistics
-from alpinetags.musl import read_musl_version
+from alpinetags._system.musl import read_musl_version
 s = time.perf_counter()
 version = read_musl_version(sys.argv[2])
 first = time.perf_counter() - s
@@ -45,9 +45,9 @@ print(json.dumps([first * 1e3, statistics.median(times) * 1e3, version]))
 
 DETECT = """
 import json, sys, time, alpinetags_alpine, alpinetags_musl, distro
-from alpinetags.detect import detect
+from alpinetags._engine.detect import detect
 from alpinetags.model import Target
-from alpinetags.plugins import load_plugins
+from alpinetags._engine.plugins import load_plugins
 r = load_plugins()
 t = Target(root=sys.argv[1], environ={})
 s = time.perf_counter(); c = time.process_time()

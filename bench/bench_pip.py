@@ -149,7 +149,7 @@ def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
     import importlib.util
     import marshal
 
-    from alpinetags._pth import FINDER_CODE
+    from alpinetags._pip.pth import FINDER_CODE
 
     code = marshal.dumps(compile(FINDER_CODE, "<alpinetags-pip-hook>", "exec")).hex()
     magic = importlib.util.MAGIC_NUMBER

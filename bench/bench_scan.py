@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from alpinetags.elfscan import scan_paths
+from alpinetags._elf.elfscan import scan_paths
 from alpinetags.experiments.libc import sweep, wheel_needs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

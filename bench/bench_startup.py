@@ -47,7 +47,7 @@ from typing import Optional
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from alpinetags._pth import PTH_NAME, pth_text  # noqa: E402
+from alpinetags._pip.pth import PTH_NAME, pth_text  # noqa: E402
 from tests import realparts  # noqa: E402
 
 ELF_MAGIC = b"\x7fELF"

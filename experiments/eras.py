@@ -84,7 +84,7 @@ class Import:
 
 def modules(era: Era) -> list[tuple[str, Path, tuple[str, ...]]]:
     """``(module name, host path, linked sonames besides musl and libpython)`` of the era's lib-dynload."""
-    from alpinetags.elfdynamic import read_dynamic_symbols
+    from alpinetags._elf.elfdynamic import read_dynamic_symbols
 
     prefix = era.prefix()
     dynload = prefix / "lib" / era.python / "lib-dynload"
@@ -108,7 +108,7 @@ def _predict(
     root: Path, era: Era, mods: Sequence[tuple[str, Path, tuple[str, ...]]]
 ) -> dict[str, tuple[str, str]]:
     """The native check on the root copy (the prefix in it), the era's interpreter named."""
-    from alpinetags import native
+    from alpinetags._load import native
 
     paths = [str(root / IN_ROOT.lstrip("/") / p.relative_to(era.prefix())) for _, p, _ in mods]
     report = native.check_paths(paths, root=str(root), interpreter=f"{IN_ROOT}/bin/{era.python}")

@@ -13,7 +13,7 @@ edge) and loaded there for real, in a chroot:
 * an extension module: the Alpine CPython, placed in the root at ``/opt/krunner``, imports the file
   (``importlib`` from its path), which is exactly what ``import`` does in a real environment.
 
-Beside each real load stands the native check's prediction (``alpinetags.native.check_paths`` with the
+Beside each real load stands the native check's prediction (``alpinetags._load.native.check_paths`` with the
 root on disk, nothing run). Why this lives outside the package: it runs files of foreign roots, which
 ``alpinetags`` never does; it is a measurement, run by hand (``experiments/run.sh``) and by the tests.
 
@@ -225,7 +225,7 @@ def _run_in_root(root: Path, argv: list[str], arch: str) -> subprocess.Completed
 
 def _is_program(path: Path) -> bool:
     """An ELF file with a PT_INTERP: started as a program, not dlopened."""
-    from alpinetags.elffile import read_elf
+    from alpinetags._elf.elffile import read_elf
 
     try:
         return bool(read_elf(str(path)).interpreter)
@@ -303,7 +303,7 @@ def predict(subjects: Sequence[Subject], run_on: str, arch: str = ARCH) -> dict[
     try:
         from alpinetags_alpine import facts
 
-        from alpinetags import native
+        from alpinetags._load import native
     except ImportError:
         return {s.key: _NO_PREDICTION for s in subjects}
     root = str(realparts.alpine_minirootfs(run_on, arch))
@@ -479,7 +479,8 @@ def markdown(rows: Sequence[Load], before: Sequence[dict[str, object]] = ()) -> 
         "`real-loads.json` is one real load in a chroot of a real Alpine minirootfs, with code run: each "
         "library Alpine built into the minirootfs `dlopen`ed with its constructors run, each program started "
         "(`tests/parts_dlprobe.py`), and the Alpine-built CPython 3.11's extension modules imported by it; "
-        "beside it, `alpinetags.native.check_paths` on the same root, read from disk, and (column `listed`) "
+        "beside it, `alpinetags._load.native.check_paths` on the same root, read from disk, and (column "
+        "`listed`) "
         "what the root's own `ld-musl-<arch>.so.1 --list FILE` says, the ground truth before issue 17. "
         "aarch64 runs under qemu-user, x86 natively.",
         "",
@@ -550,7 +551,7 @@ def markdown(rows: Sequence[Load], before: Sequence[dict[str, object]] = ()) -> 
 
 def _causes(rows: Sequence[Load]) -> dict[str, int]:
     """Failures by what the real loader named: a soname; else only symbols, musl's or a library's."""
-    from alpinetags import facts
+    from alpinetags._load import facts
 
     libc_names = facts.known_libc_names()
     out = {"soname": 0, "musl": 0, "library": 0, "crash": 0}

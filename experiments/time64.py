@@ -183,7 +183,7 @@ def measure(workdir: Path) -> list[Run]:
 def time64_callers(minor: str = OLD) -> dict[str, list[str]]:
     """``{file: [TIME_T_API functions it imports]}`` for every ELF file of the real ``minor`` x86 root
     (relative paths, sorted; files importing none are listed with an empty list). Read, never run."""
-    from alpinetags.elfdynamic import read_dynamic_symbols
+    from alpinetags._elf.elfdynamic import read_dynamic_symbols
 
     root = realparts.alpine_minirootfs(minor, ARCH)
     out = {}

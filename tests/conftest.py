@@ -67,7 +67,7 @@ def shm() -> Iterator[Path]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_detection_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The detection cache (alpinetags/detcache.py) of every test, and of every process a test starts,
+    """The detection cache (alpinetags/_engine/detcache.py) of every test, and of every process a test starts,
     in a directory of this session: the suite never reads nor fills the user's ``~/.cache``, starts cold,
     and judges the answers given from the cache along with the others."""
     import os

@@ -39,7 +39,7 @@ def hostile_shapes() -> st.SearchStrategy[Shape]:
     """ELF objects as ``tests/parts_hostile.elf_object`` writes them: many or repeated ``DT_NEEDED``
     names (from a small pool, so repeats are common, or all distinct, up to past the cap), an RPATH of
     repeated or many entries, many section headers describing the one dynamic table or symbol table."""
-    from alpinetags import limits
+    from alpinetags import _limits as limits
 
     names = st.one_of(
         st.lists(

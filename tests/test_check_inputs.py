@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags.native import check_paths
+from alpinetags._load.native import check_paths
 from tests import parts_native, realparts
 
 pytestmark = pytest.mark.realparts
@@ -263,7 +263,7 @@ def test_a_stated_32bit_system_knows_the_time64_names(musl: str, loads: bool) ->
     """A system stated with no loader (musl version only) judges 3.13's x86 busybox and apk by the lists:
     from 1.2.2 on (measured on real x86, i386 and ARM loaders) they have the ``__*time64`` names. Before,
     every 32-bit file built against musl 1.2 was a false failure there."""
-    from alpinetags.native import System
+    from alpinetags._load.native import System
 
     r13 = realparts.alpine_minirootfs("3.13", "x86")
     system = System(root=str(r13), arch="i686", libc="musl", musl_version=musl)
@@ -281,8 +281,8 @@ def test_an_armv6_file_is_armv6l_and_loads_where_armhf_loads() -> None:
     for every ARM file); Debian's real ARMv7 musl loader as ``armv7l``. Checked against the Debian armhf
     musl package as the root, the root shows its own arch (its loader's, ARMv7) and the ARMv6 file is
     not "built for another arch": one loader loads both."""
-    from alpinetags.elfdynamic import read_dynamic_symbols
-    from alpinetags.elfscan import scan_wheel
+    from alpinetags._elf.elfdynamic import read_dynamic_symbols
+    from alpinetags._elf.elfscan import scan_wheel
     from tests import parts_inputs
 
     (obj,) = [o for o in scan_wheel(str(parts_inputs.armv6_wheel())).objects if o.member.endswith("/ruff")]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from alpinetags.cli import build_parser
+from alpinetags.cli.main import build_parser
 from tests import realparts
 
 

@@ -12,10 +12,10 @@ import pytest
 
 import alpinetags
 from alpinetags import ConfigError, Target
-from alpinetags.cli import main
-from alpinetags.detect import detect
+from alpinetags._engine.detect import detect
+from alpinetags._engine.plugins import load_plugins
+from alpinetags.cli.main import main
 from alpinetags.model import parse_target_spec
-from alpinetags.plugins import load_plugins
 from alpinetags.tags import all_platforms, sys_tags
 from tests.roots import os_release_root, sample_names
 
@@ -145,7 +145,7 @@ def test_musl_version_override(tmp_path: Path) -> None:
 
 def test_root_env_and_bad_root(tmp_path: Path) -> None:
     root = os_release_root(tmp_path, "alpine-3.12")
-    from alpinetags.detect import default_target
+    from alpinetags._engine.detect import default_target
 
     assert default_target({"ALPINETAGS_ROOT": str(root)}).root == str(root)
     with pytest.raises(ConfigError, match="ALPINETAGS_ROOT"):
@@ -223,7 +223,7 @@ def test_public_api_is_lazy_and_typed() -> None:
     code = (
         "import sys, alpinetags; "
         "assert not {'pluggy','distro','packaging'} & set(sys.modules), sorted(sys.modules); "
-        "alpinetags.detect; assert 'alpinetags.detect' in sys.modules; "
+        "alpinetags.detect; assert 'alpinetags._engine.detect' in sys.modules; "
         "assert 'pluggy' not in sys.modules; alpinetags.detect(); assert 'pluggy' in sys.modules"  # on use
     )
     subprocess.run([sys.executable, "-c", code], check=True)

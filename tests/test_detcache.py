@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags import detcache
+from alpinetags._engine import detcache
 from alpinetags.tags import all_platforms, default_platforms, sys_tags, tags_for_platforms
 from tests import realparts
 from tests.venvs import make_venv, run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 from pathlib import Path
 
-from alpinetags.entrypoints import entry_points, parse_entry_points
+from alpinetags._engine.entrypoints import entry_points, parse_entry_points
 
 
 def test_same_console_scripts_as_importlib_metadata() -> None:

@@ -20,8 +20,8 @@ from alpinetags_alpine import facts as data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alpinetags import elfscan as scan
-from alpinetags.elfdynamic import parse_dynamic_symbols, read_dynamic_symbols
+from alpinetags._elf import elfscan as scan
+from alpinetags._elf.elfdynamic import parse_dynamic_symbols, read_dynamic_symbols
 from alpinetags.errors import ElfError
 from alpinetags.experiments import libc, loader
 from tests import parts_experiments

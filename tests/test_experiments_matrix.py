@@ -15,7 +15,7 @@ import pytest
 from alpinetags_alpine import facts as data
 from packaging.tags import interpreter_name, interpreter_version
 
-from alpinetags import facts as musl_data
+from alpinetags._load import facts as musl_data
 from alpinetags.experiments import libmatrix, matrix
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

@@ -95,7 +95,7 @@ def test_no_real_3_12_program_calls_a_time_t_function_of_a_library() -> None:
 
 
 def test_the_caller_needs_what_a_3_12_program_needs(tmp_path: Path) -> None:
-    from alpinetags.elfdynamic import read_dynamic_symbols
+    from alpinetags._elf.elfdynamic import read_dynamic_symbols
 
     syms = read_dynamic_symbols(str(time64.build_caller(tmp_path)))
     # the scan that looks for real callers sees this one
@@ -108,7 +108,7 @@ def test_the_caller_needs_what_a_3_12_program_needs(tmp_path: Path) -> None:
 def test_no_soname_or_symbol_shows_the_break(tmp_path: Path) -> None:
     """Why the floor stays: the native check reads the 3.13 root and rightly finds every soname and
     symbol the 3.12 caller needs, so only the tag can keep such a wheel off 3.13."""
-    from alpinetags import native
+    from alpinetags._load import native
     from tests import realparts
 
     caller = str(time64.build_caller(tmp_path))

@@ -21,10 +21,10 @@ import packaging.tags
 import pytest
 
 from alpinetags import hookimpl
-from alpinetags.detect import detect
+from alpinetags._engine.detect import detect
+from alpinetags._engine.plugins import SLOW_SECONDS, Registry, load_plugins
 from alpinetags.errors import ConfigError
 from alpinetags.model import Platform, Target
-from alpinetags.plugins import SLOW_SECONDS, Registry, load_plugins
 from alpinetags.tags import all_platforms, sys_tags
 
 GOOD_TAG = "goodos_1_x86_64"
@@ -203,7 +203,7 @@ def test_a_plugin_returning_a_non_platform_from_detect(
 
 
 def test_a_plugin_returning_garbage_marker_variables(caplog: pytest.LogCaptureFixture, name: str) -> None:
-    from alpinetags.markers_vars import plugin_marker_variables
+    from alpinetags._engine.markers_vars import plugin_marker_variables
 
     class BadMarkers:
         @hookimpl

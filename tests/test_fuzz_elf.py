@@ -22,9 +22,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alpinetags.elffile import MAX_READ, ElfError, ElfHeader, parse_elf, read_elf
+from alpinetags._elf.elffile import MAX_READ, ElfError, ElfHeader, parse_elf, read_elf
+from alpinetags._system.musl import MAX_LOADER_SIZE, musllinux_platforms, read_musl_version, run_musl_version
 from alpinetags.errors import LoaderError
-from alpinetags.musl import MAX_LOADER_SIZE, musllinux_platforms, read_musl_version, run_musl_version
 from tests.fuzzing import EXAMPLES, fuzz_settings
 from tests.parts_hostile import Entry, Shape
 
@@ -415,8 +415,8 @@ def test_fuzzed_hostile_shapes() -> None:
     """Objects built to be expensive (``fuzzing.hostile_shapes``), some with bytes flipped: the reader
     gives each needed name and RPATH entry once, refuses exactly the shapes past a cap, and otherwise
     ends in ``ElfError``; never another exception."""
-    from alpinetags import limits
-    from alpinetags.elfdynamic import parse_dynamic_symbols
+    from alpinetags import _limits as limits
+    from alpinetags._elf.elfdynamic import parse_dynamic_symbols
     from alpinetags.errors import InputRefused
     from tests.fuzzing import hostile_shapes
     from tests.parts_hostile import elf_object
@@ -462,9 +462,9 @@ def test_fuzzed_zip_layouts(tmp_path: Path) -> None:
     """Central directories that lie (``fuzzing.zip_layouts``): entries sharing data are always refused,
     a declared size the data does not have is refused when the member is read, an honest zip is scanned;
     never another exception."""
-    from alpinetags.elfscan import scan_wheel
+    from alpinetags._elf.elfscan import scan_wheel
+    from alpinetags._limits import per_check
     from alpinetags.errors import InputRefused
-    from alpinetags.limits import per_check
     from tests.fuzzing import zip_layouts
     from tests.parts_hostile import raw_zip
 

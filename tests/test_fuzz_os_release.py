@@ -20,11 +20,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alpinetags.detect import detect
+from alpinetags._engine.detect import detect
+from alpinetags._engine.plugins import Registry, load_plugins
+from alpinetags._system.os_release import MAX_OS_RELEASE_SIZE, read_os_release
 from alpinetags.errors import OsReleaseError
 from alpinetags.model import Platform, Target
-from alpinetags.os_release import MAX_OS_RELEASE_SIZE, read_os_release
-from alpinetags.plugins import Registry, load_plugins
 from alpinetags.tags import plugin_platforms
 from tests.fuzzing import EXAMPLES, fuzz_settings
 
@@ -279,7 +279,7 @@ def test_a_fifo_swapped_in_after_the_check_is_not_what_distro_opens(tmp_path: Pa
 
     distro is handed the checked descriptor's /proc/self/fd name: it opens the checked file, not the
     FIFO (which would block it forever)."""
-    from alpinetags.os_release import _pinned
+    from alpinetags._system.os_release import _pinned
 
     path = tmp_path / "os-release"
     path.write_text("ID=alpine\n")

@@ -24,11 +24,11 @@ import pytest
 from alpinetags_musl import musl_loader_version
 
 from alpinetags import hookimpl
-from alpinetags.detect import detect
+from alpinetags._engine.detect import detect
+from alpinetags._engine.plugins import load_plugins
+from alpinetags._system.musl import read_musl_version, run_musl_version
 from alpinetags.errors import LoaderError
 from alpinetags.model import Platform, Target
-from alpinetags.musl import read_musl_version, run_musl_version
-from alpinetags.plugins import load_plugins
 
 LOADER = "ld-musl-x86_64.so.1"
 
@@ -310,7 +310,7 @@ def test_a_hanging_loader_in_a_plugin_falls_back(tmp_path: Path, caplog: pytest.
 def test_a_link_loop_in_a_root_never_lands_on_this_machine(tmp_path: Path) -> None:
     """Absolute links that loop inside a root: resolving gives up, and the path left would be followed on
     this machine (to this Python, this os-release). Neither may be read for the root."""
-    from alpinetags.detect import target_executable
+    from alpinetags._engine.detect import target_executable
 
     root = tmp_path / "root"
     (root / "usr" / "bin").mkdir(parents=True)
@@ -355,7 +355,7 @@ def test_another_executable_on_this_system_never_runs_its_loader(
     exe = tmp_path / "python3"
     exe.write_bytes(_with_interpreter((root / "usr/bin/python3").read_bytes(), str(loader)))
     exe.chmod(0o755)
-    from alpinetags.elffile import read_elf
+    from alpinetags._elf.elffile import read_elf
 
     assert read_elf(str(exe)).interpreter == str(loader)
     target = Target(executable=str(exe))

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags import limits
+from alpinetags import _limits as limits
+from alpinetags._elf.zipguard import Inflation
 from alpinetags.errors import InputRefused
-from alpinetags.zipguard import Inflation
 from tests import parts_wheel, realparts
 from tests.parts_hostile import (
     Deflated,

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from alpinetags_alpine import loaderbuilds
 
-from alpinetags import native, wheelinfo
+from alpinetags._load import native
+from alpinetags._wheel import wheelinfo
 from tests import parts_dlprobe, realparts
 
 pytestmark = pytest.mark.realparts
@@ -314,7 +315,7 @@ def test_wheel_tag_refuses_a_release_whose_musl_lacks_relr(tmp_path: Path) -> No
 def test_the_upstream_row_holds_for_builds_that_are_not_alpine_s(name: str) -> None:
     """The core's table says upstream musl applies DT_RELR from 1.2.4: Debian's builds agree (1.2.3
     crashes, 1.2.5 and 1.2.6 load). The probe runs with the loader as its libc (``ld-musl PROBE ARGS``)."""
-    from alpinetags import loaderfeatures
+    from alpinetags._load import loaderfeatures
     from tests import parts_loaders
 
     loader = parts_loaders.real_loader(name)

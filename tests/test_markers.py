@@ -10,6 +10,7 @@ import packaging.markers
 import pytest
 
 from alpinetags import Platform, Target, hookimpl
+from alpinetags._engine.plugins import load_plugins
 from alpinetags.markers import (
     ALPINETAGS_VARIABLES,
     InvalidMarker,
@@ -21,7 +22,6 @@ from alpinetags.markers import (
     is_version_variable,
 )
 from alpinetags.model import parse_target_spec
-from alpinetags.plugins import load_plugins
 from tests.realparts import musl_loader
 from tests.roots import os_release_root, sample_names
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags.cli import main
+from alpinetags.cli.main import main
 from tests.realparts import musl_gcc_build, musl_loader
 from tests.roots import os_release_root
 

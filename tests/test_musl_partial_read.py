@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from alpinetags._system.musl import MAX_LOADER_SIZE, read_musl_version
 from alpinetags.errors import LoaderError
-from alpinetags.musl import MAX_LOADER_SIZE, read_musl_version
 from tests import parts_loaders
 
 pytestmark = pytest.mark.realparts

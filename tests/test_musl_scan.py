@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alpinetags.musl import _VERSION_STR_RE, _version_strings
+from alpinetags._system.musl import _VERSION_STR_RE, _version_strings
 
 ALPHABET = b"0123456789....\x00\x00abcXz-_+~ "
 

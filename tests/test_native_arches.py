@@ -13,8 +13,8 @@ import os
 
 import pytest
 
-from alpinetags.elfscan import scan_tree
-from alpinetags.native import check_paths
+from alpinetags._elf.elfscan import scan_tree
+from alpinetags._load.native import check_paths
 from tests import realparts
 from tests.test_native_real import _parse_list_output
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags.elfscan import scan_wheel
-from alpinetags.native import (
+from alpinetags._elf.elfscan import scan_wheel
+from alpinetags._load.native import (
     ObjectVerdict,
     check_paths,
     check_wheel,
@@ -379,7 +379,7 @@ def test_soname_table_and_hints() -> None:
 def test_a_stated_musl_version_without_a_loader_uses_the_musl_abi_data(tmp_path: Path) -> None:
     """No loader to read (a system described, not unpacked): the release's export list decides, and says
     the same as the real 3.8 and 3.9 roots did for jiter."""
-    from alpinetags.native import System
+    from alpinetags._load.native import System
 
     for version, loads in (("1.1.19", False), ("1.1.20", True)):
         system = System(root=str(tmp_path), arch="x86_64", libc="musl", musl_version=version)
@@ -442,7 +442,7 @@ def test_pillow_needs_the_systems_libz(tmp_path: Path) -> None:
         zf.extractall(root / "opt" / "site")
     shutil.copytree(realparts.krunner_python("x86_64"), root / "opt" / "py", symlinks=True,
                     copy_function=realparts._link_or_copy)  # fmt: skip
-    from alpinetags.native import plugin_hints
+    from alpinetags._load.native import plugin_hints
 
     report = check_wheel(str(pillow), str(root), hints=plugin_hints(), interpreter="")
     imaging = next(v for v in report.failures if "/_imaging." in v.path)

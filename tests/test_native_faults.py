@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alpinetags.elfdynamic import parse_dynamic_symbols
+from alpinetags._elf.elfdynamic import parse_dynamic_symbols
+from alpinetags._load.native import check_paths, check_wheel, read_system
 from alpinetags.errors import ConfigError, ElfError
-from alpinetags.native import check_paths, check_wheel, read_system
 from tests import realparts
 
 pytestmark = pytest.mark.realparts

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags.native import check_paths, check_wheel
+from alpinetags._load.native import check_paths, check_wheel
 from tests import parts_native
 
 pytestmark = pytest.mark.realparts

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags.elffile import read_elf
-from alpinetags.elfscan import scan_tree
-from alpinetags.native import CheckReport, ObjectVerdict, check_paths, plugin_hints
+from alpinetags._elf.elffile import read_elf
+from alpinetags._elf.elfscan import scan_tree
+from alpinetags._load.native import CheckReport, ObjectVerdict, check_paths, plugin_hints
 from tests import parts_dlprobe, realparts
 
 pytestmark = pytest.mark.realparts

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags.native import CheckReport, check_paths, check_wheel
+from alpinetags._load.native import CheckReport, check_paths, check_wheel
 from tests import parts_dlprobe, parts_native, realparts
 
 pytestmark = pytest.mark.realparts

@@ -206,7 +206,7 @@ def hooked(request: pytest.FixtureRequest) -> Path:
 
 
 def test_explicit_platforms_expand() -> None:
-    from alpinetags.pip_hook import expand_platforms
+    from alpinetags._pip.hook import expand_platforms
 
     assert expand_platforms(["alpine_3_3_x86_64"]) == [
         "alpine_3_3_x86_64", "alpine_3_2_x86_64", "alpine_3_1_x86_64", "alpine_3_0_x86_64",
@@ -220,7 +220,7 @@ def test_explicit_platforms_expand() -> None:
 
 
 def test_off_switch_values() -> None:
-    from alpinetags.pip_hook import hook_enabled
+    from alpinetags._pip.hook import hook_enabled
 
     assert hook_enabled({})
     assert hook_enabled({"ALPINETAGS_PIP": "1"})
@@ -232,8 +232,8 @@ def test_wrapper_changes_only_platforms_with_this_pythons_pip(monkeypatch: pytes
     """The wrapper around the real pip of the interpreter running the tests, positional and keyword."""
     from pip._internal.utils import compatibility_tags
 
-    from alpinetags._pth import PATCHED_MARK
-    from alpinetags.pip_hook import wrap_get_supported
+    from alpinetags._pip.hook import wrap_get_supported
+    from alpinetags._pip.pth import PATCHED_MARK
 
     original = getattr(compatibility_tags.get_supported, PATCHED_MARK, compatibility_tags.get_supported)
     wrapped = wrap_get_supported(original)
@@ -249,7 +249,7 @@ def test_wrapper_changes_only_platforms_with_this_pythons_pip(monkeypatch: pytes
 def test_a_pip_whose_function_moved_is_refused() -> None:
     import types
 
-    from alpinetags.pip_hook import patch_tags_module
+    from alpinetags._pip.hook import patch_tags_module
 
     moved = types.ModuleType("pip._internal.utils.compatibility_tags")
     with pytest.raises(RuntimeError, match="not found in this pip"):

@@ -83,7 +83,7 @@ def uninstall(python: Path, project: str) -> None:
 
 
 def test_pth_line_is_readable_python_that_runs_the_finder_source() -> None:
-    from alpinetags._pth import FINDER_CODE, TAGS_MODULE, WHEEL_MODULE, pth_line, pth_text
+    from alpinetags._pip.pth import FINDER_CODE, TAGS_MODULE, WHEEL_MODULE, pth_line, pth_text
 
     line = pth_line()
     assert line.startswith("import sys; exec(") and line.endswith("\n") and line.count("\n") == 1
@@ -224,7 +224,7 @@ def test_patched_lazily_and_preloaded_only_where_pip_blocks_imports(hooked: Path
     gets the check's modules imported then (older pips import that module at start for most commands)."""
     code = (
         "import sys; import pip._internal.operations.install.wheel as w\n"
-        "print(hasattr(w.install_wheel, '_alpinetags_original'), 'alpinetags.native' in sys.modules)\n"
+        "print(hasattr(w.install_wheel, '_alpinetags_original'), 'alpinetags._load.native' in sys.modules)\n"
     )
     out = run([str(hooked), "-c", code], env=clean_env(), cwd="/").stdout.split()
     version = pip(hooked, "--version").stdout.split()[1]
@@ -237,7 +237,7 @@ def test_patched_lazily_and_preloaded_only_where_pip_blocks_imports(hooked: Path
 def test_a_failing_check_fails_open_with_one_warning(places: dict[str, Path]) -> None:
     """A broken install of alpinetags (its native module gone): one warning, and pip installs."""
     python = hooked_venv(NEWEST_PIP)
-    (native,) = python.parent.parent.glob("lib/python*/site-packages/alpinetags/native.py")
+    (native,) = python.parent.parent.glob("lib/python*/site-packages/alpinetags/_load/native.py")
     hidden = native.with_name("native.py.hidden")
     native.rename(hidden)
     try:
@@ -248,7 +248,7 @@ def test_a_failing_check_fails_open_with_one_warning(places: dict[str, Path]) ->
         assert proc.returncode == 0, proc
         (line,) = warnings_of(proc.stderr)
         assert f"native check failed for {SSL_WHEEL}, pip installs it unchecked:" in line
-        assert "importing alpinetags.native: ModuleNotFoundError" in line
+        assert "importing alpinetags._load.native: ModuleNotFoundError" in line
         assert "Traceback" not in proc.stderr
         assert installed(python, "sslmod")
     finally:
@@ -275,7 +275,7 @@ def test_an_unreadable_elf_member_fails_open(tmp_path: Path) -> None:
 def test_a_pip_whose_install_wheel_moved_is_refused() -> None:
     import types
 
-    from alpinetags.pip_check import patch_wheel_module
+    from alpinetags._pip.check import patch_wheel_module
 
     moved = types.ModuleType("pip._internal.operations.install.wheel")
     with pytest.raises(RuntimeError, match="not found in this pip"):
@@ -289,7 +289,7 @@ def test_a_pip_whose_install_wheel_moved_is_refused() -> None:
 
 
 def test_pure_wheels_are_not_opened(tmp_path: Path) -> None:
-    from alpinetags.pip_check import check_for_pip, is_pure
+    from alpinetags._pip.check import check_for_pip, is_pure
 
     def never(container: object, root: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
         raise AssertionError("the ELF check ran")
@@ -302,7 +302,7 @@ def test_pure_wheels_are_not_opened(tmp_path: Path) -> None:
 
 
 def test_requires_external_is_read_before_the_scan(places: dict[str, Path]) -> None:
-    from alpinetags.pip_check import check_for_pip
+    from alpinetags._pip.check import check_for_pip
 
     def never(container: object, root: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
         raise AssertionError("the ELF check ran")
@@ -315,7 +315,7 @@ def test_requires_external_is_read_before_the_scan(places: dict[str, Path]) -> N
 
 def test_requires_external_looks_where_the_loader_looks(places: dict[str, Path], tmp_path: Path) -> None:
     """A soname in a directory named by the root's musl path file is there, for the first look too."""
-    from alpinetags.pip_check import check_for_pip
+    from alpinetags._pip.check import check_for_pip
 
     root = realparts.copy_minirootfs("3.17", tmp_path / "r317")
     (root / "opt" / "ssl11").mkdir(parents=True)
@@ -324,14 +324,14 @@ def test_requires_external_looks_where_the_loader_looks(places: dict[str, Path],
     env = {"ALPINETAGS_ROOT": str(root)}
     assert check_for_pip("sslreq", str(wheel), env) is not None
     (root / "etc" / "ld-musl-x86_64.path").write_text("/lib\n/usr/local/lib\n/usr/lib\n/opt/ssl11\n")
-    from alpinetags import pip_check
+    from alpinetags._pip import check as pip_check
 
     pip_check._systems.clear()  # the system is read once per pip process; this test changes it
     assert check_for_pip("sslreq", str(wheel), env) is None
 
 
 def test_explicit_platform_without_a_root_is_not_checked(places: dict[str, Path]) -> None:
-    from alpinetags.pip_check import check_for_pip, target_root
+    from alpinetags._pip.check import check_for_pip, target_root
 
     assert target_root({}) == "/"
     assert target_root({}, ["alpine_3_16_x86_64"]) is None

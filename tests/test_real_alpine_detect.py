@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from alpinetags import Target
-from alpinetags.detect import detect
+from alpinetags._engine.detect import detect
 from alpinetags.tags import all_platforms
 from tests import parts_loaders, realparts
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags.elffile import read_only_data
+from alpinetags._elf.elffile import read_only_data
+from alpinetags._system.musl import read_musl_version
 from alpinetags.errors import LoaderError
-from alpinetags.musl import read_musl_version
 from tests import parts_loaders
 
 pytestmark = pytest.mark.realparts

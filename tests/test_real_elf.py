@@ -15,9 +15,9 @@ from typing import Optional
 
 import pytest
 
-from alpinetags.arch import elf_arch
-from alpinetags.elffile import read_elf
-from alpinetags.musl import loader_arch
+from alpinetags._elf.arch import elf_arch
+from alpinetags._elf.elffile import read_elf
+from alpinetags._system.musl import loader_arch
 from tests import realparts
 
 pytestmark = pytest.mark.realparts

@@ -13,8 +13,8 @@ import pytest
 from alpinetags_musl import musl_loader_version
 
 from alpinetags import Target
-from alpinetags.detect import detect
-from alpinetags.musl import musllinux_platforms, read_musl_version, run_musl_version
+from alpinetags._engine.detect import detect
+from alpinetags._system.musl import musllinux_platforms, read_musl_version, run_musl_version
 from tests import realparts
 
 pytestmark = pytest.mark.realparts

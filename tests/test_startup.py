@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from alpinetags import cli
+from alpinetags.cli import main as cli
 from tests import realparts
 
 
@@ -84,7 +84,7 @@ def test_a_partial_parser_says_what_the_full_one_says(words: list[str]) -> None:
 
 
 def test_the_command_names_its_module_only() -> None:
-    assert cli.modules_for(["check", "x"]) == ["alpinetags.check_cli"]
+    assert cli.modules_for(["check", "x"]) == ["alpinetags.cli.check"]
     assert cli.modules_for(["--root", "check", "tags"]) == []  # "check" is --root's value here
     assert cli.modules_for(["tags"]) == [] and cli.modules_for([]) == []
     assert cli.modules_for(["nosuch"]) == cli.COMMAND_MODULES

@@ -33,10 +33,11 @@ from alpinetags_alpine.variants import FeatureConfig, get_all_configs, soname_co
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alpinetags import hookimpl, wheelinfo
+from alpinetags import hookimpl
+from alpinetags._engine.plugins import load_plugins
+from alpinetags._wheel import wheelinfo
+from alpinetags.cli.variant import plugin_spec
 from alpinetags.model import Platform
-from alpinetags.plugins import load_plugins
-from alpinetags.variant_cli import plugin_spec
 from alpinetags.wheelvariant import valid_spec, variant_json
 from tests import parts_variants, parts_wheel, realparts
 from tests.test_wheel_roundtrip import HOUSE, PY, fresh_root, in_root

@@ -17,10 +17,11 @@ from typing import Any, Optional
 
 import pytest
 
-from alpinetags import hookimpl, wheelinfo
+from alpinetags import hookimpl
+from alpinetags._engine.plugins import load_plugins
+from alpinetags._wheel import wheelinfo
+from alpinetags.cli.wheel import _plugin_verdict, _show_text
 from alpinetags.model import Platform
-from alpinetags.plugins import load_plugins
-from alpinetags.wheel_cli import _plugin_verdict, _show_text
 from alpinetags.wheelneeds import DistroReport, Overclaim, TagVerdict, WheelNeeds
 from tests import parts_wheel
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags import wheelinfo
+from alpinetags._wheel import wheelinfo
 from tests import parts_wheel, realparts
 
 pytestmark = pytest.mark.realparts

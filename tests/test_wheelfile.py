@@ -1,4 +1,4 @@
-"""Retagging real wheels (``alpinetags.wheelfile``): every copy is judged by tools that are not ours.
+"""Retagging real wheels (``alpinetags._wheel.wheelfile``): every copy is judged by tools that are not ours.
 
 ``python -m wheel unpack`` (pinned wheel 0.48.0) checks every RECORD hash and size; packaging parses the
 new file name; the test recomputes the RECORD hashes with hashlib itself; every member but WHEEL, METADATA
@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import parse_wheel_filename
 
-from alpinetags import wheelfile
+from alpinetags._wheel import wheelfile
 from alpinetags.errors import ConfigError, InputRefused
 from tests import parts_wheel
 

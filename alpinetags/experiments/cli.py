@@ -1,6 +1,6 @@
 """``alpinetags compare`` and ``alpinetags experiment matrix|symbols``.
 
-Registered through ``COMMAND_MODULES`` in ``alpinetags.cli``; everything heavy is imported inside the
+Registered through ``COMMAND_MODULES`` in ``alpinetags.cli.main``; everything heavy is imported inside the
 command functions, so ``alpinetags --help`` stays fast.
 """
 
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Optional
 
-from ..cli import (
+from alpinetags.cli.main import (
     EXIT_NO,
     EXIT_OK,
     EXIT_USAGE,
@@ -60,8 +60,15 @@ def _command_line() -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..detect import detect
-    from .compare import SCHEMES, choose, read_wheel_names, scheme_platforms, scheme_tags, symbol_verdicts
+    from alpinetags._engine.detect import detect
+    from alpinetags.experiments.compare import (
+        SCHEMES,
+        choose,
+        read_wheel_names,
+        scheme_platforms,
+        scheme_tags,
+        symbol_verdicts,
+    )
 
     target = make_target(args)
     platform = detect(target, make_registry(args, target))
@@ -129,7 +136,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_matrix(args: argparse.Namespace) -> int:
     from alpinetags_alpine import facts as d
 
-    from . import libmatrix, matrix, report
+    from alpinetags.experiments import libmatrix, matrix, report
 
     arches = opt(args, "arches") or [a.tag_arch for a in d.alpine_arches()]
     cells = matrix.build_matrix(arches=arches)
@@ -203,9 +210,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def cmd_symbols(args: argparse.Namespace) -> int:
-    from .. import elfscan as scan
-    from ..errors import LoaderError
-    from . import libc, loader, report
+    from alpinetags._elf import elfscan as scan
+    from alpinetags.errors import LoaderError
+    from alpinetags.experiments import libc, loader, report
 
     the_libc = libc.read_libc(opt(args, "libc") or libc.DEFAULT_LIBC)
     started = time.perf_counter()

@@ -18,10 +18,10 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
 from packaging.version import Version
 
-from ..errors import ConfigError
-from ..model import Platform
-from ..musl import musllinux_platforms
-from ..tags import tags_for_platforms
+from alpinetags._system.musl import musllinux_platforms
+from alpinetags.errors import ConfigError
+from alpinetags.model import Platform
+from alpinetags.tags import tags_for_platforms
 
 SCHEMES = ("alpine", "musllinux")
 
@@ -125,8 +125,8 @@ def symbol_verdicts(wheels: list[Wheel], picked: set[str], musl_version: str) ->
     name the wheel's objects need: ``"loads"``, ``"fails: name, ..."``, or why it cannot be said."""
     from alpinetags_alpine import facts as data
 
-    from ..elfscan import scan_wheel
-    from .libc import wheel_needs
+    from alpinetags._elf.elfscan import scan_wheel
+    from alpinetags.experiments.libc import wheel_needs
 
     abi = data.abi_for(musl_version) if musl_version else None
     out = {}

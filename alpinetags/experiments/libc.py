@@ -16,11 +16,11 @@ from typing import Optional
 from alpinetags_alpine import facts as data
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from ..elfdynamic import read_dynamic_symbols
-from ..elfscan import ScannedContainer
-from ..errors import LoaderError
-from ..musl import read_musl_version
-from .loader import LoaderVerdict
+from alpinetags._elf.elfdynamic import read_dynamic_symbols
+from alpinetags._elf.elfscan import ScannedContainer
+from alpinetags._system.musl import read_musl_version
+from alpinetags.errors import LoaderError
+from alpinetags.experiments.loader import LoaderVerdict
 
 #: The loader of this machine (Debian's musl 1.2.3 in the project's reference setup).
 DEFAULT_LIBC = "/lib/ld-musl-x86_64.so.1"

@@ -20,8 +20,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 
-from ..elfscan import TAR_SUFFIXES
-from ..errors import LoaderError
+from alpinetags._elf.elfscan import TAR_SUFFIXES
+from alpinetags.errors import LoaderError
 
 RUN_TIMEOUT = 20.0
 _MISSING_RE = re.compile(r"^Error relocating (.+?): (\S+): symbol not found$", re.MULTILINE)

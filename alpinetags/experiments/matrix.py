@@ -32,7 +32,7 @@ from typing import Optional
 from alpinetags_alpine import TIME64_ARCHES, TIME64_MINOR, alpine_platforms, parse_alpine_version
 from alpinetags_alpine import facts as data
 
-from ..musl import musllinux_platforms
+from alpinetags._system.musl import musllinux_platforms
 
 SCHEMES = ("alpine", "musllinux")
 

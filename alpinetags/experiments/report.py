@@ -12,10 +12,10 @@ from xml.sax.saxutils import escape
 
 from alpinetags_alpine import facts as data
 
-from .libc import AbiSweep, CrossCheck, ObjectFinding
-from .libmatrix import LibCell, LibSummary
-from .loader import LoaderVerdict
-from .matrix import SCHEMES, Cell, SchemeCounts
+from alpinetags.experiments.libc import AbiSweep, CrossCheck, ObjectFinding
+from alpinetags.experiments.libmatrix import LibCell, LibSummary
+from alpinetags.experiments.loader import LoaderVerdict
+from alpinetags.experiments.matrix import SCHEMES, Cell, SchemeCounts
 
 #: Cell outcome -> (colour, legend text).
 OUTCOMES = {

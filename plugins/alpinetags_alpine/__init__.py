@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from alpinetags import Platform, Target, hookimpl
-from alpinetags.arch import compatible_arches
-from alpinetags.detect import musl_loader_version
+from alpinetags._elf.arch import compatible_arches
+from alpinetags._engine.detect import musl_loader_version
+from alpinetags._system.interpreter import Interpreter, InterpreterFile
+from alpinetags._system.musl import LOADER_ARCH, musl_release
+from alpinetags._system.os_release import read_first_line
 from alpinetags.errors import AlpinetagsError, ConfigError, LoaderError
-from alpinetags.interpreter import Interpreter, InterpreterFile
-from alpinetags.musl import LOADER_ARCH, musl_release
-from alpinetags.os_release import read_first_line
 
 from . import facts, loaderbuilds
 
@@ -294,7 +294,7 @@ def _unknown_release(release: str) -> str:
     """Why a release cannot be judged (``""`` when it can): the tables must know which musl it ships and
     have that musl's symbol list; an unknown release (``4.0``, ``3.91``, ``2.7``) or one older than the
     lists (``3.5``: musl 1.1.15) would be tagged on no evidence."""
-    from alpinetags.facts import abi_for
+    from alpinetags._load.facts import abi_for
 
     releases = facts.alpine_releases()
     judged = [r.version for r in releases if abi_for(r.musl) is not None]

@@ -7,7 +7,7 @@
 
 These tables live here, not in the core, because the core knows no distribution by name: it asks the
 plugins (hooks ``alpinetags_native_hints``, ``alpinetags_wheel_report``). What musl itself exports is a
-fact of the libc, not of Alpine, and stays in ``alpinetags.facts``; its names are re-exported here so a
+fact of the libc, not of Alpine, and stays in ``alpinetags._load.facts``; its names are re-exported here so a
 study of Alpine (``alpinetags.experiments``) reads both from one module.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Optional
 
-from alpinetags.facts import (
+from alpinetags._load.facts import (
     LFS64_DROPPED,
     MuslAbi,
     abi_for,

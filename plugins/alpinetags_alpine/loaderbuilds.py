@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Optional
 
+from alpinetags._load.facts import read_table_rows
 from alpinetags.errors import AlpinetagsError
-from alpinetags.facts import read_table_rows
 
 from . import facts
 
@@ -87,9 +87,9 @@ def musl_build(root: str, loader: str) -> Optional[str]:
     root's ``loader`` (a path inside it: ``/lib/ld-musl-x86_64.so.1``) is that package's file, else ``None``.
     """
     # the native check has loaded these by now (a plugin import must not: detection does not need them)
-    from alpinetags.loadpath import safe_resolve
+    from alpinetags._safefile import read_regular
+    from alpinetags._system.loadpath import safe_resolve
     from alpinetags.model import Target
-    from alpinetags.safefile import read_regular
 
     target = Target(root=root)
     db_path = safe_resolve(target, "/lib/apk/db/installed")

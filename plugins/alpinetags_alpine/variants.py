@@ -107,7 +107,7 @@ def newest_first(values: Iterable[str]) -> list[str]:
 
 def soname_configs(sonames: Iterable[str]) -> list[FeatureConfig]:
     """The soname features of a system that has ``sonames``, by library name; the newest version first."""
-    from alpinetags.loadpath import is_libc_soname
+    from alpinetags._system.loadpath import is_libc_soname
 
     found: dict[str, set[str]] = {}
     for soname in sonames:
@@ -135,8 +135,8 @@ def release_values(platform: Platform) -> list[str]:
 def library_sonames(target: Target, arch: str) -> list[str]:
     """The file names in the directories musl's loader searches on ``target`` (``/etc/ld-musl-<arch>.path``
     or its built-in path) that name a soname and lead to a file inside the root. Only listed, never read."""
-    from alpinetags.loadpath import _musl_path_file, safe_resolve
-    from alpinetags.musl import LOADER_ARCH
+    from alpinetags._system.loadpath import _musl_path_file, safe_resolve
+    from alpinetags._system.musl import LOADER_ARCH
 
     out: list[str] = []
     for inside in dict.fromkeys(_musl_path_file(target, LOADER_ARCH.get(arch, arch))):
@@ -175,7 +175,7 @@ def supported_configs(platform: Platform, sonames: Sequence[str]) -> list[Featur
 def get_supported_configs() -> list[FeatureConfig]:
     """variantlib's hook: this system's properties (``ALPINETAGS_ROOT`` names another root). Any fault
     answers nothing supported, logged: a wrong "supported" would install a wheel that cannot load."""
-    from alpinetags.detect import default_target, detect
+    from alpinetags._engine.detect import default_target, detect
 
     try:
         target = default_target()

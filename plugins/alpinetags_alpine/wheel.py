@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from alpinetags import loaderfeatures
+from alpinetags._load import loaderfeatures
 from alpinetags.model import Platform
 from alpinetags.wheelneeds import DistroReport, Overclaim, TagVerdict, WheelNeeds
 

@@ -17,9 +17,11 @@ import re
 from typing import Optional
 
 from alpinetags import Platform, Target, hookimpl
-from alpinetags.detect import musl_loader_version as musl_loader_version  # the core's, still importable here
-from alpinetags.interpreter import InterpreterFile
-from alpinetags.musl import musl_release, musllinux_platforms
+from alpinetags._engine.detect import (
+    musl_loader_version as musl_loader_version,  # the core's, still importable here
+)
+from alpinetags._system.interpreter import InterpreterFile
+from alpinetags._system.musl import musl_release, musllinux_platforms
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,364 @@
+"""Dynamic linking facts of an ELF object: what it needs from others, where it says to look, and what it
+offers them.
+
+A musl binary fails to load when a ``DT_NEEDED`` library is not found along its search path, or when an
+undefined, non-weak name in its ``.dynsym`` is defined by no loaded object; musl has no symbol versions, so
+the *names* are the whole contract. glibc adds one more: each ``GLIBC_2.34``-style version an object asks
+for (``.gnu.version_r``) must be defined by the library it names (``.gnu.version_d``). This module reads
+all of that; ``alpinetags._load.native`` decides what it means for a given root.
+
+The ELF header comes from ``alpinetags._elf.elffile.parse_elf``; here only the section header table,
+``.dynsym``, its string table and ``.dynamic`` (for ``DT_NEEDED``/``DT_SONAME``) are read, each at an offset
+and size checked against the file and against a cap, so a lying file ends in ``ElfError``, never in a huge
+read or an exception of another type.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Optional
+
+from alpinetags import _limits as limits
+from alpinetags._elf.arch import SHT_ARM_ATTRIBUTES, arm_cpu_arch, elf_arch
+from alpinetags._elf.elffile import EM_ARM, ElfHeader, parse_elf
+from alpinetags._safefile import parse_regular
+from alpinetags.errors import ElfError, InputRefused
+
+#: No table (section headers, .dynsym, .dynstr, .dynamic) larger than this is read.
+MAX_TABLE = 64 * 1024 * 1024
+MAX_SECTIONS = limits.MAX_SECTIONS
+#: No name (symbol, soname, RPATH) longer than this is read: a name that long is not NUL-terminated.
+MAX_NAME = 64 * 1024
+
+SHT_DYNAMIC = 6
+SHT_DYNSYM = 11
+SHN_UNDEF = 0
+STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 1, 2, 10
+STT_SECTION, STT_FILE = 3, 4
+STV_DEFAULT, STV_PROTECTED = 0, 3
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
+SHT_GNU_VERDEF, SHT_GNU_VERNEED = 0x6FFFFFFD, 0x6FFFFFFE
+#: Dynamic tags kept with their values for ``alpinetags._load.loaderfeatures`` (what a loader must support):
+#: DT_FLAGS, DT_RELR, DT_FLAGS_1.
+LOADER_TAGS = frozenset({30, 36, 0x6FFFFFFB})
+VER_FLG_BASE, VER_FLG_WEAK = 1, 2
+#: No version table has more entries than this (glibc's libc.so.6 defines about 40).
+MAX_VERSION_ENTRIES = 4096
+
+
+@dataclass(frozen=True)
+class DynamicSymbols:
+    """The dynamic linking facts of one ELF object."""
+
+    arch: str  # wheel-tag arch ("x86_64"), "" if not one wheels are built for
+    interpreter: str  # PT_INTERP, "" for a shared library
+    soname: str
+    needed: tuple[str, ...]  # DT_NEEDED, in order
+    required: frozenset[str]  # undefined, global: must be found or loading fails
+    weak: frozenset[str]  # undefined, weak: resolve to 0 when missing
+    exported: frozenset[str]  # defined, global or weak, default or protected visibility
+    rpath: tuple[str, ...] = ()  # DT_RPATH entries, unexpanded ("$ORIGIN/../lib")
+    runpath: tuple[str, ...] = ()  # DT_RUNPATH entries, unexpanded
+    #: glibc: (file named in .gnu.version_r, the non-weak versions wanted from it), in file order.
+    version_needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: glibc: the versions this object defines (.gnu.version_d), without its own base name.
+    version_defs: frozenset[str] = frozenset()
+    machine: int = 0  # e_machine, so that objects of the same ISA can be told apart even if arch is ""
+    elf_class: int = 0  # 32 or 64
+    loader_tags: tuple[tuple[int, int], ...] = ()  # (tag, value) of .dynamic for the tags in LOADER_TAGS
+
+    @property
+    def is_python_extension(self) -> bool:
+        """Whether this is a CPython extension module: it exports ``PyInit_<name>`` (or Python 2's
+        ``init<name>`` is not considered). Such a module gets the C API from the interpreter that loads it."""
+        return any(name.startswith("PyInit_") for name in self.exported)
+
+
+def _read(f: BinaryIO, size: int, offset: int, length: int, what: str) -> bytes:
+    if offset < 0 or length < 0 or offset + length > size:
+        raise ElfError(f"{what} lies outside the file ({offset}+{length} > {size})")
+    if length > MAX_TABLE:
+        raise ElfError(f"{what} is too large to read ({length} bytes)")
+    f.seek(offset)
+    data = f.read(length)
+    if len(data) != length:
+        raise ElfError(f"{what} is truncated")
+    return data
+
+
+class _Strings:
+    """A string table whose names are decoded once per offset, and at most ``MAX_NAME`` bytes each, so that
+    a million symbols naming one huge string cost one read of it; the bytes decoded are charged to the
+    check's budget."""
+
+    def __init__(self, table: bytes, budget: limits.Budget) -> None:
+        self.table = table
+        self.budget = budget
+        self.names: dict[int, str] = {}
+
+    def name(self, offset: int, what: str) -> str:
+        found = self.names.get(offset)
+        if found is not None:
+            return found
+        if offset >= len(self.table):
+            raise ElfError(f"{what}: name offset {offset} outside the string table")
+        end = self.table.find(b"\x00", offset, offset + MAX_NAME + 1)
+        if end < 0:
+            raise ElfError(f"{what}: name at {offset} is not NUL-terminated within {MAX_NAME} bytes")
+        self.budget.charge("symbol name bytes", end - offset, limits.MAX_CHECK_NAME_BYTES, "bytes")
+        found = self.names[offset] = self.table[offset:end].decode("utf-8", "replace")
+        return found
+
+
+def _name(strtab: bytes, offset: int, what: str) -> str:
+    if offset >= len(strtab):
+        raise ElfError(f"{what}: name offset {offset} outside the string table")
+    end = strtab.find(b"\x00", offset, offset + MAX_NAME + 1)
+    if end < 0:
+        raise ElfError(f"{what}: name at {offset} is not NUL-terminated")
+    return strtab[offset:end].decode("utf-8", "replace")
+
+
+def _paths(value: str, what: str) -> tuple[str, ...]:
+    """The entries of an RPATH/RUNPATH string, each once, in order; past ``MAX_RPATH_ENTRIES``: refused."""
+    entries = tuple(dict.fromkeys(p for p in value.split(":") if p))
+    if len(entries) > limits.MAX_RPATH_ENTRIES:
+        raise limits.refused(what, len(entries), limits.MAX_RPATH_ENTRIES, "entries")
+    return entries
+
+
+def _walk_versions(
+    table: bytes, strtab: bytes, end: str, count: int, need: bool
+) -> Iterator[tuple[str, int, list[tuple[str, int]]]]:
+    """The entries of ``.gnu.version_r`` (``need``) or ``.gnu.version_d``: (file or "", flags, [(name,
+    flags)]). Both are linked lists by byte offsets; every offset is checked, and a loop ends at
+    ``MAX_VERSION_ENTRIES``."""
+    head_fmt, aux_fmt = (end + "HHIII", end + "IHHII") if need else (end + "HHHHIII", end + "II")
+    head_size, aux_size = struct.calcsize(head_fmt), struct.calcsize(aux_fmt)
+    at, seen = 0, 0
+    for _ in range(min(count, MAX_VERSION_ENTRIES)):
+        if at < 0 or at + head_size > len(table):
+            raise ElfError("version table entry lies outside its section")
+        if need:
+            _v, cnt, file_off, aux, nxt = struct.unpack_from(head_fmt, table, at)
+            file, flags = _name(strtab, file_off, ".gnu.version_r"), 0
+        else:
+            _v, flags, _ndx, cnt, _hash, aux, nxt = struct.unpack_from(head_fmt, table, at)
+            file = ""
+        names = []
+        aux_at = at + aux
+        for _ in range(cnt):
+            seen += 1
+            if seen > MAX_VERSION_ENTRIES or aux_at < 0 or aux_at + aux_size > len(table):
+                raise ElfError("version table auxiliary entry lies outside its section")
+            if need:
+                _hash2, vflags, _other, name_off, aux_next = struct.unpack_from(aux_fmt, table, aux_at)
+            else:
+                name_off, aux_next = struct.unpack_from(aux_fmt, table, aux_at)
+                vflags = 0
+            names.append((_name(strtab, name_off, "version name"), vflags))
+            if not aux_next:
+                break
+            aux_at += aux_next
+        yield file, flags, names
+        if not nxt:
+            break
+        at += nxt
+
+
+@dataclass(frozen=True)
+class _Section:
+    type: int
+    offset: int
+    size: int
+    link: int
+    entsize: int
+    info: int = 0
+
+
+def _sections(f: BinaryIO, size: int, h: ElfHeader) -> list[_Section]:
+    if h.shnum == 0 or h.shoff == 0:
+        # sstrip-style objects: the loader still reads PT_DYNAMIC, but this reader would see no names,
+        # and "needs nothing" would be a wrong answer, so say so instead.
+        raise ElfError("no section header table (stripped with sstrip?): dynamic symbols not read")
+    end = "<" if h.little_endian else ">"
+    fmt = end + ("IIIIIIIIII" if h.elf_class == 32 else "IIQQQQIIQQ")
+    need = struct.calcsize(fmt)
+    if h.shentsize < need:
+        raise ElfError(f"section header entry size {h.shentsize} is smaller than {need}")
+    if h.shnum > MAX_SECTIONS:
+        raise limits.refused("section header table", h.shnum, MAX_SECTIONS, "sections")
+    table = _read(f, size, h.shoff, h.shentsize * h.shnum, "section header table")
+    out = []
+    for i in range(h.shnum):
+        _n, s_type, _fl, _addr, s_off, s_size, s_link, s_info, _align, s_entsize = struct.unpack_from(
+            fmt, table, i * h.shentsize
+        )
+        out.append(_Section(s_type, s_off, s_size, s_link, s_entsize, s_info))
+    return out
+
+
+def _linked_strtab(
+    f: BinaryIO, size: int, sections: list[_Section], sec: _Section, what: str, budget: limits.Budget
+) -> _Strings:
+    if not 0 < sec.link < len(sections):
+        raise ElfError(f"{what} links to section {sec.link}, which does not exist")
+    strsec = sections[sec.link]
+    return _Strings(_read(f, size, strsec.offset, strsec.size, f"string table of {what}"), budget)
+
+
+def _first(sections: list[_Section], sh_type: int) -> Optional[_Section]:
+    """The first section of a type: a linker writes one ``.dynsym`` and one of each version table, and
+    any further one (several headers may describe one table) is not read at all."""
+    return next((s for s in sections if s.type == sh_type), None)
+
+
+_NAMED = {DT_SONAME: "DT_SONAME", DT_RPATH: "DT_RPATH", DT_RUNPATH: "DT_RUNPATH"}
+
+
+@dataclass(frozen=True)
+class _Dynamic:
+    needed: tuple[str, ...] = ()
+    soname: str = ""
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    loader_tags: tuple[tuple[int, int], ...] = ()
+
+
+def _dynamic(f: BinaryIO, size: int, h: ElfHeader, budget: limits.Budget) -> _Dynamic:
+    """What the loader reads from the one ``PT_DYNAMIC`` table, up to its ``DT_NULL``: the needed names
+    (each once, in order), the soname and the search paths. Its strings come from ``DT_STRTAB`` (an
+    address, found in the file through the PT_LOAD that maps it), as the loader takes them. No
+    ``PT_DYNAMIC``: a static program, which needs nothing."""
+    if h.dynamic is None:
+        return _Dynamic()
+    end = "<" if h.little_endian else ">"
+    fmt = end + ("iI" if h.elf_class == 32 else "qQ")
+    entry = struct.calcsize(fmt)
+    offset, filesz = h.dynamic
+    count = min(filesz // entry, limits.MAX_DYNAMIC_ENTRIES + 1)
+    entries = []
+    for tag, val in struct.iter_unpack(fmt, _read(f, size, offset, count * entry, "PT_DYNAMIC")):
+        if tag == DT_NULL:
+            break
+        entries.append((tag, val))
+    else:
+        if count > limits.MAX_DYNAMIC_ENTRIES:
+            raise limits.refused("PT_DYNAMIC", filesz // entry, limits.MAX_DYNAMIC_ENTRIES, "entries")
+    values = dict(entries)  # the last of each tag, as musl's decode_vec keeps
+    loader_tags = tuple((t, v) for t, v in entries if t in LOADER_TAGS)
+    if not any(t in (DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH) for t, _ in entries):
+        return _Dynamic(loader_tags=loader_tags)
+    if DT_STRTAB not in values or DT_STRSZ not in values:
+        raise ElfError("PT_DYNAMIC names strings but has no DT_STRTAB/DT_STRSZ")
+    strsz = values[DT_STRSZ]
+    at = h.file_offset(values[DT_STRTAB], strsz)
+    if at is None:
+        raise ElfError("DT_STRTAB lies in no PT_LOAD segment of the file")
+    strings = _Strings(_read(f, size, at, strsz, "DT_STRTAB"), budget)
+    needed: dict[str, None] = {}
+    for tag, val in entries:
+        if tag == DT_NEEDED:
+            needed[strings.name(val, "DT_NEEDED")] = None
+            if len(needed) > limits.MAX_NEEDED:
+                total = len({v for t, v in entries if t == DT_NEEDED})
+                raise limits.refused("DT_NEEDED", total, limits.MAX_NEEDED, "distinct offsets")
+    rpath = _paths(strings.name(values[DT_RPATH], "DT_RPATH"), "DT_RPATH") if DT_RPATH in values else ()
+    runpath = (
+        _paths(strings.name(values[DT_RUNPATH], "DT_RUNPATH"), "DT_RUNPATH") if DT_RUNPATH in values else ()
+    )
+    soname = strings.name(values[DT_SONAME], "DT_SONAME") if DT_SONAME in values else ""
+    return _Dynamic(tuple(needed), soname, rpath, runpath, loader_tags)
+
+
+def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
+    """Read the dynamic symbols of the open ELF file ``f`` of ``size`` bytes.
+
+    Bounded whatever the file says: one dynamic table (``PT_DYNAMIC``, as the loader reads it), one
+    ``.dynsym``, one table of each version kind, at most ``limits.MAX_*`` sections, symbols, needed names
+    and RPATH entries, symbols and name bytes charged to the check's budget; past a cap,
+    ``InputRefused``."""
+    budget = limits.current()
+    h = parse_elf(f, size)
+    end = "<" if h.little_endian else ">"
+    sections = _sections(f, size, h)
+    dynamic = _dynamic(f, size, h, budget)
+    required: set[str] = set()
+    weak: set[str] = set()
+    exported: set[str] = set()
+    version_needs: list[tuple[str, tuple[str, ...]]] = []
+    version_defs: set[str] = set()
+    if h.elf_class == 32:
+        sym_fmt, sym_fields = end + "IIIBBH", (0, 3, 4, 5)  # name, value, size, info, other, shndx
+    else:
+        sym_fmt, sym_fields = end + "IBBHQQ", (0, 1, 2, 3)  # name, info, other, shndx, value, size
+    sym_size = struct.calcsize(sym_fmt)
+    sec = _first(sections, SHT_DYNSYM)
+    if sec is not None:
+        if sec.entsize and sec.entsize != sym_size:
+            raise ElfError(f".dynsym entry size {sec.entsize} is not {sym_size}")
+        count = sec.size // sym_size
+        if count > limits.MAX_SYMBOLS:
+            raise limits.refused(".dynsym", count, limits.MAX_SYMBOLS, "symbols")
+        budget.charge("symbols", count, limits.MAX_CHECK_SYMBOLS, "symbols")
+        syms = _read(f, size, sec.offset, count * sym_size, ".dynsym")
+        strtab = _linked_strtab(f, size, sections, sec, ".dynsym", budget)
+        i_name, i_info, i_other, i_shndx = sym_fields
+        for entry in struct.iter_unpack(sym_fmt, syms):
+            st_name, st_info = entry[i_name], entry[i_info]
+            if not st_name:
+                continue
+            bind, typ = st_info >> 4, st_info & 0xF
+            if typ in (STT_SECTION, STT_FILE) or bind not in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE):
+                continue
+            name = strtab.name(st_name, ".dynsym")
+            if entry[i_shndx] == SHN_UNDEF:
+                (weak if bind == STB_WEAK else required).add(name)
+            elif entry[i_other] & 3 in (STV_DEFAULT, STV_PROTECTED):
+                exported.add(name)
+    for sh_type in (SHT_GNU_VERNEED, SHT_GNU_VERDEF):
+        sec = _first(sections, sh_type)
+        if sec is None:
+            continue
+        need = sh_type == SHT_GNU_VERNEED
+        what = ".gnu.version_r" if need else ".gnu.version_d"
+        table = _read(f, size, sec.offset, sec.size, what)
+        vstrings = _linked_strtab(f, size, sections, sec, what, budget)
+        for file, flags, names in _walk_versions(table, vstrings.table, end, sec.info, need):
+            if need:
+                wanted = tuple(n for n, vflags in names if not vflags & VER_FLG_WEAK)
+                version_needs.append((file, wanted))
+            elif not flags & VER_FLG_BASE and names:
+                version_defs.add(names[0][0])  # the others name the versions it inherits from
+    arm_cpu: Optional[int] = None
+    sec = _first(sections, SHT_ARM_ATTRIBUTES) if h.machine == EM_ARM else None
+    if sec is not None:
+        arm_cpu = arm_cpu_arch(_read(f, size, sec.offset, min(sec.size, 4096), ".ARM.attributes"),
+                               h.little_endian)  # fmt: skip
+    return DynamicSymbols(
+        arch=elf_arch(h, arm_cpu),
+        interpreter=h.interpreter or "",
+        soname=dynamic.soname,
+        needed=dynamic.needed,
+        required=frozenset(required - exported),
+        weak=frozenset(weak - exported),
+        exported=frozenset(exported),
+        rpath=dynamic.rpath,
+        runpath=dynamic.runpath,
+        version_needs=tuple(version_needs),
+        version_defs=frozenset(version_defs),
+        machine=h.machine,
+        elf_class=h.elf_class,
+        loader_tags=dynamic.loader_tags,
+    )
+
+
+def read_dynamic_symbols(path: str) -> DynamicSymbols:
+    """The dynamic symbols of the ELF file at ``path`` (a regular file; links are followed); a refusal
+    names the path."""
+    try:
+        return parse_regular(path, parse_dynamic_symbols, ElfError)
+    except InputRefused as exc:
+        raise limits.within(exc, path) from None

@@ -1,0 +1,1 @@
+"""The pip integration: the .pth finder, the tag patch and the install-time check. Internal."""

@@ -1,0 +1,1 @@
+"""The wheel file: reading, retagging, and the analysis behind `alpinetags wheel`. Internal."""

@@ -1,0 +1,174 @@
+"""``alpinetags check [--root DIR] [--json] [PATH ...]``: does every ELF object in PATH load on the root?
+
+The tag says which systems a wheel is for; this says whether its libraries are there. See
+``alpinetags._load.native`` for how the loader is simulated; nothing in the root is run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import sysconfig
+from collections.abc import Callable
+from typing import Any, Optional
+
+from alpinetags.cli.main import EXIT_NO, EXIT_OK, EXIT_USAGE, emit, make_registry, make_target, opt
+
+EXAMPLES = """\
+examples:
+  alpinetags check                              every extension module of this environment, here
+  alpinetags check dist/foo-1.0-cp311-cp311-alpine_3_16_x86_64.whl --root /srv/alpine-3.17
+                                                would this wheel load on that image? (read, never run)
+  alpinetags check --root /srv/alpine-3.8 /srv/alpine-3.8/usr/lib/python3.6/site-packages \\
+      --executable /srv/alpine-3.8/usr/bin/python3.6
+                                                that image's modules, as its own python imports them
+                                                (--executable: the interpreter that imports them)
+  alpinetags check --json wheelhouse/ | jq '.objects[] | select(.loads | not)'
+
+check's exit codes: 0 every object loads, 1 some object does not, 2 bad input (also: a file that cannot
+be read, or no ELF file at all under PATH: nothing was checked), 3 the root cannot be read
+"""
+
+
+#: Loader messages shown per object in the text output: a missing library brings dozens of symbols along.
+MAX_REASONS = 6
+
+
+def default_paths() -> list[str]:
+    """This environment's site-packages (platlib, then purelib if it differs)."""
+    paths = sysconfig.get_paths()
+    return [p for p in dict.fromkeys([paths["platlib"], paths["purelib"]]) if os.path.isdir(p)]
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _text(report: Any, show_all: bool) -> str:
+    system = report.system
+    what = ", ".join(
+        x
+        for x in (
+            f"{system.distro_id} {system.distro_version}".strip(),
+            f"{system.libc} {system.libc_version}".strip(),
+            system.arch,
+        )
+        if x
+    )
+    failures = report.failures
+    n, deps = len(report.objects), len(report.dependencies)
+    unread = len(report.problems)
+    if failures:
+        verdict = f"{len(failures)} {'does' if len(failures) == 1 else 'do'} not load"
+    else:
+        verdict = "all load" if not unread else ("it loads" if n == 1 else "those load")
+    lines = [
+        f"root {system.root} ({what or 'unknown system'}): {_count(n, 'ELF object')}"
+        + (f" (and {_count(deps, 'library', 'libraries')} they load)" if deps else "")
+        + ", "
+        + verdict
+        + (f"; {_count(unread, 'file')} could not be read, not checked" if unread else "")
+    ]
+    for v in report.objects:
+        if v.loads and not show_all:
+            continue
+        lines.append(f"{'ok  ' if v.loads else 'FAIL'}  {v.path}")
+        shown = v.reasons if show_all else v.reasons[:MAX_REASONS]
+        lines.extend(f"      {r}" for r in shown)
+        if len(shown) < len(v.reasons):
+            lines.append(f"      ... and {len(v.reasons) - len(shown)} more (--all or --json for every one)")
+        lines.extend(f"      hint: {h}" for h in v.hints)
+    return "\n".join(lines)
+
+
+def _interpreter_inside(root: str, executable: Optional[str]) -> Optional[str]:
+    """``--executable`` (a path on this machine) as a path inside the root: the interpreter that will
+    import the extension modules checked. ``None`` (not given): this one for ``/``, none elsewhere."""
+    from alpinetags.errors import ConfigError
+
+    if not executable:
+        return None
+    path, top = os.path.abspath(executable), os.path.abspath(root)
+    if top == "/":
+        return path
+    if not path.startswith(top.rstrip("/") + "/"):
+        raise ConfigError(f"--executable {executable!r} is not inside --root {root!r}")
+    return "/" + os.path.relpath(path, top)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from alpinetags._load.native import check_paths, plugin_hints, read_system
+    from alpinetags.errors import ConfigError
+
+    if opt(args, "target"):
+        raise ConfigError("--target: check reads the libraries of a root; give --root instead")
+    target = make_target(args)
+    paths = opt(args, "paths") or default_paths()
+    if not paths:
+        raise ConfigError("no PATH given and no site-packages found")
+    system = read_system(target.root, opt(args, "arch")) if opt(args, "arch") else None
+    from alpinetags.cli.progress import progress
+
+    with progress(f"checking {', '.join(paths)}", quiet=bool(opt(args, "quiet"))):
+        report = check_paths(
+            paths,
+            target.root,
+            system=system,
+            hints=plugin_hints(make_registry(args, target)),
+            interpreter=_interpreter_inside(target.root, opt(args, "executable")),
+        )
+    for problem in report.problems:
+        print(f"alpinetags: warning: not checked: {problem}", file=sys.stderr)
+    if report.problems and not report.objects:
+        raise ConfigError(f"no ELF object in PATH could be read: {report.problems[0]}")
+    if not report.objects:
+        raise ConfigError(
+            f"no ELF file found in {', '.join(paths)}: nothing was checked "
+            "(a pure-Python wheel or folder needs no libraries)"
+        )
+    if report.objects and not report.system.libc:
+        from alpinetags.errors import LoaderError
+
+        raise LoaderError(
+            f"{target.root}: no C library for {report.system.arch} (no musl loader, no libc.so.6)"
+        )
+    emit(args, report.as_dict(), lambda: _text(report, bool(opt(args, "all"))))
+    if not report.ok:
+        return EXIT_NO
+    if report.problems:
+        print(
+            f"alpinetags: error: {_count(len(report.problems), 'file')} could not be read, so not every "
+            f"object was checked: {report.problems[0]}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "check",
+        cmd_check,
+        "does every ELF file in PATH (wheel, folder, file) load on the root? exit 0 yes, 1 no, 2 bad input",
+        EXAMPLES,
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="an ELF file, a wheel, or a folder (default: this environment's site-packages)",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress line on a terminal (none is shown when stderr is not a terminal)",
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="list the objects that load too, and every message",
+    )

@@ -1,0 +1,523 @@
+"""``alpinetags wheel show`` and ``alpinetags wheel tag``: the publisher's side of the distro tags.
+
+``pip wheel`` on Alpine gives ``linux_x86_64``, and auditwheel knows only manylinux and musllinux (and takes
+the running musl as the floor, not what the wheel uses). ``show`` says what a wheel's ELF files need and
+which tags would be honest; ``tag`` writes a copy tagged for the distro release it was built on (Alpine,
+through the Alpine plugin: ``alpine_3_19_x86_64``), with the system sonames it needs recorded in METADATA.
+Repairing (copying libraries into the wheel) stays auditwheel's job: repair first, then tag.
+
+The core knows no distro by name: the distro rows of ``show`` come from the plugins (hook
+``alpinetags_wheel_report``), the tag for a build system from their ``alpinetags_platform_tags``, the
+judgement of a release from ``alpinetags_wheel_tag_check``, and the ``--ID X.Y`` spelling of ``--system
+ID:X.Y`` (``--alpine 3.19``) from ``alpinetags_stated_systems``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Optional
+
+from alpinetags.cli.main import EXIT_NO, EXIT_OK, EXIT_USAGE, emit, opt
+
+if TYPE_CHECKING:
+    from alpinetags._wheel.wheelinfo import WheelReport
+    from alpinetags.model import Platform
+
+EXAMPLES = """\
+examples:
+  alpinetags wheel show dist/jiter-0.19.0-cp311-cp311-musllinux_1_1_x86_64.whl
+                                 floors, honest tags, system sonames; exit 1: its tag overclaims
+  alpinetags wheel show --json dist/*.whl
+  alpinetags wheel tag --root / dist/demo-1.0-cp311-cp311-linux_x86_64.whl -w wheelhouse
+                                 tag a wheel built here with this Alpine release (alpine_3_19_x86_64)
+  alpinetags wheel tag --alpine 3.16 demo-1.0-cp311-cp311-linux_x86_64.whl
+                                 state the release instead of reading a root
+  auditwheel repair --plat musllinux_1_2_x86_64 -w repaired dist/*.whl &&
+  alpinetags wheel tag --root / repaired/*.whl -w wheelhouse
+                                 bundle what Alpine does not ship, then tag for Alpine
+
+exit codes: 0 done, 1 show: a carried tag admits a system the wheel cannot load on;
+            tag: refused (no readable ELF file, another arch than the root, something the
+                 build system lacks, a release the tables do not know, a tag wheel show
+                 would call an overclaim; -w DIR is created),
+            2 bad input (not a wheel, bad option), 3 the root could not be read
+"""
+
+#: A stated release: major.minor, what a distro tag names (the plugin that owns the distribution judges it).
+_RELEASE_RE = re.compile(r"\d{1,3}\.\d{1,3}\Z")
+_SYSTEM_RE = re.compile(r"([a-z0-9][a-z0-9._-]{0,63}):(.*)\Z")
+
+
+_OPTION_NAME_RE = re.compile(r"--([a-z][a-z0-9-]{0,63})\Z")
+
+
+def stated_systems(registry: Any) -> list[str]:
+    """The distro ids the plugins let a user state by name (hook ``alpinetags_stated_systems``: the Alpine
+    plugin's ``alpine``), each answer checked: a faulty plugin only loses its spelling."""
+    if not hasattr(registry.manager.hook, "alpinetags_stated_systems"):
+        return []
+    found = registry.call_all(
+        "alpinetags_stated_systems",
+        lambda r: (
+            isinstance(r, list) and all(isinstance(x, str) and _OPTION_NAME_RE.match(f"--{x}") for x in r)
+        ),
+    )
+    return [i for i in dict.fromkeys(i for _n, ids in found for i in ids) if i not in ("root", "system")]
+
+
+class _TagParser(argparse.ArgumentParser):
+    """The ``wheel tag`` parser: an option ``--ID X.Y`` that is no option of its own is taken as a plugin's
+    spelling of ``--system ID:X.Y`` (``--alpine 3.19``), and ``cmd_tag`` asks the plugins whether it is
+    one. The plugins are not loaded to build the parser: every command builds it, and a plugin's faults
+    are reported once, by the command that uses it."""
+
+    stated_group: Any = None
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        known = set(self._option_string_actions)
+        for arg in args or ():
+            m = _OPTION_NAME_RE.match(str(arg).split("=", 1)[0])
+            if self.stated_group is None or not m or any(k.startswith(m.group(0)) for k in known):
+                continue  # not an option, or one of ours (or an abbreviation argparse resolves)
+            name = m.group(1)
+            self.stated_group.add_argument(
+                m.group(0), metavar="X.Y", dest=f"system_alias_{name}", help=f"--system {name}:X.Y"
+            )
+            known.add(m.group(0))
+        return super().parse_known_args(args, namespace)
+
+
+def _stated_aliases(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The ``--ID X.Y`` options given, as (ID, value)."""
+    return [
+        (k[len("system_alias_") :], v)
+        for k, v in vars(args).items()
+        if k.startswith("system_alias_") and v is not None
+    ]
+
+
+def _system_options(ids: list[str]) -> str:
+    """``--root DIR or --alpine X.Y`` (each stated-system spelling), for messages."""
+    return " or ".join(["--root DIR", *([f"--{i} X.Y" for i in ids] or ["--system ID:X.Y"])])
+
+
+def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add("wheel", _wheel_help, "for publishers: what a wheel needs (show), tag it for a distro (tag)")
+    p.epilog = EXAMPLES
+    sub = p.add_subparsers(title="wheel commands", metavar="show|tag|variant", parser_class=_TagParser)
+    fmt = argparse.RawDescriptionHelpFormatter
+    s = sub.add_parser(
+        "show",
+        help="musl and distro floors, honest tags, system sonames of wheels",
+        description="What the ELF files of each wheel need: the musl floor and the symbols that set it,\n"
+        "the honest musllinux tag, and from the distro plugins their floor and the newest release\n"
+        "that still ships the sonames.",
+        epilog=EXAMPLES,
+        formatter_class=fmt,
+    )
+    s.set_defaults(func=cmd_show)
+    s.add_argument("wheels", nargs="+", metavar="WHEEL")
+    s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    t = sub.add_parser(
+        "tag",
+        help="write a copy tagged for its build system's release (<distro>_X_Y_<arch>), with "
+        "Requires-External for its system sonames",
+        description="Write each wheel again with the platform tag its build system's distro plugin gives\n"
+        "(file name, WHEEL Tag lines, RECORD) and one METADATA Requires-External line per system\n"
+        "soname it needs. The input is never modified. See docs/publish.md.",
+        epilog=EXAMPLES,
+        formatter_class=fmt,
+    )
+    t.set_defaults(func=cmd_tag)
+    t.add_argument("wheels", nargs="+", metavar="WHEEL")
+    which = t.add_mutually_exclusive_group()
+    which.add_argument(
+        "--root",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the system the wheel was built on (its release and libraries are read, never run)",
+    )
+    which.add_argument(
+        "--system",
+        metavar="ID:X.Y",
+        help="state the distro release instead; a distro plugin may spell it --ID X.Y (see the examples)",
+    )
+    if isinstance(t, _TagParser):
+        t.stated_group = which
+    t.add_argument(
+        "-w", "--wheel-dir", metavar="DIR", help="where the tagged wheels go (default: beside each input)"
+    )
+    t.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    from alpinetags.cli.variant import add_parser as add_variant_parser
+
+    add_variant_parser(sub)  # wheel variant: its own module
+
+
+def _wheel_help(args: argparse.Namespace) -> int:
+    from alpinetags.cli.main import make_registry
+    from alpinetags.model import Target
+
+    ways = _system_options(stated_systems(make_registry(args, Target(environ=dict(os.environ)))))
+    ways = ways.replace(" or ", " | ")
+    print(
+        f"alpinetags wheel: give a command: show WHEEL... | tag WHEEL... ({ways}); "
+        "see `alpinetags wheel --help`",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+# --------------------------------------------------------------------------------------------------
+# show
+
+
+def _floor_text(r: WheelReport) -> str:
+    if r.musl_floor is None:
+        return "none of the listed musl releases resolves every name it needs"
+    older = " or older" if r.musl_floor_is_oldest_list else ""
+    because = f", set by {', '.join(r.musl_floor_symbols)}" if r.musl_floor_symbols else ""
+    return f"{r.musl_floor}{older}{because} ({r.libc_names} libc names needed)"
+
+
+def _show_text(r: WheelReport) -> str:
+    lines = [r.wheel]
+
+    def row(label: str, value: str) -> None:
+        lines.append(f"  {label + ':' if label else '':<21}{value}")
+
+    if not r.elf_files:
+        if r.problems:
+            row("ELF files", "none readable: nothing could be judged")
+            for p in r.problems:
+                row("unreadable", p)
+        else:
+            row("ELF files", "none: nothing here depends on the system's libraries")
+        return "\n".join(lines)
+    row(
+        "arch",
+        f"{r.arch or '(not a wheel arch)'}   ({r.elf_files} ELF file{'s' if r.elf_files != 1 else ''})",
+    )
+    if r.libc == "glibc":
+        row("carries", ", ".join(r.carried) or "(no platform tag)")
+        for label, value in r.rows("floor_rows"):
+            row(label, value)
+        row("system sonames", ", ".join(r.system_sonames) or "none (only libc)")
+        for o in r.overclaims:  # the exit is 1 whenever one is found: it is shown too
+            row("OVERCLAIMS", str(o))
+        return "\n".join(lines)
+    row("carries", ", ".join(r.carried) or "(no platform tag)")
+    row("musl floor", _floor_text(r))
+    row(
+        "honest musllinux",
+        r.honest_musllinux or "none (it needs a musl patch release; a tag speaks in minors)",
+    )
+    for label, value in r.rows("floor_rows"):
+        row(label, value)
+    if r.system_sonames:
+        row("system sonames", ", ".join(r.system_sonames))
+        for label, value in r.rows("soname_rows"):
+            row(label, value)
+    else:
+        row("system sonames", "none (only libc)")
+    for p in r.problems:
+        row("unreadable", p)
+    if r.abi_arch_note:
+        row("note", r.abi_arch_note)
+    if r.overclaims:
+        for o in r.overclaims:
+            row("OVERCLAIMS", str(o))
+        if any(set(o.lacking) & set(r.system_sonames) for o in r.overclaims):
+            row(
+                "",
+                "(a distro tag cannot state an end; the install-time native check reads Requires-External)",
+            )
+    else:
+        row("verdict", "its tags admit no system it cannot load on (as far as the data reaches)")
+    return "\n".join(lines)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from alpinetags._wheel.wheelinfo import show
+    from alpinetags.cli.main import make_registry
+    from alpinetags.model import Target
+
+    registry = make_registry(args, Target(environ=dict(os.environ)))
+    reports = [show(path, registry) for path in args.wheels]
+    for r in reports:
+        for problem in r.problems:
+            print(f"alpinetags: warning: {r.wheel}: not read, not judged: {problem}", file=sys.stderr)
+    # One shape whatever the number of wheels: a list, one entry per wheel (as ``wheel tag --json``).
+    data = [r.as_dict() for r in reports]
+    emit(args, data, lambda: "\n\n".join(_show_text(r) for r in reports))
+    return EXIT_NO if any(r.overclaims for r in reports) else EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
+# tag
+
+
+def _release_matches(platform: Platform, tag: str, prefix: str, suffix: str) -> bool:
+    """Whether ``tag`` (``alpine_3_20_x86_64``) names the release ``platform`` is (``3.20``, ``3.20.1``),
+    not merely one it accepts: a build on a pre-release (edge: 3.21_alpha2024...) is not a build on the
+    release its first tag names (3.20, which edge accepts): the wheel may use what only the pre-release
+    has."""
+    release = tag[len(prefix) : -len(suffix)].replace("_", ".")
+    return re.fullmatch(re.escape(release) + r"(\.\d+)?", platform.distro_version) is not None
+
+
+def _stated_flag(distro_id: str, args: argparse.Namespace) -> str:
+    ids = opt(args, "stated_ids") or []
+    return f"--{distro_id}" if distro_id in ids else f"--system {distro_id}:X.Y"
+
+
+def _distro_tag(platform: Platform, registry: Any, target: Any, what: str, args: argparse.Namespace) -> str:
+    """The platform's own distro tag without its arch (``alpine_3_16``), as the plugins give it
+    (``alpinetags_platform_tags``: the first tag of its distro and arch)."""
+    from alpinetags.errors import ConfigError
+    from alpinetags.tags import plugin_platforms
+
+    prefix = f"{platform.distro_id}_" if platform.distro_id else ""
+    suffix = f"_{platform.arch}"
+    for tag in plugin_platforms(platform, registry, target):
+        if prefix and tag.startswith(prefix) and tag.endswith(suffix):
+            if not _release_matches(platform, tag, prefix, suffix):
+                raise ConfigError(
+                    f"{what} is {platform.distro_id} {platform.distro_version}, whose own tag is "
+                    f"{tag}: a pre-release is not that release; state the release with "
+                    f"{_stated_flag(platform.distro_id, args)}"
+                )
+            return tag[: -len(suffix)]
+    found = f"{platform.distro_id} {platform.distro_version}".strip() or "no distro found"
+    raise ConfigError(f"{what}: no plugin gives a distro tag for it ({found}, {platform.arch})")
+
+
+def _root_platform(root: str, registry: Any, target: Any) -> Platform:
+    """The root's platform as the plugins read it from its files (os-release, the ELF header of its shell
+    or interpreter)."""
+    from alpinetags._engine.detect import detect
+    from alpinetags.errors import ConfigError
+
+    if not os.path.isdir(root):
+        raise ConfigError(f"--root {root!r} is not a directory")
+    return detect(target, registry)
+
+
+def _stated_platform(args: argparse.Namespace) -> Optional[tuple[Platform, str]]:
+    """The release stated by ``--system ID:X.Y`` or its ``--ID X.Y`` spelling, and the option as given
+    (for messages); ``None`` if none is."""
+    from alpinetags.errors import ConfigError
+    from alpinetags.model import Platform
+
+    given: list[tuple[str, str, str]] = []
+    system: Optional[str] = opt(args, "system")
+    if system is not None:
+        m = _SYSTEM_RE.match(system.strip().lower())
+        if not m:
+            raise ConfigError(f"--system {system!r} is not ID:X.Y (e.g. alpine:3.19)")
+        given.append((m.group(1), m.group(2).strip(), f"--system {system!r}"))
+    ids = opt(args, "stated_ids") or []
+    for i, value in _stated_aliases(args):
+        if i not in ids:
+            raise ConfigError(
+                f"--{i}: no option, and no plugin spells a stated release so "
+                f"({', '.join(f'--{x}' for x in ids) or 'none does'}); or use --system ID:X.Y"
+            )
+        given.append((i, value.strip(), f"--{i} {value!r}"))
+    if not given:
+        return None
+    distro_id, version, flag = given[0]
+    if not _RELEASE_RE.match(version):
+        raise ConfigError(f"{flag} is not a release like 3.19")
+    platform = Platform(
+        arch="",
+        distro_id=distro_id,
+        distro_version=version,
+        detected_by="--target",
+        sources=(("distro", flag.split(" ")[0]),),
+    )
+    return platform, flag
+
+
+def _root_check(root: str, arch: str, path: str, r: WheelReport) -> tuple[list[str], bool]:
+    """Whether the wheel loads on its build root, by the native check (the loader simulated from the
+    root's files, nothing run): what the root lacks, as refusals, and whether its musl has every libc name
+    the wheel imports."""
+    from alpinetags._load.native import check_wheel, read_system
+
+    system = read_system(root, arch=arch)
+    check = check_wheel(path, root, system=system)
+    sonames = sorted({s for v in check.failures for s in v.missing_sonames})
+    # The check names each missing symbol with who needs it ("wheel!member: name"): the name is what counts.
+    symbols = sorted({s.rsplit(": ", 1)[-1] for v in check.failures for s in v.missing_symbols})
+    libc = [s for s in symbols if s in r.needed_libc]
+    other = [s for s in symbols if s not in r.needed_libc]
+    out = []
+    if sonames:
+        out.append(f"{root} lacks {', '.join(sonames)}, which it needs")
+    if libc:
+        out.append(f"the musl of {root} ({system.musl_version or 'version unknown'}) lacks {', '.join(libc)}")
+    if other:
+        more = f" and {len(other) - 8} more" if len(other) > 8 else ""
+        out.append(f"the libraries of {root} lack {', '.join(other[:8])}{more}")
+    if not check.ok and not out:
+        out.extend(dict.fromkeys(reason for v in check.failures for reason in v.reasons))
+    return out, not libc
+
+
+def _plugin_verdict(
+    registry: Any, platform: Platform, r: WheelReport, root_musl_ok: Optional[bool]
+) -> tuple[list[str], list[str]]:
+    """The plugins' refusals and warnings (hook ``alpinetags_wheel_tag_check``), each answer checked."""
+    from alpinetags.wheelneeds import valid_verdict
+
+    if r.needs is None or not hasattr(registry.manager.hook, "alpinetags_wheel_tag_check"):
+        return [], []
+    found = registry.call_all(
+        "alpinetags_wheel_tag_check",
+        lambda v: v is None or valid_verdict(v),
+        platform=platform,
+        needs=r.needs,
+        root_musl_ok=root_musl_ok,
+    )
+    verdicts = [v for _name, v in found if v is not None]
+    return [x for v in verdicts for x in v.refusals], [x for v in verdicts for x in v.warnings]
+
+
+def _refusals(
+    r: WheelReport, platform: Platform, arch: str, root: Optional[str], path: str, registry: Any
+) -> tuple[list[str], list[str]]:
+    """Why the wheel cannot be tagged for ``platform`` (refusals), and what to warn about."""
+    if r.problems:
+        return [f"an ELF file of it cannot be read, so what it needs is unknown: {r.problems[0]}"], []
+    if not r.elf_files:
+        return ["it has no ELF file: a pure-Python wheel needs no platform tag"], []
+    if r.libc != "musl":
+        # The build-root check simulates musl's loader: for another libc only the plugin can judge.
+        out, warnings = _plugin_verdict(registry, platform, r, None)
+        if not out:
+            out = [f"its ELF files are built for {r.libc}: no plugin vouches for a {platform.distro_id} tag"]
+        return out, warnings
+    if "," in r.arch or not r.arch:
+        return [f"its ELF files are not of one wheel arch ({r.arch or 'none'})"], []
+    if arch != r.arch:
+        return [f"its ELF files are {r.arch}, the build system is {arch}"], []
+    out = []
+    root_musl_ok: Optional[bool] = None
+    if root is not None:
+        found, root_musl_ok = _root_check(root, arch, path, r)
+        out.extend(found)
+    said, warnings = _plugin_verdict(registry, platform, r, root_musl_ok)
+    out.extend(said)
+    return out, warnings
+
+
+def _would_overclaim(r: WheelReport, platform_tag: str, registry: Any) -> list[str]:
+    """Why ``wheel show`` would call ``platform_tag`` an overclaim for this wheel (the same analysis: the
+    core's musl judgement and every plugin's, so a floor a plugin adds is refused here too), leaving out
+    only a system soname's end: a later release that no longer ships a soname the wheel needs. No distro
+    tag can state an end; ``Requires-External`` records the soname and the native check refuses by it."""
+    from alpinetags._wheel.wheelinfo import overclaims_for
+
+    out = []
+    for o in overclaims_for(r, platform_tag, registry):
+        if set(o.lacking) - set(r.system_sonames):
+            out.append(f"wheel show would call {platform_tag} an overclaim: {o}")
+    return out
+
+
+def _make_dir(path: str) -> None:
+    from alpinetags.errors import ConfigError
+
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"-w {path!r}: cannot create it: {exc.strerror or exc}") from None
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from alpinetags._wheel.wheelfile import retag
+    from alpinetags._wheel.wheelinfo import show
+    from alpinetags.cli.main import make_registry
+    from alpinetags.errors import ConfigError
+    from alpinetags.model import Target
+
+    root: Optional[str] = opt(args, "root")
+    environ = dict(os.environ)
+    # The plugins depend on the environment only (ALPINETAGS_DISABLE_PLUGINS, --disable-plugin), not the root.
+    registry = make_registry(args, Target(environ=environ))
+    ids = args.stated_ids = stated_systems(registry)
+    said = opt(args, "system") is not None or bool(_stated_aliases(args))
+    if (root is None) == (not said):
+        raise ConfigError(f"give the build system: {_system_options(ids)}")
+    out_dir = opt(args, "wheel_dir")
+    if out_dir is not None and os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError(f"-w {out_dir!r} is not a directory")
+    stated = _stated_platform(args)
+    target = Target(root=root, environ=environ) if root is not None else Target(environ=environ)
+    arch = ""
+    distro_tag = ""
+    if root is not None:
+        platform = _root_platform(root, registry, target)
+        distro_tag = _distro_tag(platform, registry, target, f"--root {root!r}", args)
+        arch = platform.arch
+    else:
+        assert stated is not None
+        platform, flag = stated
+        from alpinetags._elf.arch import host_arch
+
+        # Asked once before any wheel is read: a release no plugin can tag is bad input (exit 2).
+        _distro_tag(dataclasses.replace(platform, arch=host_arch()), registry, target, flag, args)
+    results: list[dict[str, object]] = []
+    refused = False
+    for path in args.wheels:
+        r = show(path, registry)
+        wheel_arch = arch or r.arch
+        here = platform if root is not None else dataclasses.replace(platform, arch=wheel_arch)
+        refusals, warnings = _refusals(r, here, wheel_arch, root, path, registry)
+        for w in warnings:
+            print(f"alpinetags: warning: {path}: {w}", file=sys.stderr)
+        if refusals:
+            refused = True
+            results.append({"wheel": path, "refused": refusals})
+            continue
+        own = distro_tag or _distro_tag(here, registry, target, flag, args)
+        overclaims = _would_overclaim(r, f"{own}_{wheel_arch}", registry)
+        if overclaims:
+            refused = True
+            results.append({"wheel": path, "refused": overclaims})
+            continue
+        if out_dir is not None:
+            _make_dir(out_dir)  # as pip wheel -w and auditwheel repair -w do
+        done = retag(path, out_dir or os.path.dirname(os.path.abspath(path)), f"{own}_{wheel_arch}",
+                     r.system_sonames)  # fmt: skip
+        results.append(
+            {
+                "wheel": path,
+                "written": done.path,
+                "tags": list(done.tags),
+                "requires_external": list(done.requires_external),
+                "dropped": list(done.dropped),
+            }
+        )
+
+    if not opt(args, "json"):
+        for res in results:
+            if "refused" in res:
+                reasons = "; ".join(res["refused"])  # type: ignore[arg-type]
+                print(f"alpinetags: refused {res['wheel']}: {reasons}", file=sys.stderr)
+                continue
+            for member in res["dropped"]:  # type: ignore[attr-defined]
+                print(
+                    f"alpinetags: warning: left out {member}: the new RECORD invalidates it", file=sys.stderr
+                )
+            ext = ", ".join(res["requires_external"]) or "none"  # type: ignore[arg-type]
+            print(f"{res['written']}\n  Requires-External: {ext}")
+    else:
+        emit(args, results, str)
+    return EXIT_NO if refused else EXIT_OK
