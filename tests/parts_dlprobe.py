@@ -345,6 +345,7 @@ def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
         line(f"dlopen probe {arch}", probe(arch))
         for name in FEATURE_OBJECTS:
             feature_object(name, arch)
+    tls_startup_parts()
 
 
 #: Feature test objects: name -> (source, extra gcc flags). Built without libc (nothing to link against).
