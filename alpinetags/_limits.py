@@ -31,9 +31,14 @@ MAX_DYNAMIC_ENTRIES = 65_536
 MAX_NEEDED = 1024
 #: Entries of one object's ``DT_RPATH`` or ``DT_RUNPATH`` (real: a handful).
 MAX_RPATH_ENTRIES = 128
+#: Entries of one dynamic relocation table (``DT_RELA``, ``DT_REL``, ``DT_JMPREL``) of one object; read
+#: only for objects with TLS (``elfrelocs``). Real: docs/robustness.md.
+MAX_RELOCATIONS = 4_000_000
 
 #: Symbols read in one check, all objects together.
 MAX_CHECK_SYMBOLS = 4_000_000
+#: Dynamic relocations read in one check, all objects with TLS together.
+MAX_CHECK_RELOCATIONS = 16_000_000
 #: Bytes of symbol and library names decoded in one check (each distinct name of an object once).
 MAX_CHECK_NAME_BYTES = 256 * 1024 * 1024
 #: Places the simulated loader tries in one check (each RPATH/path entry tried for each name).

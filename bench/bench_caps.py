@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from alpinetags import _limits as limits
 from alpinetags._elf.elfdynamic import DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_STRSZ, SHT_DYNSYM, _sections
 from alpinetags._elf.elffile import ElfError, parse_elf
+from alpinetags._elf.elfrelocs import DT_PLTREL, DT_PLTRELSZ, DT_RELA, DT_RELASZ, DT_RELSZ
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
@@ -39,6 +40,7 @@ def object_figures(f: BinaryIO, size: int) -> dict[str, int]:
     h = parse_elf(f, size)
     out = {"sections": h.shnum, "symbols": 0, "dynamic entries": 0, "needed": 0, "rpath entries": 0}
     out["string table bytes"] = 0
+    out["relocations"] = 0
     try:
         for sec in _sections(f, size, h):
             if sec.type == SHT_DYNSYM:
@@ -57,6 +59,12 @@ def object_figures(f: BinaryIO, size: int) -> dict[str, int]:
         out["dynamic entries"] = len(entries)
         out["needed"] = len({v for t, v in entries if t == DT_NEEDED})
         out["string table bytes"] = dict(entries).get(DT_STRSZ, 0)
+        # entries of the largest relocation table (what elfrelocs reads, for objects with TLS)
+        entry = 8 if h.elf_class == 64 else 4
+        values = dict(entries)
+        rela, rel = values.get(DT_RELASZ, 0) // (3 * entry), values.get(DT_RELSZ, 0) // (2 * entry)
+        plt = values.get(DT_PLTRELSZ, 0) // ((3 if values.get(DT_PLTREL) == DT_RELA else 2) * entry)
+        out["relocations"] = max(rela, rel, plt)
         for tag in (DT_RPATH, DT_RUNPATH):
             if tag in dict(entries):
                 from alpinetags._elf.elfdynamic import parse_dynamic_symbols
@@ -117,7 +125,7 @@ def scan_wheels(paths: list[Path], objects: Maxima, wheels: Maxima) -> None:
             continue
         with zf:
             infos = zf.infolist()
-            inflated = largest = elf = symbols = names = 0
+            inflated = largest = elf = symbols = names = relocations = 0
             for info in infos:
                 if info.is_dir() or info.file_size < 64:
                     continue
@@ -132,6 +140,7 @@ def scan_wheels(paths: list[Path], objects: Maxima, wheels: Maxima) -> None:
                     figures = object_figures(io.BytesIO(data), len(data))
                     symbols += figures["symbols"]
                     names += figures["string table bytes"]
+                    relocations += figures["relocations"]
                     objects.add(figures, f"{path.name}!{info.filename}")
                     objects.objects += 1
                 except (ElfError, struct.error):
@@ -139,7 +148,8 @@ def scan_wheels(paths: list[Path], objects: Maxima, wheels: Maxima) -> None:
                 del data
             wheels.add({"members": len(infos), "ELF members": elf, "bytes inflated": inflated,
                         "largest ELF member": largest, "symbols in one wheel": symbols,
-                        "string table bytes in one wheel": names}, path.name)  # fmt: skip
+                        "string table bytes in one wheel": names,
+                        "relocations in one wheel": relocations}, path.name)  # fmt: skip
             wheels.objects += 1
             print(f"  {path.name}: {len(infos)} members, {elf} ELF, {inflated:,} bytes", file=sys.stderr)
 
@@ -227,7 +237,9 @@ def main() -> int:
             "bytes inflated": limits.MAX_INFLATED, "largest ELF member": limits.MAX_MEMBER,
             "ld.so.conf files": limits.MAX_CONF_FILES,
             "musl path entries": limits.MAX_RPATH_ENTRIES, "symbols in one wheel": limits.MAX_CHECK_SYMBOLS,
-            "string table bytes in one wheel": limits.MAX_CHECK_NAME_BYTES}  # fmt: skip
+            "string table bytes in one wheel": limits.MAX_CHECK_NAME_BYTES,
+            "relocations": limits.MAX_RELOCATIONS,
+            "relocations in one wheel": limits.MAX_CHECK_RELOCATIONS}  # fmt: skip
     objects, wheels, roots = Maxima(), Maxima(), Maxima()
     scan_elf_files([CACHE / "realparts", Path("/usr/lib/x86_64-linux-gnu"), Path("/usr/bin")], objects)
     scan_wheels([CACHE / "realparts", CACHE / "experiments" / "wheels", *args.wheels], objects, wheels)

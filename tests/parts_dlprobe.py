@@ -17,8 +17,8 @@ files). aarch64 has no C compiler here: there the Alpine CPython (under qemu) do
 ``ctypes.CDLL`` (``dlopen``) and ``os.execv`` in forked children; it gives the C API itself. Every build is
 cached under ``CACHE/dlprobe/<hash of its inputs>``.
 
-Wheels whose bundled libraries use ``DT_RELR`` (pinned below) are the real parts the loader-feature tests
-load; they are fetched by ``fetch``.
+Wheels whose bundled libraries use ``DT_RELR``, or whose module has initial-exec TLS (pinned below), are the
+real parts the loader-feature tests load; they are fetched by ``fetch``.
 """
 
 from __future__ import annotations
@@ -57,6 +57,12 @@ WHEELS: tuple[tuple[str, str, str], ...] = (
      "b2582957ef09a0315fab23cab6ff6445ad73b850bd951a936abec58cb2f3f86e", "psycopg-binary==3.3.9"),
     ("pyodbc-5.5.0-cp311-cp311-musllinux_1_2_x86_64.whl",
      "c30dc80ee5553fa140c712fe66a09fb9f3ba4d897180d7092987cd4de26ea9c1", "pyodbc==5.5.0"),
+    # initial-exec TLS in the extension module (TP-offset relocations of its own TLS): on x86_64 with the
+    # DF_STATIC_TLS flag, on aarch64 without it
+    ("pendulum-3.0.0-cp311-cp311-musllinux_1_1_x86_64.whl",
+     "dee9e5a48c6999dc1106eb7eea3e3a50e98a50651b72c08a87ee2154e544b33e", "pendulum==3.0.0"),
+    ("pendulum-3.0.0-cp311-cp311-musllinux_1_1_aarch64.whl",
+     "660434a6fcf6303c4efd36713ca9212c753140107ee169a3fc6c49c4711c2a05", "pendulum==3.0.0"),
 )  # fmt: skip
 
 
@@ -306,7 +312,8 @@ def _run(root: Path, argv: list[str], arch: str) -> subprocess.CompletedProcess[
         *argv,
     ]
     return subprocess.run(cmd, env=dict(realparts.DEFAULT_ROOT_ENV), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=1200, check=False)  # fmt: skip
+                          capture_output=True, text=True, errors="replace", timeout=1200,
+                          check=False)  # fmt: skip
 
 
 def load_wheel(whl: Path, minor: str, arch: str, workdir: Path) -> dict[str, Outcome]:
@@ -331,13 +338,14 @@ def fetch(line: Callable[[str, Union[Path, str]], None]) -> None:
     """The pinned wheels, and the probe of each arch built once."""
     for filename, sha256, spec in WHEELS:
         line(
-            filename.split("-")[0] + " (RELR)",
+            filename.split("-")[0] + " (loader features)",
             realparts.fetch_pinned_wheel(CACHE / "wheels", filename, sha256, spec),
         )
     for arch in C_PROBE_ARCHES:
         line(f"dlopen probe {arch}", probe(arch))
         for name in FEATURE_OBJECTS:
             feature_object(name, arch)
+    tls_startup_parts()
 
 
 #: Feature test objects: name -> (source, extra gcc flags). Built without libc (nothing to link against).
@@ -359,3 +367,21 @@ def feature_object(name: str, arch: str) -> Path:
     out = CACHE / f"{name}-{arch}-{_digest(src.read_bytes(), ' '.join(flags))}.so"
     argv = ["gcc", m, "-O1", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector", *flags]
     return _build(out, [[*argv, "-o", "@TMP@/result", str(src)]])
+
+
+def tls_startup_parts() -> dict[str, Path]:
+    """x86_64 objects of ``tls_startup.c``: ``libtlsdef`` (defines a TLS variable), ``module`` (an
+    extension module that reads it through initial-exec TLS and needs ``libtlsdef.so``, RUNPATH
+    ``$ORIGIN``), ``host`` (a program started with ``libtlsdef.so``, found through its RUNPATH
+    ``IN_ROOT``, that dlopens its arguments)."""
+    src = SRC / "tls_startup.c"
+    digest = _digest(src.read_bytes(), "rpath-origin")
+    base = ["gcc", "-m64", "-O1", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector"]
+    lib_argv = [*base, "-DDEFINE", "-Wl,-soname,libtlsdef.so", "-o", "@TMP@/result", str(src)]
+    lib = _build(CACHE / f"libtlsdef-{digest}.so", [lib_argv])
+    module_argv = [*base, "-DUSE", "-ftls-model=initial-exec", "-Wl,-rpath,$ORIGIN", "-o", "@TMP@/result"]
+    module = _build(CACHE / f"tlsuse-{digest}.so", [[*module_argv, str(src), str(lib)]])
+    host_argv = ["musl-gcc", "-O1", "-DHOST", "-o", "@TMP@/result", str(src), str(lib)]
+    host_argv.append(f"-Wl,-rpath,{IN_ROOT}")
+    host = _build(CACHE / f"tlshost-{digest}", [host_argv])
+    return {"libtlsdef": lib, "module": module, "host": host}

@@ -516,6 +516,7 @@ def run_in_root(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
+        errors="replace",  # a loader's message may quote a name that is not text (musl 1.2.5, TLS errors)
         timeout=timeout,
         check=False,
     )

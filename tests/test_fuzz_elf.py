@@ -494,3 +494,45 @@ def test_fuzzed_zip_layouts(tmp_path: Path) -> None:
     run()
     assert outcomes["scanned"] and outcomes["refused"], outcomes
     print(f"zip layouts: {outcomes}")
+
+
+def _patched_dynamic(data: bytes, tag: int, value: int) -> bytes:
+    """``data`` (a little-endian ELF64 object) with the value of dynamic tag ``tag`` replaced."""
+    h = parse_elf(io.BytesIO(data), len(data))
+    assert h.dynamic is not None and h.elf_class == 64 and h.little_endian
+    out = bytearray(data)
+    offset, size = h.dynamic
+    for at in range(offset, offset + size, 16):
+        if struct.unpack_from("<q", out, at)[0] == tag:
+            struct.pack_into("<Q", out, at + 8, value)
+            return bytes(out)
+    raise AssertionError(f"no dynamic tag {tag}")
+
+
+def test_relocation_tables_are_read_within_caps(tmp_path: Path) -> None:
+    """The relocations of an object with TLS are read (pendulum 3.0.0's aarch64 module, a real one); a
+    table claiming more entries than ``limits.MAX_RELOCATIONS`` is refused before it is read, one placed
+    outside the file is an ``ElfError``, and the check's budget bounds all objects together."""
+    from alpinetags import _limits as limits
+    from alpinetags._elf.elfdynamic import parse_dynamic_symbols
+    from alpinetags._elf.elfrelocs import DT_RELA, DT_RELASZ
+    from alpinetags.errors import InputRefused
+    from tests import parts_dlprobe
+
+    whl = parts_dlprobe.wheel("pendulum-3.0.0-cp311-cp311-musllinux_1_1_aarch64")
+    data = (
+        parts_dlprobe.unpack(whl, tmp_path) / "pendulum/_pendulum.cpython-311-aarch64-linux-musl.so"
+    ).read_bytes()
+    assert parse_dynamic_symbols(io.BytesIO(data), len(data)).static_tls == ("",)
+    huge = _patched_dynamic(data, DT_RELASZ, (limits.MAX_RELOCATIONS + 1) * 24)
+    with pytest.raises(InputRefused, match=r"DT_RELA: 4,000,001 relocations exceeds the cap"):
+        parse_dynamic_symbols(io.BytesIO(huge), len(huge))
+    away = _patched_dynamic(data, DT_RELA, 1 << 40)
+    with pytest.raises(ElfError, match="DT_RELA lies in no PT_LOAD segment"):
+        parse_dynamic_symbols(io.BytesIO(away), len(away))
+    with limits.per_check() as budget:
+        budget.charge(
+            "relocations", limits.MAX_CHECK_RELOCATIONS - 10, limits.MAX_CHECK_RELOCATIONS, "relocations"
+        )
+        with pytest.raises(InputRefused, match="relocations in one check"):
+            parse_dynamic_symbols(io.BytesIO(data), len(data))

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from alpinetags_alpine import loaderbuilds
 
-from alpinetags._load import native
+from alpinetags._elf import elfdynamic
+from alpinetags._load import facts, loaderfeatures, native
 from alpinetags._wheel import wheelinfo
 from tests import parts_dlprobe, realparts
 
@@ -325,3 +326,91 @@ def test_the_upstream_row_holds_for_builds_that_are_not_alpine_s(name: str) -> N
     got = parts_dlprobe.parse(proc.stdout)[str(relr)]
     upstream = loaderfeatures.loader_features()["relr"].upstream_has(loader.version)
     assert (got.actual == "loads") == upstream, (name, got)
+
+
+# --------------------------------------------------------------------------------------------------
+# initial-exec TLS: read from the relocations (every arch), as the loader meets it
+
+
+def _module_symbols(whl: Path, member: str, tmp: Path) -> elfdynamic.DynamicSymbols:
+    return elfdynamic.read_dynamic_symbols(str(parts_dlprobe.unpack(whl, tmp / "unpacked") / member))
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
+def test_initial_exec_tls_of_pendulum_is_what_the_real_loaders_refuse(tmp_path: Path, arch: str) -> None:
+    """pendulum 3.0.0's module reaches its own TLS through TP-offset relocations (R_X86_64_TPOFF64,
+    R_AARCH64_TLS_TPREL64); on aarch64 without the DF_STATIC_TLS flag, which the check used to read alone
+    (it then said "loads" on every aarch64 root). Every root of the arch, dlopened for real: musl from
+    1.1.20 refuses it (edge's 1.2.5-r3 dies with SIGSEGV while reporting it); 1.1.16 ... 1.1.19 import it
+    (its load touches no TLS) with its TLS outside the static block. The check says "does not load" on
+    every root, with the loader's words from 1.1.20 and the out-of-block TLS before."""
+    whl = parts_dlprobe.wheel(f"pendulum-3.0.0-cp311-cp311-musllinux_1_1_{arch}")
+    module = f"pendulum/_pendulum.cpython-311-{arch}-linux-musl.so"
+    symbols = _module_symbols(whl, module, tmp_path)
+    assert symbols.static_tls == ("",)  # its own TLS
+    flag = dict(symbols.loader_tags).get(loaderfeatures.DT_FLAGS, 0) & loaderfeatures.DF_STATIC_TLS
+    assert bool(flag) == (arch == "x86_64")
+    seen = set()
+    loader = "/lib/ld-musl-" + arch + ".so.1"
+    for m in _roots(arch):
+        build = loaderbuilds.musl_build(str(realparts.alpine_minirootfs(m.minor, arch)), loader)
+        assert build == m.musl_apk and not _table("static-tls", arch, build), (m.name, build)
+        real = parts_dlprobe.load_wheel(whl, m.minor, arch, tmp_path)[module]
+        verdict = _check(whl, m.minor, arch)[module]
+        assert not verdict.loads and verdict.missing_features == ("static-tls",), (m.name, verdict.reasons)
+        words = " ".join(verdict.reasons)
+        refused = facts.version_tuple(m.musl_version)[:3] >= (1, 1, 20)
+        if refused:
+            assert real.actual == "fails", (m.name, real)
+            assert "initial-exec TLS resolves to dynamic definition" in real.reason or m.branch == "edge"
+            assert "refuses it" in words and "initial-exec TLS resolves to dynamic definition" in words
+        else:
+            assert real.actual == "loads", (m.name, real)
+            assert "before 1.1.20" in words and "outside it" in words
+        seen.add(refused)
+    assert True in seen
+
+
+def test_initial_exec_tls_of_a_startup_object_loads(tmp_path: Path) -> None:
+    """musl refuses initial-exec TLS only when the name resolves to an object loaded after startup. The
+    same module (it reads another library's TLS variable through a TP-offset relocation, and checks the
+    value in its constructor) loads when that library came with the program (``tlshost``), and is refused
+    (1.1.20 on) or reads the wrong place (1.1.16 ... 1.1.19: its constructor traps) when it comes with the
+    module. The check says so given the program as the interpreter, and given none."""
+    parts = parts_dlprobe.tls_startup_parts()
+    for minor in ("3.8", "3.9", "3.20"):
+        root = realparts.copy_minirootfs(minor, tmp_path / minor)
+        base = root / parts_dlprobe.IN_ROOT.lstrip("/")
+        base.mkdir(parents=True, exist_ok=True)
+        for name, dest in (("libtlsdef", "libtlsdef.so"), ("module", "tlsuse.so"), ("host", "tlshost")):
+            shutil.copy2(parts[name], base / dest)
+        module = f"{parts_dlprobe.IN_ROOT}/tlsuse.so"
+        started = realparts.run_in_root(root, [f"{parts_dlprobe.IN_ROOT}/tlshost", module])
+        assert started.returncode == 0 and started.stdout.split() == [module, "ok"], (minor, started)
+        alone = parts_dlprobe.run_probe(root, "x86_64", [("d", module)])[module]
+        assert alone.actual == "fails", (minor, alone)
+        path = str(base / "tlsuse.so")
+        (with_host,) = native.check_paths(
+            [path], root=str(root), interpreter=f"{parts_dlprobe.IN_ROOT}/tlshost"
+        ).objects
+        assert with_host.loads, (minor, with_host.reasons)
+        (without,) = native.check_paths([path], root=str(root), interpreter="").objects
+        assert not without.loads and without.missing_features == ("static-tls",), (minor, without.reasons)
+        shutil.rmtree(root)
+
+
+def test_wheel_show_gives_pendulum_aarch64_no_floor_and_no_honest_tag() -> None:
+    """A ceiling, not a floor: no musl from 1.1.20 on loads it, so no tag is honest for current systems
+    and the carried musllinux_1_1 overclaims (exit 1). Before, the aarch64 wheel got floor 3.6 and an
+    honest musllinux_1_1."""
+    whl = parts_dlprobe.wheel("pendulum-3.0.0-cp311-cp311-musllinux_1_1_aarch64")
+    proc = show("--json", str(whl))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (data,) = json.loads(proc.stdout)
+    assert data["musl_floor"] is None and data["honest_musllinux"] is None
+    assert data["alpine_floor"] is None and data["honest_alpine"] is None
+    (over,) = data["overclaims"]
+    assert over["tag"] == "musllinux_1_1_aarch64" and over["lacking"] == ["initial-exec TLS in dlopen"]
+    text = show(str(whl)).stdout
+    assert "no tag is honest for current systems" in text
+    assert "initial-exec TLS resolves to dynamic definition" in text

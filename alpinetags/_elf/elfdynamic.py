@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Optional
 
 from alpinetags import _limits as limits
+from alpinetags._elf import elfrelocs
 from alpinetags._elf.arch import SHT_ARM_ATTRIBUTES, arm_cpu_arch, elf_arch
 from alpinetags._elf.elffile import EM_ARM, ElfHeader, parse_elf
 from alpinetags._safefile import parse_regular
@@ -36,7 +37,7 @@ SHT_DYNAMIC = 6
 SHT_DYNSYM = 11
 SHN_UNDEF = 0
 STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 1, 2, 10
-STT_SECTION, STT_FILE = 3, 4
+STT_SECTION, STT_FILE, STT_TLS = 3, 4, 6
 STV_DEFAULT, STV_PROTECTED = 0, 3
 DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
 SHT_GNU_VERDEF, SHT_GNU_VERNEED = 0x6FFFFFFD, 0x6FFFFFFE
@@ -68,6 +69,9 @@ class DynamicSymbols:
     machine: int = 0  # e_machine, so that objects of the same ISA can be told apart even if arch is ""
     elf_class: int = 0  # 32 or 64
     loader_tags: tuple[tuple[int, int], ...] = ()  # (tag, value) of .dynamic for the tags in LOADER_TAGS
+    #: What its initial-exec TLS relocations resolve (``elfrelocs.static_tls_targets``): ``""`` for its
+    #: own TLS, else an undefined TLS symbol's name. Read only when the object has TLS.
+    static_tls: tuple[str, ...] = ()
 
     @property
     def is_python_extension(self) -> bool:
@@ -225,6 +229,7 @@ class _Dynamic:
     rpath: tuple[str, ...] = ()
     runpath: tuple[str, ...] = ()
     loader_tags: tuple[tuple[int, int], ...] = ()
+    reloc_tags: tuple[tuple[int, int], ...] = ()  # where the relocation tables are (elfrelocs.RELOC_TAGS)
 
 
 def _dynamic(f: BinaryIO, size: int, h: ElfHeader, budget: limits.Budget) -> _Dynamic:
@@ -249,8 +254,9 @@ def _dynamic(f: BinaryIO, size: int, h: ElfHeader, budget: limits.Budget) -> _Dy
             raise limits.refused("PT_DYNAMIC", filesz // entry, limits.MAX_DYNAMIC_ENTRIES, "entries")
     values = dict(entries)  # the last of each tag, as musl's decode_vec keeps
     loader_tags = tuple((t, v) for t, v in entries if t in LOADER_TAGS)
+    reloc_tags = tuple((t, v) for t, v in entries if t in elfrelocs.RELOC_TAGS)
     if not any(t in (DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH) for t, _ in entries):
-        return _Dynamic(loader_tags=loader_tags)
+        return _Dynamic(loader_tags=loader_tags, reloc_tags=reloc_tags)
     if DT_STRTAB not in values or DT_STRSZ not in values:
         raise ElfError("PT_DYNAMIC names strings but has no DT_STRTAB/DT_STRSZ")
     strsz = values[DT_STRSZ]
@@ -270,7 +276,7 @@ def _dynamic(f: BinaryIO, size: int, h: ElfHeader, budget: limits.Budget) -> _Dy
         _paths(strings.name(values[DT_RUNPATH], "DT_RUNPATH"), "DT_RUNPATH") if DT_RUNPATH in values else ()
     )
     soname = strings.name(values[DT_SONAME], "DT_SONAME") if DT_SONAME in values else ""
-    return _Dynamic(tuple(needed), soname, rpath, runpath, loader_tags)
+    return _Dynamic(tuple(needed), soname, rpath, runpath, loader_tags, reloc_tags)
 
 
 def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
@@ -296,6 +302,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
         sym_fmt, sym_fields = end + "IBBHQQ", (0, 1, 2, 3)  # name, info, other, shndx, value, size
     sym_size = struct.calcsize(sym_fmt)
     sec = _first(sections, SHT_DYNSYM)
+    syms, strtab, tls_import = b"", _Strings(b"", budget), False
     if sec is not None:
         if sec.entsize and sec.entsize != sym_size:
             raise ElfError(f".dynsym entry size {sec.entsize} is not {sym_size}")
@@ -315,6 +322,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
                 continue
             name = strtab.name(st_name, ".dynsym")
             if entry[i_shndx] == SHN_UNDEF:
+                tls_import = tls_import or typ == STT_TLS
                 (weak if bind == STB_WEAK else required).add(name)
             elif entry[i_other] & 3 in (STV_DEFAULT, STV_PROTECTED):
                 exported.add(name)
@@ -337,6 +345,16 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
     if sec is not None:
         arm_cpu = arm_cpu_arch(_read(f, size, sec.offset, min(sec.size, 4096), ".ARM.attributes"),
                                h.little_endian)  # fmt: skip
+    static_tls: tuple[str, ...] = ()
+    if h.tls or tls_import:
+
+        def symbol_at(index: int) -> tuple[bool, str]:
+            if (index + 1) * sym_size > len(syms):
+                raise ElfError(f"a relocation names symbol {index}, which .dynsym does not have")
+            entry = struct.unpack_from(sym_fmt, syms, index * sym_size)
+            return entry[sym_fields[3]] != SHN_UNDEF, strtab.name(entry[sym_fields[0]], ".dynsym")
+
+        static_tls = elfrelocs.static_tls_targets(f, size, h, dict(dynamic.reloc_tags), symbol_at, budget)
     return DynamicSymbols(
         arch=elf_arch(h, arm_cpu),
         interpreter=h.interpreter or "",
@@ -352,6 +370,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
         machine=h.machine,
         elf_class=h.elf_class,
         loader_tags=dynamic.loader_tags,
+        static_tls=static_tls,
     )
 
 

@@ -24,6 +24,7 @@ _MAX_INTERP = 4096
 _PT_INTERP = 3
 _PT_LOAD = 1
 _PT_DYNAMIC = 2
+_PT_TLS = 7
 _PF_X, _PF_W = 1, 2
 _SHT_PROGBITS = 1
 _SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR = 1, 2, 4
@@ -66,6 +67,8 @@ class ElfHeader:
     #: PT_DYNAMIC as (file offset, file size), ``None`` without one: the one table a loader reads (musl
     #: takes the last PT_DYNAMIC when there are several; so does this).
     dynamic: Optional[tuple[int, int]] = None
+    #: Whether a PT_TLS segment is there: the object defines thread-local storage of its own.
+    tls: bool = False
 
     def file_offset(self, address: int, length: int) -> Optional[int]:
         """Where ``length`` bytes at virtual ``address`` lie in the file (a PT_LOAD maps them), else None."""
@@ -124,6 +127,7 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
     loads: list[tuple[int, int, int]] = []
     maps: list[tuple[int, int, int]] = []
     dynamic: Optional[tuple[int, int]] = None
+    tls = False
     for i in range(phnum):
         fields = struct.unpack_from(ph_fmt, table, i * phentsize)
         if ei_class == 1:
@@ -147,6 +151,8 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
             maps.append((p_vaddr, p_offset, p_filesz))
         elif p_type == _PT_DYNAMIC:
             dynamic = (p_offset, p_filesz)
+        elif p_type == _PT_TLS:
+            tls = True
         if p_type != _PT_INTERP:
             continue
         if interpreter is not None:
@@ -174,6 +180,7 @@ def parse_elf(f: BinaryIO, size: int) -> ElfHeader:
         loads=tuple(loads),
         maps=tuple(maps),
         dynamic=dynamic,
+        tls=tls,
     )
 
 

@@ -550,8 +550,11 @@ def _feature_reasons(
     root's loader lacks (``alpinetags._load.loaderfeatures``): appended to ``reasons`` and ``hint_list``
     in the loader's terms; returns the features."""
     needs: dict[str, list[str]] = {}
+    # what the objects loaded at startup (the interpreter's) define is static TLS, which initial-exec
+    # code of a dlopened object may use
+    startup = frozenset().union(*(o.symbols.exported for o in closure.loaded[: closure.start]))
     for obj in closure.loaded[closure.start :]:
-        for feature in loaderfeatures.features_of(obj.symbols, dlopened):
+        for feature in loaderfeatures.features_of(obj.symbols, dlopened, startup):
             needs.setdefault(feature, []).append(files.display(obj.loc))
     if not needs:
         return []

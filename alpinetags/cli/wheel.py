@@ -175,8 +175,22 @@ def _wheel_help(args: argparse.Namespace) -> int:
 # show
 
 
+def _ceiling_text(r: WheelReport) -> str:
+    """Why no musl release loads the wheel when a loader feature no musl does is the cause, else ""."""
+    from alpinetags._load import loaderfeatures
+
+    never = loaderfeatures.never_supported(r.needs.loader_features) if r.needs else ()
+    if not never:
+        return ""
+    table = loaderfeatures.loader_features()
+    return "; ".join(f"{table[f].what}: {table[f].when_missing}" for f in never)
+
+
 def _floor_text(r: WheelReport) -> str:
     if r.musl_floor is None:
+        ceiling = _ceiling_text(r)
+        if ceiling:
+            return f"none: no musl loader loads it ({ceiling})"
         return "none of the listed musl releases resolves every name it needs"
     older = " or older" if r.musl_floor_is_oldest_list else ""
     because = f", set by {', '.join(r.musl_floor_symbols)}" if r.musl_floor_symbols else ""
@@ -211,10 +225,15 @@ def _show_text(r: WheelReport) -> str:
         return "\n".join(lines)
     row("carries", ", ".join(r.carried) or "(no platform tag)")
     row("musl floor", _floor_text(r))
-    row(
-        "honest musllinux",
-        r.honest_musllinux or "none (it needs a musl patch release; a tag speaks in minors)",
-    )
+    if r.honest_musllinux:
+        honest = r.honest_musllinux
+    elif r.musl_floor is None and _ceiling_text(r):
+        honest = "none: no tag is honest for current systems (what loads it, if anything, is old musl)"
+    elif r.musl_floor is None:
+        honest = "none: no listed musl release loads it"
+    else:
+        honest = "none (it needs a musl patch release; a tag speaks in minors)"
+    row("honest musllinux", honest)
     for label, value in r.rows("floor_rows"):
         row(label, value)
     if r.system_sonames:

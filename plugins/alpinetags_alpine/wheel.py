@@ -178,7 +178,11 @@ def backport_note(features: Sequence[str], arch: str, floor: Optional[str]) -> s
     from .loaderbuilds import backports
 
     by_tag = {a.tag_arch: a.alpine_arch for a in facts.alpine_arches()}
-    labels = {"relr": "DT_RELR", "static-tls": "DF_STATIC_TLS"}
+    labels = {
+        f: loaderfeatures.loader_features()[f].label
+        for f in features
+        if f in loaderfeatures.loader_features()
+    }
     parts = []
     for feature in features:
         early = []
@@ -194,6 +198,16 @@ def backport_note(features: Sequence[str], arch: str, floor: Optional[str]) -> s
                 "carried it back; earlier point releases of those branches were not measured"
             )
     return "; ".join(parts)
+
+
+def _no_floor(needs: WheelNeeds) -> str:
+    """The Alpine floor row when no release loads the wheel: "none" with the reason when a loader feature
+    no musl does is why (a ceiling, not a floor), else "unknown"."""
+    never = loaderfeatures.never_supported(needs.loader_features)
+    if needs.musl_ok or not never:
+        return "unknown"
+    labels = ", ".join(loaderfeatures.loader_features()[f].label for f in never)
+    return f"none: no Alpine release's musl loads it ({labels})"
 
 
 def _honest_tag(floor: Optional[str], arch: str) -> Optional[str]:
@@ -247,7 +261,7 @@ def wheel_report(needs: WheelNeeds) -> DistroReport:
         if floor
         else f"unknown: {', '.join(unknown)} not known to ship in any release"
         if unknown
-        else "unknown"
+        else _no_floor(needs)
     )
     soname_rows: list[tuple[str, str]] = []
     if unknown:
