@@ -97,6 +97,16 @@ def _interpreter_inside(root: str, executable: Optional[str]) -> Optional[str]:
     return "/" + os.path.relpath(path, top)
 
 
+def _library_path(value: Optional[str]) -> Optional[list[str]]:
+    """``--library-path DIRS`` (colon-separated, inside the root) as a list; not given: ``None`` (this
+    process's ``LD_LIBRARY_PATH`` for ``/``, none for another root). ``""`` states an empty one."""
+    if value is None:
+        return None
+    from .loadpath import split_library_path
+
+    return list(split_library_path(value))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .errors import ConfigError
     from .native import check_paths, plugin_hints, read_system
@@ -107,11 +117,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     paths = opt(args, "paths") or default_paths()
     if not paths:
         raise ConfigError("no PATH given and no site-packages found")
-    system = read_system(target.root, opt(args, "arch")) if opt(args, "arch") else None
+    library_path = _library_path(opt(args, "library_path"))
+    arch = opt(args, "arch")
+    system = read_system(target.root, arch, library_path=library_path) if arch else None
     report = check_paths(
         paths,
         target.root,
         system=system,
+        library_path=library_path,
         hints=plugin_hints(make_registry(args, target)),
         interpreter=_interpreter_inside(target.root, opt(args, "executable")),
     )
@@ -155,6 +168,13 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         nargs="*",
         metavar="PATH",
         help="an ELF file, a wheel, or a folder (default: this environment's site-packages)",
+    )
+    p.add_argument(
+        "--library-path",
+        metavar="DIRS",
+        default=argparse.SUPPRESS,
+        help="the LD_LIBRARY_PATH the programs will run with (colon-separated, inside the root; searched "
+        "first, as musl does). Default: this process's own for --root /, none for another root",
     )
     p.add_argument(
         "--all",
