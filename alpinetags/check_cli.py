@@ -24,6 +24,8 @@ examples:
       --executable /srv/alpine-3.8/usr/bin/python3.6
                                                 that image's modules, as its own python imports them
                                                 (--executable: the interpreter that imports them)
+  alpinetags check --root /srv/img --library-path /opt/app/lib /srv/img/opt/app
+                                                as run with LD_LIBRARY_PATH=/opt/app/lib (searched first)
   alpinetags check --json wheelhouse/ | jq '.objects[] | select(.loads | not)'
 
 check's exit codes: 0 every object loads, 1 some object does not, 2 bad input (also: a file that cannot
@@ -70,6 +72,8 @@ def _text(report: Any, show_all: bool) -> str:
         + verdict
         + (f"; {_count(unread, 'file')} could not be read, not checked" if unread else "")
     ]
+    if getattr(system, "library_path", ()):
+        lines.append(f"searched first (LD_LIBRARY_PATH): {':'.join(system.library_path)}")
     for v in report.objects:
         if v.loads and not show_all:
             continue
