@@ -181,3 +181,83 @@ def test_the_cli_takes_the_library_path_and_says_what_it_cannot_search(base: Pat
     assert bad.returncode == 1, bad.stderr
     (obj,) = json.loads(bad.stdout)["objects"]
     assert obj["missing_sonames"] == [] and any("libz.so.1" in r for r in obj["reasons"])
+
+
+# --------------------------------------------------------------------------------------------------
+# libraries already loaded (built here with musl-gcc, loaded by the real 3.20 loader)
+
+
+def _cc(argv: list[str]) -> None:
+    proc = subprocess.run(["musl-gcc", "-fPIC", *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``libfoo.so.1`` (no soname: musl does not read it) and two ways to link it, by name and by the path
+    ``/opt/x/libfoo.so.1`` (a link-time copy whose soname is that path: the linker writes it as
+    ``DT_NEEDED``); ``libbar.so.1`` (RUNPATH ``/opt/x``) and ``libbaz.so.1`` (no RUNPATH), each calling foo;
+    a program ``byname`` needing libfoo.so.1 then libbar, and ``bypath`` needing /opt/x/libfoo.so.1, libbar,
+    libbaz."""
+    if shutil.which("musl-gcc") is None:
+        realparts._missing("musl-gcc", "apt-get install musl-tools")
+    d = tmp_path_factory.mktemp("built")
+    (d / "foo.c").write_text("int foo(void) { return 1; }\n")
+    (d / "bar.c").write_text("extern int foo(void);\nint bar(void) { return foo(); }\n")
+    (d / "baz.c").write_text("extern int foo(void);\nint baz(void) { return foo(); }\n")
+    (d / "byname.c").write_text("extern int bar(void);\nint main(void) { return bar() - 1; }\n")
+    (d / "bypath.c").write_text(
+        "extern int bar(void), baz(void);\nint main(void) { return bar() - baz(); }\n"
+    )
+    link = d / "link"
+    link.mkdir()
+    _cc(["-shared", "-o", str(d / "libfoo.so.1"), str(d / "foo.c")])
+    _cc(["-shared", "-o", str(link / "libfoo.so.1"), "-Wl,-soname,libfoo.so.1", str(d / "foo.c")])
+    _cc(["-shared", "-o", str(link / "libfoopath.so"), "-Wl,-soname,/opt/x/libfoo.so.1", str(d / "foo.c")])
+    for lib, extra in (("bar", ["-Wl,--enable-new-dtags,-rpath,/opt/x"]), ("baz", [])):
+        out = d / f"lib{lib}.so.1"
+        _cc(["-shared", "-o", str(out), f"-Wl,-soname,lib{lib}.so.1", str(d / f"{lib}.c"), *extra,
+             f"-L{link}", "-l:libfoo.so.1"])  # fmt: skip
+        shutil.copy2(out, link / out.name)
+    flags = [f"-L{link}", "-Wl,--no-as-needed"]
+    _cc(["-o", str(d / "byname"), str(d / "byname.c"), *flags, "-l:libfoo.so.1", "-l:libbar.so.1"])
+    _cc(["-o", str(d / "bypath"), str(d / "bypath.c"), *flags, "-l:libfoopath.so", "-l:libbar.so.1",
+         "-l:libbaz.so.1"])  # fmt: skip
+    return d
+
+
+def _install(root: Path, built: Path, program: str) -> None:
+    for lib in ("libbar.so.1", "libbaz.so.1"):
+        shutil.copy2(built / lib, root / "usr/lib" / lib)
+    shutil.copy2(built / program, root / "opt" / program)
+
+
+def test_a_library_loaded_by_name_is_reused_before_any_rpath(base: Path, built: Path) -> None:
+    """``byname`` loads libfoo.so.1 from /usr/lib; libbar's RUNPATH /opt/x holds a broken libfoo.so.1, never
+    opened: musl reuses what is loaded under that name first."""
+    root = _root(base, "byname")
+    _install(root, built, "byname")
+    shutil.copy2(built / "libfoo.so.1", root / "usr/lib/libfoo.so.1")
+    _not_elf(root / "opt/x/libfoo.so.1")
+    real = _real_list(root, "/opt/byname", {})
+    assert real.returncode == 0, real.stderr
+    v = _verdict(root, "/opt/byname", [])
+    assert v.loads, v.reasons
+    assert dict(v.resolved)["libfoo.so.1"] == "/usr/lib/libfoo.so.1"
+
+
+def test_a_library_loaded_by_path_gets_its_name_when_a_search_finds_it(base: Path, built: Path) -> None:
+    """``bypath`` loads /opt/x/libfoo.so.1 by path (no name yet). libbar's search (RUNPATH /opt/x) finds that
+    same file, so it becomes "libfoo.so.1" to the loader; libbaz, with no RUNPATH and no libfoo on the
+    system path, then gets it by name. Without the name it would not be found."""
+    root = _root(base, "bypath")
+    _install(root, built, "bypath")
+    (root / "opt/x").mkdir(parents=True)
+    shutil.copy2(built / "libfoo.so.1", root / "opt/x/libfoo.so.1")
+    real = _real_list(root, "/opt/bypath", {})
+    assert real.returncode == 0, real.stderr
+    v = _verdict(root, "/opt/bypath", [])
+    assert v.loads, v.reasons
+    # and libbaz alone, with nothing loaded before it, does not find libfoo.so.1
+    assert _real_list(root, "/usr/lib/libbaz.so.1", {}).returncode != 0
+    assert _verdict(root, "/usr/lib/libbaz.so.1", []).missing_sonames == ("libfoo.so.1",)
