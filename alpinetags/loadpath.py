@@ -8,6 +8,7 @@ run. The loader simulation that uses this is ``alpinetags.loadsim``; the check b
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -339,7 +340,8 @@ def object_libc(symbols: DynamicSymbols, default: str, only: str = "") -> str:
 _ORIGIN = re.compile(r"\$\{ORIGIN\}|\$ORIGIN")
 
 
-def musl_rpath(entries: Sequence[str]) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=1024)  # asked once per name and per object up the chain: the same few tuples
+def musl_rpath(entries: tuple[str, ...]) -> tuple[str, ...]:
     """An object's RPATH (or RUNPATH) entries as musl's ``fixup_rpath`` takes them: split at newlines
     too, and none at all when a ``$`` in it starts anything but ``$ORIGIN``/``${ORIGIN}`` (``$LIB``,
     ``$PLATFORM``, a typo): musl then ignores the whole RPATH, not only that entry. Unexpanded."""
