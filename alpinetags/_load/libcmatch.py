@@ -58,26 +58,35 @@ def suffixes_for(libc: str, python: str = "", arch: str = "") -> str:
     return f".cpython-{version}-{triplet}.so, .abi3.so and .so"
 
 
-def import_mismatch(filename: str, importer_libc: str, importer_python: str = "") -> str:
-    """Why the Python that imports extension modules here (``importer_libc``: its C library; and its
-    version ``"3.11"`` when known) never imports the module ``filename``, or ``""`` when its name is one it
-    tries. A reason in words, for the verdict: the loader is never asked."""
+def import_mismatch(
+    filename: str, importer_libc: str, importer_python: str = "", importer_soabi: str = ""
+) -> str:
+    """Why the Python that imports extension modules here (``importer_libc``: its C library; its version
+    ``"3.11"`` and its SOABI ``cpython-311-x86_64-linux-musl`` when known) never imports the module
+    ``filename``, or ``""`` when its name is one it tries. A reason in words, for the verdict: the loader
+    is never asked. The SOABI, when known, decides alone: CPythons built on Alpine before their configure
+    knew musl (krunner's 3.6 and 3.10) call themselves ``-linux-gnu`` and import those names."""
     soabi = extension_soabi(filename)
     if soabi is None or importer_libc not in ("musl", "glibc"):
         return ""
     python, arch, libc = soabi
     base = posixpath.basename(filename)
+    if importer_soabi and base.endswith(f".{importer_soabi}.so"):
+        return ""
+    exact = f".{importer_soabi}.so, .abi3.so and .so" if importer_soabi else ""
+    tried = exact or suffixes_for(importer_libc, importer_python, arch)
     if libc != importer_libc:
         return (
             f"built for {libc} ({base} is a -linux-{'gnu' if libc == 'glibc' else 'musl'} module): a "
-            f"{importer_libc} Python imports {suffixes_for(importer_libc, importer_python, arch)} only, "
-            "never this file"
+            f"{importer_libc} Python imports {tried} only, never this file"
         )
     if importer_python and python.rstrip("dt") != importer_python:
         return (
             f"{base} is a module for CPython {python}: CPython {importer_python} imports "
-            f"{suffixes_for(importer_libc, importer_python, arch)} only, never this file"
+            f"{tried} only, never this file"
         )
+    if exact:
+        return f"{base} is not named for the Python that imports it here: it imports {exact} only"
     return ""
 
 

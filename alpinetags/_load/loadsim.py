@@ -9,6 +9,7 @@ Objects are read once (``Files``), wherever they are: in the root, on this machi
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import posixpath
@@ -20,7 +21,15 @@ from alpinetags import _limits as limits
 from alpinetags._elf.arch import same_loader_arch
 from alpinetags._elf.elfdynamic import DynamicSymbols, read_dynamic_symbols
 from alpinetags._load import loaderfeatures
-from alpinetags._system.loadpath import System, expand_origin, is_musl_reserved, object_libc, safe_resolve
+from alpinetags._system.loadpath import (
+    MUSL_PATH_BUF,
+    System,
+    expand_origin,
+    is_musl_reserved,
+    musl_rpath,
+    object_libc,
+    safe_resolve,
+)
 from alpinetags.errors import ElfError, InputRefused, RootRefused
 from alpinetags.model import Target
 
@@ -137,16 +146,24 @@ class Files:
         """Whether a loader opening ``loc`` finds a file there. A name its directory does not list is
         answered from that listing, read once per directory: failed lookups (most of them) then cost a
         set lookup and leave nothing behind, however many names times RPATH entries an object brings."""
+        return self.open_error(loc) is None
+
+    def open_error(self, loc: Location) -> Optional[str]:
+        """``None`` when a loader opening ``loc`` finds a file there; ``""`` when the open fails the way
+        a search goes on past (no such file, not a directory); else why the open fails in musl's words
+        (a link loop): musl's search stops there (``path_open``), the name is not loaded."""
         space, path = loc
         if space in ("root", "host"):
             directory, name = posixpath.split(path)
             if name not in ("", ".", "..") and loc not in self._hosts:
                 listing = self._listing((space, directory))
                 if listing is not None and name not in listing:
-                    return False
+                    return ""
             host = self.host_path(loc)
-            return bool(host) and os.path.exists(host)
-        return path in self.containers.get(space, {})
+            if host and os.path.exists(host):
+                return None
+            return _open_error(self.target if space == "root" else Target(root="/"), path, host)
+        return None if path in self.containers.get(space, {}) else ""
 
     def _listing(self, directory: Location) -> Optional[frozenset[str]]:
         """The names in a directory (empty if it is none), or ``None`` when it holds more than
@@ -227,6 +244,25 @@ class Files:
         return "host", path
 
 
+#: musl's words (``strerror``) for the open errors that stop its search and can be known from files.
+_MUSL_OPEN_ERRORS = {errno.ELOOP: "Symbolic link loop"}
+
+
+def _open_error(target: Target, inside: str, host: str) -> str:
+    """Why opening ``inside`` (found at ``host``, or ``""`` if its links could not be followed) fails, when
+    it fails the way that stops musl's search; ``""`` when the search goes on (``ENOENT``, ``ENOTDIR``,
+    ``EACCES``, ``ENAMETOOLONG``, or an error only the running process can meet)."""
+    try:
+        if not host:
+            target.resolve(inside)  # only a loop makes it fail
+        os.stat(host or "\0")
+    except OSError as exc:
+        return _MUSL_OPEN_ERRORS.get(exc.errno or 0, "")
+    except ValueError:
+        return ""
+    return ""
+
+
 # --------------------------------------------------------------------------------------------------
 # the loader, simulated
 
@@ -243,35 +279,48 @@ class Loaded:
     found_as: dict[str, Location] = field(default_factory=dict)  # DT_NEEDED name -> where it was found
 
 
-def _search_dirs(files: Files, requester: Loaded, name: str, libc: str) -> Iterable[Location]:
-    """The places a loader tries for ``name`` on behalf of ``requester``, in order."""
+def _search_dirs(
+    files: Files, requester: Loaded, name: str, libc: str, relative: dict[str, None]
+) -> Iterable[Location]:
+    """The places a loader tries for ``name`` on behalf of ``requester``, in order. An entry relative to
+    the working directory, which is nobody's to know here, is not searched: it is added to ``relative``
+    (the verdict says so)."""
     system = files.system
+    musl = libc == "musl"
+
+    def fits(d: str) -> bool:  # musl never opens a candidate longer than its buffer; open, past PATH_MAX
+        size = len(d.encode("utf-8", "surrogateescape")) + 1 + len(name.encode("utf-8", "surrogateescape"))
+        return size < (MUSL_PATH_BUF if musl else PATH_MAX)
+
+    def absolute(dirs: Iterable[str]) -> Iterable[Location]:
+        for d in dirs:
+            if not d.startswith("/"):
+                relative.setdefault(d)
+            elif fits(d):
+                yield "root", posixpath.normpath(posixpath.join(d, name))
 
     def entries(obj: Loaded, paths: tuple[str, ...]) -> Iterable[Location]:
         space, origin = files.origin(obj.loc)
-        for entry in paths:
+        for entry in musl_rpath(paths) if musl else paths:
             if len(entry) + len(name) >= PATH_MAX:
                 continue  # open would fail with ENAMETOOLONG: not even joined (normpath of it is costly)
             if "$" in entry:
                 d = expand_origin(entry, origin)
-                if d is None:
+                if d is None or (space == "root" and not fits(d)):
                     continue
                 loc = files.join(space, d, name)
-            elif entry.startswith("/"):
-                loc = ("root", posixpath.normpath(posixpath.join(entry, name)))
+                if loc is not None:
+                    yield loc
             else:
-                continue  # relative to the working directory, which is nobody's to know
-            if loc is not None:
-                yield loc
+                yield from absolute((entry,))
 
-    if libc == "musl":
+    if musl:  # LD_LIBRARY_PATH, then the requester's RPATH (RUNPATH if it has one) and each loader's up
+        yield from absolute(system.library_path)  # the chain, then the path file (ldso/dynlink.c)
         chain: Optional[Loaded] = requester
-        while chain is not None:  # musl: the requester's, then each loader's up the chain
+        while chain is not None:
             yield from entries(chain, chain.symbols.runpath or chain.symbols.rpath)
             chain = chain.needed_by
-        for d in system.musl_path:
-            if len(d) + len(name) < PATH_MAX:
-                yield "root", posixpath.normpath(posixpath.join(d, name))
+        yield from absolute(system.musl_path)
         return
     if not requester.symbols.runpath:  # glibc: RPATH of the chain only when the requester has no RUNPATH
         chain = requester
@@ -279,6 +328,7 @@ def _search_dirs(files: Files, requester: Loaded, name: str, libc: str) -> Itera
             if not chain.symbols.runpath:
                 yield from entries(chain, chain.symbols.rpath)
             chain = chain.needed_by
+    yield from absolute(system.library_path)  # glibc: after RPATH, before RUNPATH
     yield from entries(requester, requester.symbols.runpath)
     for d in system.glibc_dirs:
         yield "root", posixpath.normpath(posixpath.join(d, name))
@@ -294,6 +344,9 @@ class Closure:
     missing: tuple[tuple[str, str], ...]  # (soname, needed by)
     broken: tuple[tuple[str, str, str], ...]  # (soname, needed by, why)
     start: int = 0  # index of the object checked in ``loaded``
+    #: search-path entries relative to the working directory, which the loader would try and nobody here
+    #: can: not searched
+    unsearched: tuple[str, ...] = ()
 
 
 def load(
@@ -321,6 +374,7 @@ def load(
     for o in loaded:
         known(o)
     steps = 0
+    relative: dict[str, None] = {}
     while i < len(loaded):
         obj = loaded[i]
         i += 1
@@ -333,8 +387,9 @@ def load(
                 obj.found_as[name] = prior.loc
                 continue
             candidates: Iterable[Location]
-            candidates = [("root", name)] if "/" in name else _search_dirs(files, obj, name, libc)
-            if "/" not in name and len(name.encode()) > NAME_MAX:
+            searched = "/" not in name
+            candidates = _search_dirs(files, obj, name, libc, relative) if searched else [("root", name)]
+            if searched and len(name.encode()) > NAME_MAX:
                 candidates = []  # no file has that name (musl does not even search)
             hit: Optional[Location] = None
             why = ""
@@ -342,8 +397,14 @@ def load(
                 steps += 1
                 if steps > limits.MAX_SEARCH_STEPS:  # charged to the check below, or refused here
                     files.budget.charge("loader search steps", steps, limits.MAX_SEARCH_STEPS, "steps")
-                if len(loc[1]) >= PATH_MAX or not files.exists(loc):
+                if len(loc[1]) >= PATH_MAX:
                     continue  # a path that long cannot be opened (ENAMETOOLONG): the search goes on
+                error = files.open_error(loc)
+                if error and libc == "musl":  # musl's search stops at an open error of another kind
+                    hit, why = loc, error
+                    break
+                if error is not None:
+                    continue
                 got = files.read(loc)
                 if libc == "glibc" and (isinstance(got, str) or not _fits(start, got)):
                     continue  # glibc skips what it cannot use and searches on; musl stops at the first
@@ -361,7 +422,12 @@ def load(
                 continue
             key = files.key(hit)
             if key in by_key:
-                obj.found_as[name] = by_key[key].loc
+                prior = by_key[key]
+                if libc == "musl" and searched and not prior.shortname and prior is not loaded[0]:
+                    # musl: loaded by path before (a dlopened module), found by a search now: from here
+                    # on it is also known by its file's name (``load_library``)
+                    by_name.setdefault(posixpath.basename(prior.loc[1].split("!")[-1]), prior)
+                obj.found_as[name] = prior.loc
                 continue
             syms = files.read(hit)
             assert not isinstance(syms, str)
@@ -371,7 +437,7 @@ def load(
             by_key[key] = new
             obj.found_as[name] = hit
     files.budget.charge("loader search steps", steps, limits.MAX_SEARCH_STEPS, "steps")
-    return Closure(tuple(loaded), tuple(missing), tuple(broken), begin)
+    return Closure(tuple(loaded), tuple(missing), tuple(broken), begin, tuple(relative))
 
 
 def musl_exports(files: Files) -> Union[frozenset[str], str]:
@@ -462,6 +528,11 @@ def verdict(
     closure = load(files, loc, symbols, libc, host if python_api and isinstance(host, Closure) else None)
     if python_api and host is None:
         notes.append("Python C API names (Py*, _Py*) are left to the interpreter that imports it")
+    if closure.unsearched:
+        shown_dirs = ", ".join(closure.unsearched[:5])
+        notes.append(
+            f"search path entries relative to the working directory, unknown here, not searched: {shown_dirs}"
+        )
     assume_api = python_api and host is None
     resolved = []
     for obj in closure.loaded:

@@ -48,7 +48,7 @@ from alpinetags._load.loadsim import (
     musl_exports,
     verdict,
 )
-from alpinetags._system.interpreter import python_of
+from alpinetags._system.interpreter import PythonBuild, python_of, soabi_in
 from alpinetags._system.loadpath import (
     GLIBC_CORE_SONAMES,
     MUSL_RESERVED,
@@ -208,14 +208,15 @@ def check_objects(
             files.seed(loc, o.symbols)
             (located if id(o) in entries else waiting).append((loc, o.symbols))
     state: dict[str, Union[frozenset[str], str, None]] = {}
-    versions: dict[str, str] = {}
-
-    def python() -> str:  # read once, and only for a module whose name says which CPython it is for
-        if "v" not in versions:
-            versions["v"] = importer_python(interpreter, system) if interpreter else ""
-        return versions["v"]
-
+    versions: dict[str, PythonBuild] = {}
     host_state: dict[str, Union[Closure, str, None]] = {}
+
+    def python() -> PythonBuild:  # read once, and only for a module whose name says which CPython it is for
+        if "v" not in versions:
+            versions["v"] = (
+                importer_build(files, interpreter, host_state.get("host")) if interpreter else PythonBuild()
+            )
+        return versions["v"]
 
     def judge(loc: Location, symbols: DynamicSymbols) -> ObjectVerdict:
         libc = object_libc(symbols, system.libc, system.only_libc)
@@ -270,7 +271,7 @@ def _libc_mismatch(
     symbols: DynamicSymbols,
     system: System,
     host: Union[Closure, str, None],
-    python: Callable[[], str],
+    python: Callable[[], PythonBuild],
 ) -> ObjectVerdict:
     """``v`` with the libc mismatch said in words (``alpinetags._load.libcmatch``): an extension module the
     importing Python never imports by that name (``-linux-gnu`` under a musl Python, ``-linux-musl`` under
@@ -281,8 +282,8 @@ def _libc_mismatch(
             importer = object_libc(host.loaded[0].symbols, system.libc, system.only_libc)
         else:
             importer = system.only_libc
-        version = python() if isinstance(host, Closure) and extension_soabi(v.path) else ""
-        why = import_mismatch(v.path, importer, version)
+        build = python() if isinstance(host, Closure) and extension_soabi(v.path) else PythonBuild()
+        why = import_mismatch(v.path, importer, build.version, build.soabi)
         if why:
             return dataclasses.replace(v, reasons=(why, *v.reasons))
     if not v.loads:
@@ -295,9 +296,28 @@ def _libc_mismatch(
 def importer_python(interpreter: str, system: System) -> str:
     """The CPython version (``"3.11"``) of the interpreter inside the root, read from its files
     (``interpreter.python_of``), or ``""`` when they do not say."""
+    return _python_of(interpreter, system).version
+
+
+def _python_of(interpreter: str, system: System) -> PythonBuild:
     target = Target(root=system.root)
     host = os.path.realpath(interpreter) if system.root in ("", "/") else safe_resolve(target, interpreter)
-    return python_of(host, system.root or "/").version if host else ""
+    return python_of(host, system.root or "/") if host else PythonBuild()
+
+
+def importer_build(files: Files, interpreter: str, host: Union[Closure, str, None]) -> PythonBuild:
+    """Which CPython imports the modules (``interpreter.python_of``); when its SOABI is in a libpython
+    its files alone do not lead to (found through the library path), read from the libpython the loaded
+    closure ``host`` holds."""
+    build = _python_of(interpreter, files.system)
+    if build.soabi or not isinstance(host, Closure):
+        return build
+    for obj in host.loaded:
+        if posixpath.basename(obj.loc[1]).startswith("libpython"):
+            found = soabi_in(files.host_path(obj.loc))
+            if found is not None:
+                return found
+    return build
 
 
 def _resolved_keys(files: Files, v: ObjectVerdict) -> set[str]:
@@ -323,16 +343,18 @@ def check_paths(
     hints: Optional[HintFn] = None,
     system: Optional[System] = None,
     interpreter: Optional[str] = None,
+    library_path: Optional[Sequence[str]] = None,
 ) -> CheckReport:
     """Check ELF files, wheels and folders (each ELF file under it; wheels in it one by one) against the
     system in ``root``. ``arch`` defaults to the first object's; ``ConfigError`` for a path that is
-    neither. ``interpreter``: see ``check_objects``. One budget (``limits``) for all of it."""
+    neither. ``interpreter``: see ``check_objects``; ``library_path``: see ``read_system`` (unused with a
+    ``system``, which says its own). One budget (``limits``) for all of it."""
     with per_check():
         containers = scan_paths(list(paths), root)
         if system is None:
             if arch is None:
                 arch = pick_arch(root, [o for c in containers for o in c.objects])
-            system = read_system(root, arch)
+            system = read_system(root, arch, library_path=library_path)
         return check_objects(containers, system, hints=hints, interpreter=interpreter)
 
 
@@ -343,15 +365,17 @@ def check_wheel(
     hints: Optional[HintFn] = None,
     system: Optional[System] = None,
     interpreter: Optional[str] = None,
+    library_path: Optional[Sequence[str]] = None,
 ) -> CheckReport:
     """Check one wheel against ``root``: the entry point of the pip hook. A pure-Python wheel has no ELF
-    object, so the report is empty and ``ok`` (and nothing is read from the root)."""
+    object, so the report is empty and ``ok`` (and nothing is read from the root). ``library_path``: see
+    ``read_system``."""
     with per_check():
         container = scan_wheel(path)
         if not container.objects:
             return CheckReport(system or System(root=root, arch="", libc=""), (), container.problems, 0)
         if system is None:
-            system = read_system(root, pick_arch(root, container.objects))
+            system = read_system(root, pick_arch(root, container.objects), library_path=library_path)
         return check_objects([container], system, hints=hints, interpreter=interpreter)
 
 

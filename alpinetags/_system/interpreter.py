@@ -194,6 +194,12 @@ def _soabi_in(path: str) -> Optional[PythonBuild]:
     return PythonBuild(f"{major}.{minor}", flags, soabi, f"the SOABI compiled into {path}")
 
 
+def soabi_in(path: str) -> Optional[PythonBuild]:
+    """The SOABI compiled into the file at ``path`` (an interpreter or a libpython found elsewhere, as by
+    the loader simulation with a library path), or ``None``."""
+    return _soabi_in(path)
+
+
 def python_of(path: str, root: str = "/") -> PythonBuild:
     """Which CPython the executable at ``path`` (a path on this machine, inside ``root`` if the root is not
     ``/``) is, read from its files and never run: the SOABI compiled into it or into the libpython it

@@ -8,8 +8,10 @@ run. The loader simulation that uses this is ``alpinetags._load.loadsim``; the c
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -40,6 +42,9 @@ GLIBC_CORE_SONAMES = (
 )
 #: No ld.so.conf include chain deeper than this (a loop would be endless).
 _MAX_CONF_DEPTH = limits.MAX_CONF_DEPTH
+#: musl composes each candidate ``dir/name`` in a buffer of ``2*NAME_MAX+2`` bytes (``load_library``): a
+#: candidate that does not fit, its NUL included, is never opened (the search goes on past it).
+MUSL_PATH_BUF = 2 * 255 + 2
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,9 @@ class System:
     musl_version: str = ""
     musl_path: tuple[str, ...] = MUSL_DEFAULT_PATH
     glibc_dirs: tuple[str, ...] = GLIBC_DEFAULT_PATH
+    #: ``LD_LIBRARY_PATH`` of the process that will load the objects (``split_library_path``): stated for
+    #: another root (``--library-path``), this process's own for the running system.
+    library_path: tuple[str, ...] = ()
 
     @property
     def only_libc(self) -> str:
@@ -82,6 +90,7 @@ class System:
             "distro_version": self.distro_version,
             "musl_loader": self.musl_loader,
             "musl_path": list(self.musl_path),
+            "library_path": list(self.library_path),
         }
 
 
@@ -181,13 +190,37 @@ def _ld_so_conf(target: Target, path: str) -> list[str]:
     return out
 
 
+def split_library_path(value: str) -> tuple[str, ...]:
+    """The entries of an ``LD_LIBRARY_PATH`` value as musl reads it (``path_open``): split at ``:`` and
+    newlines, empty entries skipped, each kept once in order; past ``MAX_RPATH_ENTRIES``: refused."""
+    entries = tuple(dict.fromkeys(p for p in value.replace("\n", ":").split(":") if p))
+    if len(entries) > limits.MAX_RPATH_ENTRIES:
+        raise limits.refused("the library path", len(entries), limits.MAX_RPATH_ENTRIES, "entries")
+    return entries
+
+
+def running_library_path(environ: Optional[Mapping[str, str]] = None) -> tuple[str, ...]:
+    """This process's ``LD_LIBRARY_PATH`` (``environ``, default ``os.environ``), which the programs it
+    starts inherit; none when it runs set-uid or set-gid (the loaders ignore it then, ``AT_SECURE``)."""
+    env = os.environ if environ is None else environ
+    if os.getuid() != os.geteuid() or os.getgid() != os.getegid():
+        return ()
+    return split_library_path(env.get("LD_LIBRARY_PATH", ""))
+
+
 def read_system(
-    root: str = "/", arch: Optional[str] = None, environ: Optional[Mapping[str, str]] = None
+    root: str = "/",
+    arch: Optional[str] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    library_path: Optional[Sequence[str]] = None,
 ) -> System:
     """What ``root`` is, read from its files: its musl loader and version, its glibc, its os-release.
 
     ``arch`` is the wheel-tag arch whose loader is looked for (default: this machine's). Nothing in the
-    root is run; a root that is not a directory is a ``ConfigError``.
+    root is run; a root that is not a directory is a ``ConfigError``. ``library_path`` is the
+    ``LD_LIBRARY_PATH`` the loading process will have (entries inside the root); ``None`` means this
+    process's own for the running system (``/``) and none for another root, whose programs' environment
+    nothing here can know.
     """
     from alpinetags._elf.arch import host_arch
     from alpinetags._system.musl import LOADER_ARCH, read_musl_version
@@ -231,6 +264,11 @@ def read_system(
         musl_version=musl_version,
         musl_path=_musl_path_file(target, loader_arch),
         glibc_dirs=glibc_dirs,
+        library_path=(
+            (running_library_path(environ) if os.path.realpath(root) == "/" else ())
+            if library_path is None
+            else split_library_path(":".join(library_path))
+        ),
     )
 
 
@@ -299,11 +337,27 @@ def object_libc(symbols: DynamicSymbols, default: str, only: str = "") -> str:
     return default
 
 
+_ORIGIN = re.compile(r"\$\{ORIGIN\}|\$ORIGIN")
+
+
+@functools.lru_cache(maxsize=1024)  # asked once per name and per object up the chain: the same few tuples
+def musl_rpath(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """An object's RPATH (or RUNPATH) entries as musl's ``fixup_rpath`` takes them: split at newlines
+    too, and none at all when a ``$`` in it starts anything but ``$ORIGIN``/``${ORIGIN}`` (``$LIB``,
+    ``$PLATFORM``, a typo): musl then ignores the whole RPATH, not only that entry. Unexpanded."""
+    text = ":".join(entries)
+    if len(_ORIGIN.findall(text)) != text.count("$"):
+        return ()
+    return tuple(p for p in text.replace("\n", ":").split(":") if p)
+
+
 def expand_origin(entry: str, origin: str) -> Optional[str]:
-    """``$ORIGIN``/``${ORIGIN}`` in one RPATH entry replaced by ``origin``; ``None`` for an entry with
-    another ``$`` token (``$LIB``, ``$PLATFORM``: musl does not expand them, glibc rarely needs them)."""
-    out = entry.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
-    return None if "$" in out else out
+    """``$ORIGIN``/``${ORIGIN}`` in one RPATH entry replaced by ``origin``, in one pass (an origin holding a
+    ``$`` stays as it is); ``None`` for an entry with another ``$`` token (``$LIB``, ``$PLATFORM``: musl
+    does not expand them, see ``musl_rpath``; glibc rarely needs them)."""
+    if len(_ORIGIN.findall(entry)) != entry.count("$"):
+        return None
+    return _ORIGIN.sub(lambda _: origin, entry)
 
 
 def resolve_soname(

@@ -155,18 +155,45 @@ def parse_headers(text: str) -> tuple[list[tuple[str, str]], str]:
     return headers, "".join(lines[end:])
 
 
-def parse_requires_external(metadata: str) -> tuple[str, ...]:
+def parse_requires_external(
+    metadata: str, environment: Optional[Mapping[str, object]] = None
+) -> tuple[str, ...]:
     """The names in METADATA's ``Requires-External`` lines: ``libssl.so.3`` from ``libssl.so.3``, ``C``
-    from ``C; sys_platform == "win32"``, ``libpng`` from ``libpng (>=1.5)``; in order, each once."""
+    from ``C; sys_platform == "win32"``, ``libpng`` from ``libpng (>=1.5)``; in order, each once.
+
+    With ``environment`` (the target's marker environment, as ``markers.default_environment`` makes it
+    for the target, alpinetags' own variables allowed) an entry whose marker is false there is left out
+    (spec 5.1: ``libfoo.so.1; sys_platform == "darwin"`` is no requirement on Linux). A marker that cannot
+    be evaluated (malformed, a variable the environment lacks) keeps its entry: dropping it could make a
+    wheel look loadable that is not. Without ``environment`` every entry is kept, markers unread."""
     headers, _ = parse_headers(metadata)
     out: list[str] = []
     for key, value in headers:
         if key.lower() != "requires-external":
             continue
-        name = value.split(";", 1)[0].split("(", 1)[0].strip()
-        if name and name not in out:
-            out.append(name)
+        entry, semicolon, marker = value.partition(";")
+        name = entry.split("(", 1)[0].strip()
+        if not name or name in out:
+            continue
+        if semicolon and environment is not None and _marker_false(marker, environment):
+            continue
+        out.append(name)
     return tuple(out)
+
+
+def _marker_false(marker: str, environment: Mapping[str, object]) -> bool:
+    """Whether ``marker`` is known to be false in ``environment``; ``False`` when it cannot be evaluated."""
+    from alpinetags.markers import EnvValue, InvalidMarker, Marker
+
+    env: dict[str, EnvValue] = {
+        k: v if isinstance(v, str) else frozenset(str(x) for x in v)
+        for k, v in environment.items()
+        if isinstance(v, (str, set, frozenset))
+    }
+    try:
+        return not Marker(marker.strip()).evaluate(env)
+    except (InvalidMarker, ValueError, TypeError):
+        return False
 
 
 def _with_requires_external(metadata: str, sonames: Sequence[str]) -> str:
@@ -296,8 +323,9 @@ def read_wheel(path: str) -> WheelContents:
     return WheelContents(path, name, dist_info, tuple(headers), metadata, record, members)
 
 
-def requires_external(path: str) -> tuple[str, ...]:
-    """The ``Requires-External`` names in the METADATA of the wheel at ``path`` (``()`` when none).
+def requires_external(path: str, environment: Optional[Mapping[str, object]] = None) -> tuple[str, ...]:
+    """The ``Requires-External`` names in the METADATA of the wheel at ``path`` (``()`` when none); with
+    ``environment``, those whose marker is false there left out (``parse_requires_external``).
 
     Meant for an installer's native check: a wheel written by ``alpinetags wheel tag`` lists every system
     soname it needs there, so the check knows them before it reads any ELF. Reads only METADATA.
@@ -308,7 +336,7 @@ def requires_external(path: str) -> tuple[str, ...]:
         members = _members(zf, path)
         dist_info = _find_dist_info(members, name, path)
         metadata = _text(_read_member(zf, f"{dist_info}/METADATA", path), f"{path}: METADATA")
-    return parse_requires_external(metadata)
+    return parse_requires_external(metadata, environment)
 
 
 # --------------------------------------------------------------------------------------------------

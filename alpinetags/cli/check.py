@@ -24,6 +24,8 @@ examples:
       --executable /srv/alpine-3.8/usr/bin/python3.6
                                                 that image's modules, as its own python imports them
                                                 (--executable: the interpreter that imports them)
+  alpinetags check --root /srv/img --library-path /opt/app/lib /srv/img/opt/app
+                                                as run with LD_LIBRARY_PATH=/opt/app/lib (searched first)
   alpinetags check --json wheelhouse/ | jq '.objects[] | select(.loads | not)'
 
 check's exit codes: 0 every object loads, 1 some object does not, 2 bad input (also: a file that cannot
@@ -70,6 +72,8 @@ def _text(report: Any, show_all: bool) -> str:
         + verdict
         + (f"; {_count(unread, 'file')} could not be read, not checked" if unread else "")
     ]
+    if getattr(system, "library_path", ()):
+        lines.append(f"searched first (LD_LIBRARY_PATH): {':'.join(system.library_path)}")
     for v in report.objects:
         if v.loads and not show_all:
             continue
@@ -97,6 +101,16 @@ def _interpreter_inside(root: str, executable: Optional[str]) -> Optional[str]:
     return "/" + os.path.relpath(path, top)
 
 
+def _library_path(value: Optional[str]) -> Optional[list[str]]:
+    """``--library-path DIRS`` (colon-separated, inside the root) as a list; not given: ``None`` (this
+    process's ``LD_LIBRARY_PATH`` for ``/``, none for another root). ``""`` states an empty one."""
+    if value is None:
+        return None
+    from alpinetags._system.loadpath import split_library_path
+
+    return list(split_library_path(value))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from alpinetags._load.native import check_paths, plugin_hints, read_system
     from alpinetags.errors import ConfigError
@@ -107,7 +121,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     paths = opt(args, "paths") or default_paths()
     if not paths:
         raise ConfigError("no PATH given and no site-packages found")
-    system = read_system(target.root, opt(args, "arch")) if opt(args, "arch") else None
+    library_path = _library_path(opt(args, "library_path"))
+    arch = opt(args, "arch")
+    system = read_system(target.root, arch, library_path=library_path) if arch else None
     from alpinetags.cli.progress import progress
 
     with progress(f"checking {', '.join(paths)}", quiet=bool(opt(args, "quiet"))):
@@ -115,6 +131,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             paths,
             target.root,
             system=system,
+            library_path=library_path,
             hints=plugin_hints(make_registry(args, target)),
             interpreter=_interpreter_inside(target.root, opt(args, "executable")),
         )
@@ -165,6 +182,13 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         action="store_true",
         default=argparse.SUPPRESS,
         help="no progress line on a terminal (none is shown when stderr is not a terminal)",
+    )
+    p.add_argument(
+        "--library-path",
+        metavar="DIRS",
+        default=argparse.SUPPRESS,
+        help="the LD_LIBRARY_PATH the programs will run with (colon-separated, inside the root; searched "
+        "first, as musl does). Default: this process's own for --root /, none for another root",
     )
     p.add_argument(
         "--all",
