@@ -233,7 +233,7 @@ def test_wrapper_changes_only_platforms_with_this_pythons_pip(monkeypatch: pytes
     from pip._internal.utils import compatibility_tags
 
     from alpinetags._pip.hook import wrap_get_supported
-    from alpinetags._pip.pth import PATCHED_MARK
+    from alpinetags._pip.patching import PATCHED_MARK
 
     original = getattr(compatibility_tags.get_supported, PATCHED_MARK, compatibility_tags.get_supported)
     wrapped = wrap_get_supported(original)

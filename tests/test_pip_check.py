@@ -83,7 +83,8 @@ def uninstall(python: Path, project: str) -> None:
 
 
 def test_pth_line_is_readable_python_that_runs_the_finder_source() -> None:
-    from alpinetags._pip.pth import FINDER_CODE, TAGS_MODULE, WHEEL_MODULE, pth_line, pth_text
+    from alpinetags._pip.patching import TAGS_MODULE, WHEEL_MODULE
+    from alpinetags._pip.pth import FINDER_CODE, pth_line, pth_text
 
     line = pth_line()
     assert line.startswith("import sys; exec(") and line.endswith("\n") and line.count("\n") == 1

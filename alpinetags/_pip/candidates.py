@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from alpinetags._pip.pth import replace_pip_function, warn
+from alpinetags._pip.patching import replace_pip_function, warn
 
 CANDIDATES_MODULE = "pip._internal.resolution.resolvelib.candidates"
 CANDIDATE_CLASS = "_InstallRequirementBackedCandidate"

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from alpinetags._pip.pth import CHECK_OFF, TAGS_OFF, replace_pip_function, warn
+from alpinetags._pip.patching import CHECK_OFF, TAGS_OFF, replace_pip_function, warn
 
 CHECK_ENV = "ALPINETAGS_CHECK"
 #: What a Requires-External entry must look like to be taken as a soname (the field also allows

@@ -33,14 +33,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional
 
-from alpinetags._pip.pth import (
-    TAGS_MODULE,
-    TAGS_OFF,
-    WARNING_PREFIX,
-    install_finder,
-    replace_pip_function,
-    warn,
-)
+from alpinetags._pip.patching import TAGS_OFF, WARNING_PREFIX, replace_pip_function, warn
 
 OFF_ENV = "ALPINETAGS_PIP"
 _OFF_VALUES = frozenset({"0", "off", "false", "no"})
@@ -217,21 +210,3 @@ def patch_tags_module(module: Any) -> None:
         wrap_get_supported,
         "get_supported(version, platforms, impl, abis)",
     )
-
-
-def install() -> None:
-    """Patch pip in this process: each of its three modules now if it is imported, else when it is."""
-    from alpinetags._pip.pth import FACTORY_MODULE, WHEEL_MODULE, _patch_function, off_message
-
-    later = False
-    for name in (TAGS_MODULE, WHEEL_MODULE, FACTORY_MODULE):
-        module = sys.modules.get(name)
-        if module is None:
-            later = True
-            continue
-        try:
-            _patch_function(name)(module)
-        except Exception as exc:
-            warn(f"{off_message(name)}: {type(exc).__name__}: {exc}")
-    if later:
-        install_finder()

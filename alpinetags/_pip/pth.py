@@ -29,14 +29,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, Optional
 
+from alpinetags._pip.patching import FACTORY_MODULE, TAGS_MODULE, WHEEL_MODULE, off_message, warn
+
 PTH_NAME = "alpinetags-pip-hook.pth"
-TAGS_MODULE = "pip._internal.utils.compatibility_tags"
-WHEEL_MODULE = "pip._internal.operations.install.wheel"
-FACTORY_MODULE = "pip._internal.resolution.resolvelib.factory"
-WARNING_PREFIX = "alpinetags: warning: "
-TAGS_OFF = "pip hook off, pip uses its standard tags"
-CHECK_OFF = "native check off, pip installs without it"
-CANDIDATES_OFF = "candidate filter off, pip picks wheels by their tags alone (the install step still checks)"
 
 #: The finder the ``.pth`` line defines, as readable source: the line is ``exec`` of this text. It must
 #: work with nothing but ``sys`` (alpinetags may be gone) and fail silently. A function is a finder once
@@ -56,20 +51,6 @@ find_spec.find_spec = find_spec.alpinetags_pip_hook = find_spec
 if not any(map(hasattr, sys.meta_path, ["alpinetags_pip_hook"] * len(sys.meta_path))):
     sys.meta_path.insert(0, find_spec)
 """
-
-_warned: set[str] = set()
-
-
-def warn(message: str) -> None:
-    """Print ``alpinetags: warning: message`` to stderr, once per process per message."""
-    if message in _warned:
-        return
-    _warned.add(message)
-    try:
-        sys.stderr.write(f"{WARNING_PREFIX}{message}\n")
-        sys.stderr.flush()
-    except Exception:
-        pass  # no stderr (pythonw, closed pipe): the warning is lost, pip still runs
 
 
 def pth_line() -> str:
@@ -96,40 +77,6 @@ def pth_text() -> str:
     )
 
 
-#: The attribute a wrapper carries: pip's original function (also how a second patch is recognised).
-PATCHED_MARK = "_alpinetags_original"
-
-
-def replace_pip_function(
-    module: Any,
-    attr: str,
-    accepts: Callable[[Any], bool],
-    wrap: Callable[[Any], Any],
-    signature: str,
-    before: Optional[Callable[[], None]] = None,
-) -> None:
-    """Replace ``module.attr`` (a function of pip's) by ``wrap(original)``, the one way both patch points do.
-
-    Nothing happens when it is already the wrapper. ``RuntimeError`` when pip's function is missing or
-    ``accepts`` rejects its signature, so the caller warns and pip goes on unpatched. ``before`` runs once
-    the function is known good, just before the swap. Modules of pip that already did ``from module import
-    attr`` (only when the patch goes in late, as ``alpinetags pip ARGS`` may do) are rebound too.
-    """
-    original = getattr(module, attr, None)
-    if original is not None and hasattr(original, PATCHED_MARK):
-        return
-    if original is None or not accepts(original):
-        raise RuntimeError(f"{module.__name__}.{signature} not found in this pip (tested: pip 23.0 to 26.3)")
-    if before is not None:
-        before()
-    wrapped = wrap(original)
-    setattr(wrapped, PATCHED_MARK, original)
-    setattr(module, attr, wrapped)
-    for name, loaded in list(sys.modules.items()):
-        if name.startswith("pip.") and getattr(loaded, attr, None) is original:
-            setattr(loaded, attr, wrapped)
-
-
 def _patch_function(name: str) -> Callable[[Any], None]:
     """The function that patches pip's module ``name`` (imported now: this runs inside pip only)."""
     if name == TAGS_MODULE:
@@ -143,13 +90,6 @@ def _patch_function(name: str) -> Callable[[Any], None]:
     from alpinetags._pip.check import patch_wheel_module
 
     return patch_wheel_module
-
-
-def off_message(name: str) -> str:
-    """What is off when patching pip's module ``name`` fails."""
-    if name == FACTORY_MODULE:
-        return CANDIDATES_OFF
-    return TAGS_OFF if name == TAGS_MODULE else CHECK_OFF
 
 
 class PatchingLoader:
@@ -243,3 +183,19 @@ def disable(user: bool) -> Optional[str]:
     except FileNotFoundError:
         return None
     return path
+
+
+def install() -> None:
+    """Patch pip in this process: each of its three modules now if it is imported, else when it is."""
+    later = False
+    for name in (TAGS_MODULE, WHEEL_MODULE, FACTORY_MODULE):
+        module = sys.modules.get(name)
+        if module is None:
+            later = True
+            continue
+        try:
+            _patch_function(name)(module)
+        except Exception as exc:
+            warn(f"{off_message(name)}: {type(exc).__name__}: {exc}")
+    if later:
+        install_finder()

@@ -237,7 +237,7 @@ def _pip_state() -> dict[str, Any]:
     from alpinetags._pip.candidates import CANDIDATE_CLASS, accepts_dist, accepts_error
     from alpinetags._pip.check import _accepts_wheel_path
     from alpinetags._pip.hook import _accepts_platforms
-    from alpinetags._pip.pth import PATCHED_MARK
+    from alpinetags._pip.patching import PATCHED_MARK
 
     func = getattr(compatibility_tags, "get_supported", None)
     func = getattr(func, PATCHED_MARK, func)
@@ -354,7 +354,7 @@ def run_pip(pip_args: list[str]) -> int:
     import importlib.util
     import runpy
 
-    from alpinetags._pip.hook import install
+    from alpinetags._pip.pth import install
 
     if importlib.util.find_spec("pip") is None:
         print(f"alpinetags pip: no pip in this environment ({sys.executable} -m ensurepip)", file=sys.stderr)
