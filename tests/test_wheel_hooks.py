@@ -20,7 +20,8 @@ import pytest
 from alpinetags import hookimpl
 from alpinetags._engine.plugins import load_plugins
 from alpinetags._wheel import wheelinfo
-from alpinetags.cli.wheel import _plugin_verdict, _show_text
+from alpinetags.cli.buildsystem import plugin_verdict
+from alpinetags.cli.wheel import _show_text
 from alpinetags.model import Platform
 from alpinetags.wheelneeds import DistroReport, Overclaim, TagVerdict, WheelNeeds
 from tests import parts_wheel
@@ -128,15 +129,15 @@ def test_a_faulty_plugin_costs_only_its_own_answer(
 
 def test_tag_check_answers_are_checked_too(jiter: str, alone: wheelinfo.WheelReport) -> None:
     stated = Platform(arch="x86_64", distro_id="alpine", distro_version="3.8", detected_by="--target")
-    refusals, warnings = _plugin_verdict(load_plugins(), stated, alone, None)
+    refusals, warnings = plugin_verdict(load_plugins(), stated, alone, None)
     assert refusals == ["Alpine 3.8's musl 1.1.19 lacks getrandom"] and warnings == []
     registry = load_plugins(extra=[("fooos", Extra()), ("raises", Raises()), ("wrong", Wrong("no"))])
     report = wheelinfo.show(jiter, registry)
     before = len(registry.faults)
-    assert _plugin_verdict(registry, stated, report, None) == (refusals, ["fooos says hello"])
+    assert plugin_verdict(registry, stated, report, None) == (refusals, ["fooos says hello"])
     assert len(registry.faults) == before + 2, registry.faults
     ok = dataclasses.replace(stated, distro_version="3.9")
-    assert _plugin_verdict(load_plugins(), ok, alone, None) == ([], [])
+    assert plugin_verdict(load_plugins(), ok, alone, None) == ([], [])
 
 
 def _tag(*argv: str, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ import sysconfig
 from collections.abc import Callable
 from typing import Any, Optional
 
-from alpinetags.cli.main import EXIT_NO, EXIT_OK, EXIT_USAGE, emit, make_registry, make_target, opt
+from alpinetags.cli.common import EXIT_NO, EXIT_OK, EXIT_USAGE, emit, make_registry, make_target, opt
 
 EXAMPLES = """\
 examples:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from alpinetags.cli.main import EXIT_NO, EXIT_OK, emit, make_registry, make_target
+from alpinetags.cli.common import EXIT_NO, EXIT_OK, emit, make_registry, make_target
 
 
 def _environment(args: argparse.Namespace) -> dict[str, str]:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from alpinetags.cli.main import EXIT_OK, EXIT_PROBE, EXIT_USAGE, emit, opt
+from alpinetags.cli.common import EXIT_OK, EXIT_PROBE, EXIT_USAGE, emit, opt
 
 #: The variables the hook reads, in the help of `pip` and `pip status`.
 PIP_ENVIRONMENT = """\

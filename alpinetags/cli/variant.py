@@ -18,7 +18,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Optional
 
-from alpinetags.cli.main import EXIT_NO, EXIT_OK, emit, opt
+from alpinetags.cli.common import EXIT_NO, EXIT_OK, emit, opt
 
 if TYPE_CHECKING:
     from alpinetags._wheel.wheelinfo import WheelReport
@@ -38,7 +38,7 @@ exit codes: 0 done, 1 refused (as wheel tag refuses, or no plugin gives properti
 
 
 def add_parser(sub: Any) -> None:
-    """The ``wheel variant`` subcommand, added to ``wheel``'s subparsers (``wheel_cli.register``)."""
+    """The ``wheel variant`` subcommand, added to ``wheel``'s subparsers (by ``cli.wheel.register``)."""
     v = sub.add_parser(
         "variant",
         help="write a copy as a wheel variant (tag kept; properties from what it needs), for variantlib",
@@ -92,25 +92,25 @@ def _base_tag_warning(r: WheelReport) -> Optional[str]:
 def _build_platform(args: argparse.Namespace, registry: Any, environ: dict[str, str]) -> tuple[Platform, str]:
     """The build system (``--root`` read, or the release stated) and its arch (``""``: each wheel's)."""
     from alpinetags._elf.arch import host_arch
-    from alpinetags.cli import wheel as wheel_cli
+    from alpinetags.cli import buildsystem
     from alpinetags.errors import ConfigError
     from alpinetags.model import Target
 
     root: Optional[str] = opt(args, "root")
-    ids = args.stated_ids = wheel_cli.stated_systems(registry)
-    said = opt(args, "system") is not None or bool(wheel_cli._stated_aliases(args))
+    ids = args.stated_ids = buildsystem.stated_systems(registry)
+    said = opt(args, "system") is not None or bool(buildsystem.stated_aliases(args))
     if (root is None) == (not said):
-        raise ConfigError(f"give the build system: {wheel_cli._system_options(ids)}")
+        raise ConfigError(f"give the build system: {buildsystem.system_options(ids)}")
     if root is not None:
         target = Target(root=root, environ=environ)
-        platform = wheel_cli._root_platform(root, registry, target)
-        wheel_cli._distro_tag(platform, registry, target, f"--root {root!r}", args)
+        platform = buildsystem.root_platform(root, registry, target)
+        buildsystem.distro_tag(platform, registry, target, f"--root {root!r}", args)
         return platform, platform.arch
-    stated = wheel_cli._stated_platform(args)
+    stated = buildsystem.stated_platform(args)
     assert stated is not None
     platform, flag = stated
     here = dataclasses.replace(platform, arch=host_arch())
-    wheel_cli._distro_tag(here, registry, Target(environ=environ), flag, args)
+    buildsystem.distro_tag(here, registry, Target(environ=environ), flag, args)
     return platform, ""
 
 
@@ -120,14 +120,14 @@ def _one(
     """Judge and write one wheel; its result for the report."""
     from alpinetags._wheel.wheelfile import retag
     from alpinetags._wheel.wheelinfo import show
-    from alpinetags.cli.wheel import _refusals
+    from alpinetags.cli.buildsystem import tag_refusals
     from alpinetags.wheelvariant import DIST_INFO_NAME, variant_json
 
     root: Optional[str] = opt(args, "root")
     r = show(path, registry)
     wheel_arch = arch or r.arch
     here = platform if arch else dataclasses.replace(platform, arch=wheel_arch)
-    refusals, warnings = _refusals(r, here, wheel_arch, root, path, registry)
+    refusals, warnings = tag_refusals(r, here, wheel_arch, root, path, registry)
     spec = None if refusals else plugin_spec(registry, here, r)
     if not refusals and spec is None:
         refusals = [f"no plugin gives wheel-variant properties for {here.distro_id} {here.distro_version}"]
@@ -152,7 +152,7 @@ def _one(
 
 
 def cmd_variant(args: argparse.Namespace) -> int:
-    from alpinetags.cli.main import make_registry
+    from alpinetags.cli.common import make_registry
     from alpinetags.errors import ConfigError
     from alpinetags.model import Target
 

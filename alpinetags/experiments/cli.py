@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Optional
 
-from alpinetags.cli.main import (
+from alpinetags.cli.common import (
     EXIT_NO,
     EXIT_OK,
     EXIT_USAGE,
