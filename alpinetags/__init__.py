@@ -7,6 +7,12 @@ The public API::
     alpinetags.platform_tags(platform)             # ['alpine_3_19_x86_64', ..., 'musllinux_1_2_x86_64', ...]
     alpinetags.sys_tags()                          # packaging Tags, best first
     alpinetags.detect(alpinetags.Target(root="/srv/image"))   # another root, nothing executed
+    alpinetags.Marker('libc == "musl" and distro_version >= "3.18"').evaluate()
+
+Everything public is exported here, and only here (``__all__``): the markers and requirement helpers,
+the typed errors, and the types a distro plugin's hooks receive and return (``WheelNeeds``,
+``DistroReport``, ``TagVerdict``, ``Overclaim``, ``VariantSpec``). Modules and folders whose names
+start with ``_`` are internal (docs/design.md).
 
 Names are loaded lazily (PEP 562) so that importing the package, as the pip hook's ``.pth`` line does,
 costs nothing: pluggy, distro and packaging are imported only when a function needs them.
@@ -21,14 +27,24 @@ __version__ = "0.1.0"
 __all__ = [
     "AlpinetagsError",
     "ConfigError",
+    "DistroReport",
+    "InputRefused",
+    "Marker",
+    "Overclaim",
     "Platform",
+    "TagVerdict",
     "Target",
+    "VariantSpec",
+    "WheelNeeds",
     "all_platforms",
+    "default_environment",
     "detect",
+    "filter_requirements",
     "hookimpl",
     "load_plugins",
     "parse_target_spec",
     "platform_tags",
+    "read_requirements",
     "sys_tags",
 ]
 
@@ -38,6 +54,16 @@ _LAZY = {
     "parse_target_spec": "model",
     "AlpinetagsError": "errors",
     "ConfigError": "errors",
+    "InputRefused": "errors",
+    "Marker": "markers",
+    "default_environment": "markers",
+    "read_requirements": "requirements",
+    "filter_requirements": "requirements",
+    "WheelNeeds": "wheelneeds",
+    "DistroReport": "wheelneeds",
+    "TagVerdict": "wheelneeds",
+    "Overclaim": "wheelneeds",
+    "VariantSpec": "wheelvariant",
     "detect": "_engine.detect",
     "hookimpl": "hookspecs",
     "load_plugins": "_engine.plugins",
@@ -49,11 +75,15 @@ _LAZY = {
 if TYPE_CHECKING:
     from alpinetags._engine.detect import detect
     from alpinetags._engine.plugins import load_plugins
-    from alpinetags.errors import AlpinetagsError, ConfigError
+    from alpinetags.errors import AlpinetagsError, ConfigError, InputRefused
     from alpinetags.hookspecs import hookimpl
+    from alpinetags.markers import Marker, default_environment
     from alpinetags.model import Platform, Target, parse_target_spec
+    from alpinetags.requirements import filter_requirements, read_requirements
     from alpinetags.tags import all_platforms, sys_tags
     from alpinetags.tags import plugin_platforms as platform_tags
+    from alpinetags.wheelneeds import DistroReport, Overclaim, TagVerdict, WheelNeeds
+    from alpinetags.wheelvariant import VariantSpec
 
 
 def __getattr__(name: str) -> Any:

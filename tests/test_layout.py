@@ -129,3 +129,19 @@ def test_internal_modules_are_marked() -> None:
         if module in public or module.startswith(("alpinetags.cli", "alpinetags.experiments")):
             continue
         assert any(part.startswith("_") for part in module.split(".")[1:]), module
+
+
+def test_every_public_name_resolves_lazily() -> None:
+    """``__all__`` is the public API (docs/design.md): each name resolves, and importing the package
+    still loads none of them until asked."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, alpinetags\n"
+        "before = {m for m in sys.modules if m.startswith('alpinetags.')}\n"
+        "assert not before, before\n"
+        "for name in alpinetags.__all__:\n"
+        "    assert getattr(alpinetags, name) is not None, name\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
