@@ -61,3 +61,21 @@ def test_an_older_alpine_drops_the_entry_its_marker_excludes() -> None:
 def test_without_an_environment_every_entry_is_kept() -> None:
     got = wheelfile.parse_requires_external(_metadata())
     assert len(got) == len(ADDED) and "libdarwin.so.1" in got and "libglibc.so.6" in got
+
+
+def test_under_pip_a_candidate_is_judged_with_its_markers_for_the_root() -> None:
+    """What pip's candidate filter asks (``candidates.candidate_verdict``, with the values pip read from
+    the metadata): on the real 3.19 root, which has no ``libexpat.so.1``, an entry for another platform
+    does not pass the wheel over; the same entry for Linux does, and names the soname."""
+    from alpinetags._pip import candidates, check
+
+    root = str(realparts.alpine_minirootfs("3.19"))
+    assert not list(realparts.alpine_minirootfs("3.19").glob("**/libexpat.so*"))
+    environ = {"ALPINETAGS_ROOT": root}
+    wheel = "zexp-1.0-cp311-cp311-alpine_3_19_x86_64.whl"
+    darwin = ('libexpat.so.1; sys_platform == "darwin"',)
+    linux = ('libexpat.so.1; sys_platform == "linux"',)
+    assert candidates.candidate_verdict(wheel, "zexp", darwin, environ) is None
+    passed_over = candidates.candidate_verdict(wheel, "zexp", linux, environ)
+    assert passed_over is not None and "libexpat.so.1" in passed_over.reason
+    assert check.marker_environment(root) is not None and check.marker_environment(root)["libc"] == "musl"

@@ -87,23 +87,30 @@ def candidate_verdict(
 ) -> Optional[PassedOver]:
     """Whether pip may keep the candidate wheel ``filename`` (``None``), else why it is passed over.
 
-    ``declared`` are its ``Requires-External`` names as pip read them from its metadata. Only wheels
+    ``declared`` are its ``Requires-External`` values as pip read them from its metadata (markers
+    included: they are evaluated for the target, as the install step does). Only wheels
     with a platform are judged; sdists are built into wheels, which the install step checks.
     """
     from alpinetags._pip.check import (
         check_enabled,
         is_pure,
+        marker_environment,
         requires_external_problem,
         soname_hints,
         target_root,
     )
+    from alpinetags._wheel.wheelfile import parse_requires_external
 
     if not filename.endswith(".whl") or is_pure(filename) or not check_enabled(environ):
         return None
     root = target_root(environ, explicit_platforms)
     if root is None or not declared:
         return None
-    problem = requires_external_problem(declared, root)
+    text = "".join(f"Requires-External: {v}\n" for v in declared)
+    names = parse_requires_external(text, marker_environment(root))
+    if not names:
+        return None
+    problem = requires_external_problem(names, root)
     if problem is None:
         return None
     reason = f"needs {', '.join(problem.missing_sonames)} (Requires-External)"
@@ -117,12 +124,9 @@ def refused_input(filename: str, project: str, why: str, where: str) -> PassedOv
 
 
 def declared_of(dist: Any) -> tuple[str, ...]:
-    """The ``Requires-External`` names of pip's distribution object, parsed as ``alpinetags wheel`` parses
-    METADATA (``wheelfile.parse_requires_external``: markers and version ranges dropped)."""
-    from alpinetags._wheel.wheelfile import parse_requires_external
-
-    values = dist.metadata.get_all("Requires-External") or []
-    return parse_requires_external("".join(f"Requires-External: {v}\n" for v in values))
+    """The ``Requires-External`` values of pip's distribution object, as written (markers and version
+    ranges included; ``candidate_verdict`` parses them for the target)."""
+    return tuple(str(v) for v in (dist.metadata.get_all("Requires-External") or []))
 
 
 def _discard_error(ireq: Any, text: str) -> Exception:

@@ -69,6 +69,9 @@ PRELOAD = (
     "alpinetags._system.os_release",
     "alpinetags._engine.plugins",
     "alpinetags._engine.entrypoints",
+    "alpinetags._engine.detect",
+    "alpinetags._engine.markers_vars",
+    "alpinetags.markers",
     "distro",
 )
 #: Why a module of ``PRELOAD`` could not be imported (reported when the check then fails open).
@@ -235,8 +238,28 @@ _NOT_ELF = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar", ".zip", ".whl",
 _METADATA_RE = re.compile(r"[^/]+\.dist-info/METADATA\Z")
 
 
-def read_declared(zf: Any) -> tuple[str, ...]:
-    """The ``Requires-External`` names of the wheel open in ``zf`` (its one ``*.dist-info/METADATA``)."""
+#: The marker environment of each target root, detected once per pip process (``marker_environment``).
+_environments: dict[str, Optional[dict[str, str]]] = {}
+
+
+def marker_environment(root: str) -> Optional[dict[str, str]]:
+    """The PEP 508 environment of the system in ``root``, for the markers of ``Requires-External`` entries
+    (an entry ``libfoo.so.1; sys_platform == "darwin"`` is not needed here). ``None`` when it cannot be
+    had, and then every entry counts: a marker left unevaluated can only refuse, never pass, a wheel."""
+    if root not in _environments:
+        try:
+            from alpinetags.markers import default_environment
+            from alpinetags.model import Target
+
+            _environments[root] = default_environment(target=Target(root=root, environ=dict(os.environ)))
+        except Exception:
+            _environments[root] = None
+    return _environments[root]
+
+
+def read_declared(zf: Any, environment: Optional[Mapping[str, object]] = None) -> tuple[str, ...]:
+    """The ``Requires-External`` names of the wheel open in ``zf`` (its one ``*.dist-info/METADATA``);
+    with ``environment``, those whose marker is false there are left out."""
     from alpinetags._wheel.wheelfile import MAX_META, parse_requires_external
     from alpinetags.errors import InputRefused
 
@@ -247,7 +270,7 @@ def read_declared(zf: Any) -> tuple[str, ...]:
         raise InputRefused(
             f"{metadata[0].filename}: {metadata[0].file_size} bytes exceeds the cap of {MAX_META}"
         )
-    return parse_requires_external(zf.read(metadata[0]).decode("utf-8", "replace"))
+    return parse_requires_external(zf.read(metadata[0]).decode("utf-8", "replace"), environment)
 
 
 def scan_members(zf: Any, wheel_path: str) -> Scanned:
@@ -398,7 +421,7 @@ def inspect_wheel(
     with per_check():  # one budget for the wheel and its lookups; past a cap: InputRefused
         try:
             with open_archive(wheel_path) as zf:  # a bomb's central directory: InputRefused
-                declared = requires_external_problem(read_declared(zf), root)
+                declared = requires_external_problem(read_declared(zf, marker_environment(root)), root)
                 if declared is not None:
                     hints = soname_hints(declared.missing_sonames, root)
                     return Inspection(Refusal(wheel, project, root, (declared,), hints), {})
