@@ -20,7 +20,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from alpinetags import elfdynamic, wheelinfo  # noqa: E402
+from alpinetags._elf import elfdynamic  # noqa: E402
+from alpinetags._wheel import wheelinfo  # noqa: E402
 
 
 def main() -> None:

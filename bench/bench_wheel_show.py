@@ -38,7 +38,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from alpinetags import facts, wheelinfo  # noqa: E402
+from alpinetags._load import facts  # noqa: E402
+from alpinetags._wheel import wheelinfo  # noqa: E402
 from tests import parts_dlprobe, realparts  # noqa: E402
 
 DEFAULT_WHEELS = REPO / ".cache" / "experiments" / "wheels"
