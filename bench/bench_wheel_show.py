@@ -141,7 +141,8 @@ def run_alpinetags(wheel: Path) -> tuple[dict[str, object], float]:
     took = time.perf_counter() - t0
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"alpinetags wheel show {wheel} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout), took
+    (report,) = json.loads(proc.stdout)  # one object per wheel, in a list
+    return report, took
 
 
 def _minor(tag: str) -> tuple[int, int]:
