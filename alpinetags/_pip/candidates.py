@@ -107,7 +107,8 @@ def candidate_verdict(
     if root is None or not declared:
         return None
     text = "".join(f"Requires-External: {v}\n" for v in declared)
-    names = parse_requires_external(text, marker_environment(root))
+    marked = any(";" in v for v in declared)  # the target's environment is detected only when needed
+    names = parse_requires_external(text, marker_environment(root) if marked else None)
     if not names:
         return None
     problem = requires_external_problem(names, root)

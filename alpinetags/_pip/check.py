@@ -248,18 +248,27 @@ def marker_environment(root: str) -> Optional[dict[str, str]]:
     had, and then every entry counts: a marker left unevaluated can only refuse, never pass, a wheel."""
     if root not in _environments:
         try:
+            from alpinetags._pip.hook import _registry
             from alpinetags.markers import default_environment
             from alpinetags.model import Target
 
-            _environments[root] = default_environment(target=Target(root=root, environ=dict(os.environ)))
+            # The process's plugins, as the tag list loaded them: none is imported again here, where
+            # pip 26.3 already blocks imports.
+            target = Target(root=root, environ=dict(os.environ))
+            _environments[root] = default_environment(target=target, registry=_registry(os.environ))
         except Exception:
             _environments[root] = None
     return _environments[root]
 
 
-def read_declared(zf: Any, environment: Optional[Mapping[str, object]] = None) -> tuple[str, ...]:
+#: A ``Requires-External`` line with a marker (``libfoo.so.1; sys_platform == "darwin"``).
+_MARKED_RE = re.compile(r"^Requires-External:[^\n]*;", re.MULTILINE | re.IGNORECASE)
+
+
+def read_declared(zf: Any, root: Optional[str] = None) -> tuple[str, ...]:
     """The ``Requires-External`` names of the wheel open in ``zf`` (its one ``*.dist-info/METADATA``);
-    with ``environment``, those whose marker is false there are left out."""
+    with ``root``, those whose marker is false for the system there are left out (its environment is
+    detected only when an entry has a marker)."""
     from alpinetags._wheel.wheelfile import MAX_META, parse_requires_external
     from alpinetags.errors import InputRefused
 
@@ -270,7 +279,9 @@ def read_declared(zf: Any, environment: Optional[Mapping[str, object]] = None) -
         raise InputRefused(
             f"{metadata[0].filename}: {metadata[0].file_size} bytes exceeds the cap of {MAX_META}"
         )
-    return parse_requires_external(zf.read(metadata[0]).decode("utf-8", "replace"), environment)
+    text = zf.read(metadata[0]).decode("utf-8", "replace")
+    environment = marker_environment(root) if root is not None and _MARKED_RE.search(text) else None
+    return parse_requires_external(text, environment)
 
 
 def scan_members(zf: Any, wheel_path: str) -> Scanned:
@@ -421,7 +432,7 @@ def inspect_wheel(
     with per_check():  # one budget for the wheel and its lookups; past a cap: InputRefused
         try:
             with open_archive(wheel_path) as zf:  # a bomb's central directory: InputRefused
-                declared = requires_external_problem(read_declared(zf, marker_environment(root)), root)
+                declared = requires_external_problem(read_declared(zf, root), root)
                 if declared is not None:
                     hints = soname_hints(declared.missing_sonames, root)
                     return Inspection(Refusal(wheel, project, root, (declared,), hints), {})
