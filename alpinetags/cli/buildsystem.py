@@ -25,6 +25,22 @@ _SYSTEM_RE = re.compile(r"([a-z0-9][a-z0-9._-]{0,63}):(.*)\Z")
 OPTION_NAME_RE = re.compile(r"--([a-z][a-z0-9-]{0,63})\Z")
 
 
+def add_wheel_arguments(
+    p: argparse.ArgumentParser, *, root_help: str, system_help: str, out_help: str
+) -> None:
+    """The arguments ``wheel tag`` and ``wheel variant`` share: the wheels, the build system (``--root`` or
+    ``--system``, one of them; on a parser that takes a plugin's ``--ID X.Y``, that spelling joins the
+    same group), ``-w`` and ``--json``."""
+    p.add_argument("wheels", nargs="+", metavar="WHEEL")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--root", metavar="DIR", default=argparse.SUPPRESS, help=root_help)
+    which.add_argument("--system", metavar="ID:X.Y", help=system_help)
+    if hasattr(p, "stated_group"):  # wheel's parser class: --ID X.Y spells --system ID:X.Y
+        p.stated_group = which
+    p.add_argument("-w", "--wheel-dir", metavar="DIR", help=out_help)
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+
+
 def stated_systems(registry: Any) -> list[str]:
     """The distro ids the plugins let a user state by name (hook ``alpinetags_stated_systems``: the Alpine
     plugin's ``alpine``), each answer checked: a faulty plugin only loses its spelling."""

@@ -50,21 +50,14 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     v.set_defaults(func=cmd_variant)
-    v.add_argument("wheels", nargs="+", metavar="WHEEL")
-    which = v.add_mutually_exclusive_group()
-    which.add_argument(
-        "--root",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="the system the wheel was built on (read only)",
+    from alpinetags.cli.buildsystem import add_wheel_arguments
+
+    add_wheel_arguments(
+        v,
+        root_help="the system the wheel was built on (read only)",
+        system_help="state the distro release instead (--alpine X.Y)",
+        out_help="where the variants go (default: beside each input)",
     )
-    which.add_argument("--system", metavar="ID:X.Y", help="state the distro release instead (--alpine X.Y)")
-    if hasattr(v, "stated_group"):  # wheel_cli's parser class: --ID X.Y spells --system ID:X.Y
-        v.stated_group = which
-    v.add_argument(
-        "-w", "--wheel-dir", metavar="DIR", help="where the variants go (default: beside each input)"
-    )
-    v.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
 
 
 def plugin_spec(registry: Any, platform: Platform, r: WheelReport) -> Optional[VariantSpec]:

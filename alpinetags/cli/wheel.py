@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from alpinetags.cli.buildsystem import (
     OPTION_NAME_RE,
+    add_wheel_arguments,
     distro_tag,
     root_platform,
     stated_aliases,
@@ -107,25 +108,13 @@ def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> No
         formatter_class=fmt,
     )
     t.set_defaults(func=cmd_tag)
-    t.add_argument("wheels", nargs="+", metavar="WHEEL")
-    which = t.add_mutually_exclusive_group()
-    which.add_argument(
-        "--root",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="the system the wheel was built on (its release and libraries are read, never run)",
+    add_wheel_arguments(
+        t,
+        root_help="the system the wheel was built on (its release and libraries are read, never run)",
+        system_help="state the distro release instead; a distro plugin may spell it --ID X.Y "
+        "(see the examples)",
+        out_help="where the tagged wheels go (default: beside each input)",
     )
-    which.add_argument(
-        "--system",
-        metavar="ID:X.Y",
-        help="state the distro release instead; a distro plugin may spell it --ID X.Y (see the examples)",
-    )
-    if isinstance(t, _TagParser):
-        t.stated_group = which
-    t.add_argument(
-        "-w", "--wheel-dir", metavar="DIR", help="where the tagged wheels go (default: beside each input)"
-    )
-    t.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
     from alpinetags.cli.variant import add_parser as add_variant_parser
 
     add_variant_parser(sub)  # wheel variant: its own module
