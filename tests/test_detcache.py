@@ -276,3 +276,16 @@ def test_the_directory_keeps_the_newest_entries_only(tmp_path: Path) -> None:
     assert left == [f"detect-{i:03d}" for i in range(6, detcache.MAX_ENTRIES + 6)]
     assert oct(os.stat(directory).st_mode & 0o777) == "0o700"
     assert {oct(os.stat(os.path.join(directory, n)).st_mode & 0o777) for n in left} == {"0o600"}
+
+
+def test_the_key_watches_the_code_in_every_subpackage() -> None:
+    """The detection's own code lives in subpackages since the layout move (``_engine``, ``_system``,
+    ``_elf``): an edit there must change the key, so their folders and files are watched too."""
+    from alpinetags import tags
+    from alpinetags._elf import elffile
+    from alpinetags._engine import detect, plugins
+    from alpinetags._system import musl
+
+    dirs = tags._code_dirs(plugins.load_plugins())
+    for module in (detect, musl, elffile, tags):
+        assert os.path.dirname(os.path.abspath(str(module.__file__))) in dirs, module.__name__
