@@ -16,8 +16,13 @@ read or an exception of another type.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate, compress, filterfalse
+from operator import methodcaller
 from typing import BinaryIO, Optional
 
 from alpinetags import _limits as limits
@@ -45,6 +50,7 @@ SHT_GNU_VERDEF, SHT_GNU_VERNEED = 0x6FFFFFFD, 0x6FFFFFFE
 #: DT_FLAGS, DT_RELR, DT_FLAGS_1.
 LOADER_TAGS = frozenset({30, 36, 0x6FFFFFFB})
 VER_FLG_BASE, VER_FLG_WEAK = 1, 2
+_STARTS_PYINIT = methodcaller("startswith", "PyInit_")
 #: No version table has more entries than this (glibc's libc.so.6 defines about 40).
 MAX_VERSION_ENTRIES = 4096
 
@@ -73,11 +79,12 @@ class DynamicSymbols:
     #: own TLS, else an undefined TLS symbol's name. Read only when the object has TLS.
     static_tls: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def is_python_extension(self) -> bool:
         """Whether this is a CPython extension module: it exports ``PyInit_<name>`` (or Python 2's
-        ``init<name>`` is not considered). Such a module gets the C API from the interpreter that loads it."""
-        return any(name.startswith("PyInit_") for name in self.exported)
+        ``init<name>`` is not considered). Such a module gets the C API from the interpreter that loads it.
+        (Asked for every object checked, of tens of thousands of names: once, and with a C-level test.)"""
+        return any(map(_STARTS_PYINIT, self.exported))
 
 
 def _read(f: BinaryIO, size: int, offset: int, length: int, what: str) -> bytes:
@@ -101,6 +108,7 @@ class _Strings:
         self.table = table
         self.budget = budget
         self.names: dict[int, str] = {}
+        self.starts: Optional[dict[int, str]] = None  # offset -> name, for names_at (once split)
 
     def name(self, offset: int, what: str) -> str:
         found = self.names.get(offset)
@@ -114,6 +122,40 @@ class _Strings:
         self.budget.charge("symbol name bytes", end - offset, limits.MAX_CHECK_NAME_BYTES, "bytes")
         found = self.names[offset] = self.table[offset:end].decode("utf-8", "replace")
         return found
+
+    def names_at(self, offsets: Iterable[int], what: str, entries: int) -> set[str]:
+        """The names at many offsets at once (a symbol table's worth), as ``name`` would give them one by
+        one. The table is split at its NULs once (the whole table decoded and charged), which names every
+        string that starts right after a NUL; an offset into the middle of one (a linker's shared suffix)
+        takes the one-by-one path. Not split, so one by one: a table with far more strings than symbols
+        (its pieces could outweigh the table many times: ``entries`` is the size of the symbol table) or
+        with a string longer than ``MAX_NAME``."""
+        offsets = list(offsets)
+        if self.starts is None:
+            self.starts = self._split(entries)
+        if not self.starts:
+            return {self.name(o, what) for o in offsets}
+        found = set(map(self.starts.get, offsets))
+        if None in found:
+            found.discard(None)
+            found.update(self.name(o, what) for o in filterfalse(self.starts.__contains__, offsets))
+        return found  # type: ignore[return-value]  # None discarded above
+
+    def _split(self, wanted: int) -> dict[int, str]:
+        table = self.table
+        if table.count(0) > 4 * wanted + 1024:
+            return {}
+        raw = table.split(b"\x00")
+        raw.pop()  # after the last NUL: empty, or a string that is not NUL-terminated
+        if max(map(len, raw), default=0) > MAX_NAME:
+            return {}
+        self.budget.charge("symbol name bytes", len(table), limits.MAX_CHECK_NAME_BYTES, "bytes")
+        starts = accumulate(map((1).__add__, map(len, raw)), initial=0)
+        if table.isascii():
+            names = table.decode("ascii").split("\x00")
+            names.pop()
+            return dict(zip(starts, names, strict=False))  # starts has one more
+        return dict(zip(starts, (p.decode("utf-8", "replace") for p in raw), strict=False))
 
 
 def _name(strtab: bytes, offset: int, what: str) -> str:
@@ -279,6 +321,64 @@ def _dynamic(f: BinaryIO, size: int, h: ElfHeader, budget: limits.Budget) -> _Dy
     return _Dynamic(tuple(needed), soname, rpath, runpath, loader_tags, reloc_tags)
 
 
+def _byte_table(keep: Callable[[int], bool]) -> bytes:
+    """A ``bytes.translate`` table: 1 for the byte values ``keep`` accepts, 0 for the others."""
+    return bytes(1 if keep(b) else 0 for b in range(256))
+
+
+def _wanted_bind_type(binds: tuple[int, ...]) -> bytes:
+    return _byte_table(lambda b: b >> 4 in binds and b & 0xF not in (STT_SECTION, STT_FILE))
+
+
+_GLOBAL = _wanted_bind_type((STB_GLOBAL, STB_GNU_UNIQUE))  # on st_info
+_WEAK = _wanted_bind_type((STB_WEAK,))
+_TLS = _byte_table(lambda b: b >> 4 in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE) and b & 0xF == STT_TLS)
+_VISIBLE = _byte_table(lambda b: b & 3 in (STV_DEFAULT, STV_PROTECTED))  # on st_other
+_NONZERO = _byte_table(bool)
+_ZERO = _byte_table(lambda b: b == 0)
+
+
+def _int(mask: bytes) -> int:
+    return int.from_bytes(mask, "little")
+
+
+@dataclass(frozen=True)
+class _SymbolColumns:
+    names: array[int]  # st_name of every entry, in order
+    required: bytes  # per entry 1 or 0: named, undefined, global (or unique), not a section or file
+    weak: bytes  # named, undefined, weak
+    exported: bytes  # named, defined, global or weak, default or protected visibility
+    tls_import: bool  # some named undefined global or weak symbol is a TLS one
+
+
+def _symbol_columns(syms: bytes, entry: int, elf_class: int, little_endian: bool) -> _SymbolColumns:
+    """Which ``.dynsym`` entries the loader must resolve, may leave at 0, or offers, decided for the whole
+    table at once: each field is cut out as a column (``syms[at::entry]``), classified by
+    ``bytes.translate`` and the columns combined as integers, so the cost per symbol is a few byte
+    operations in C rather than a round of Python; tens of thousands of symbols per object are common."""
+    info_at, shndx_at = (4, 6) if elf_class == 64 else (12, 14)
+    info, other = syms[info_at::entry], syms[info_at + 1 :: entry]
+    count = len(info)
+    shndx = _int(syms[shndx_at::entry]) | _int(syms[shndx_at + 1 :: entry])
+    st_name = _int(syms[0::entry]) | _int(syms[1::entry]) | _int(syms[2::entry]) | _int(syms[3::entry])
+    named = _int(st_name.to_bytes(count, "little").translate(_NONZERO))
+    undefined = _int(shndx.to_bytes(count, "little").translate(_ZERO)) & named
+    defined = named & ~undefined
+    strong, weak = _int(info.translate(_GLOBAL)), _int(info.translate(_WEAK))
+    exported = (strong | weak) & defined & _int(other.translate(_VISIBLE))
+    names = array("I")
+    names.frombytes(syms)
+    if little_endian != (sys.byteorder == "little"):
+        names.byteswap()
+    return _SymbolColumns(
+        names=names[0 :: entry // 4],
+        required=(strong & undefined).to_bytes(count, "little"),
+        weak=(weak & undefined).to_bytes(count, "little"),
+        exported=exported.to_bytes(count, "little"),
+        tls_import=bool(_int(info.translate(_TLS)) & undefined),
+    )
+
+
 def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
     """Read the dynamic symbols of the open ELF file ``f`` of ``size`` bytes.
 
@@ -312,20 +412,11 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
         budget.charge("symbols", count, limits.MAX_CHECK_SYMBOLS, "symbols")
         syms = _read(f, size, sec.offset, count * sym_size, ".dynsym")
         strtab = _linked_strtab(f, size, sections, sec, ".dynsym", budget)
-        i_name, i_info, i_other, i_shndx = sym_fields
-        for entry in struct.iter_unpack(sym_fmt, syms):
-            st_name, st_info = entry[i_name], entry[i_info]
-            if not st_name:
-                continue
-            bind, typ = st_info >> 4, st_info & 0xF
-            if typ in (STT_SECTION, STT_FILE) or bind not in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE):
-                continue
-            name = strtab.name(st_name, ".dynsym")
-            if entry[i_shndx] == SHN_UNDEF:
-                tls_import = tls_import or typ == STT_TLS
-                (weak if bind == STB_WEAK else required).add(name)
-            elif entry[i_other] & 3 in (STV_DEFAULT, STV_PROTECTED):
-                exported.add(name)
+        cols = _symbol_columns(syms, sym_size, h.elf_class, h.little_endian)
+        required = strtab.names_at(compress(cols.names, cols.required), ".dynsym", count)
+        weak = strtab.names_at(compress(cols.names, cols.weak), ".dynsym", count)
+        exported = strtab.names_at(compress(cols.names, cols.exported), ".dynsym", count)
+        tls_import = cols.tls_import
     for sh_type in (SHT_GNU_VERNEED, SHT_GNU_VERDEF):
         sec = _first(sections, sh_type)
         if sec is None:

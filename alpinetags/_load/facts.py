@@ -95,8 +95,15 @@ def arch_changes(data_dir: str = DATA_DIR) -> tuple[tuple[str, str, tuple[int, .
     return tuple((c, change, version_tuple(v), name) for c, change, v, name in read_table_rows(path))
 
 
-@cache
 def musl_abis(data_dir: str = DATA_DIR, arch: str = "x86_64") -> tuple[MuslAbi, ...]:
+    """Every symbol list in ``musl-abi/`` for ``arch``, oldest first (``_musl_abis``), read once however the
+    arguments are spelled: a cache keyed on the call as written read the 13 lists once for ``musl_abis()``
+    and again for ``musl_abis(arch="x86_64")``."""
+    return _musl_abis(data_dir, arch)
+
+
+@cache
+def _musl_abis(data_dir: str, arch: str) -> tuple[MuslAbi, ...]:
     """Every symbol list in ``musl-abi/``, oldest first, with the LFS64 aliases the loader resolves, for
     ``arch``: the x86_64 lists with the changes measured on real loaders of other arches applied
     (``arch-changes.tsv``: the ``__*time64`` names of the 32-bit arches from musl 1.2.2, ...).
@@ -144,6 +151,11 @@ def abi_for(musl_version: str, data_dir: str = DATA_DIR, arch: str = "x86_64") -
 
 def known_libc_names(data_dir: str = DATA_DIR, arch: str = "x86_64") -> frozenset[str]:
     """Every name any listed musl ever exported or resolved (on ``arch``): what counts as "a libc symbol"."""
+    return _known_libc_names(data_dir, arch or "x86_64")
+
+
+@cache
+def _known_libc_names(data_dir: str, arch: str) -> frozenset[str]:
     out: set[str] = set()
     for abi in musl_abis(data_dir, arch or "x86_64"):
         out |= abi.exports | abi.aliases
