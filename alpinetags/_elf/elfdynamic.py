@@ -145,17 +145,20 @@ class _Strings:
         table = self.table
         if table.count(0) > 4 * wanted + 1024:
             return {}
-        raw = table.split(b"\x00")
-        raw.pop()  # after the last NUL: empty, or a string that is not NUL-terminated
-        if max(map(len, raw), default=0) > MAX_NAME:
+        if table.isascii():  # every real table: one decode and one split; a length in characters is in bytes
+            names = table.decode("ascii").split("\x00")
+            lengths = list(map(len, names))
+        else:
+            raw = table.split(b"\x00")
+            lengths = list(map(len, raw))
+            names = [p.decode("utf-8", "replace") for p in raw]
+        names.pop()  # after the last NUL: empty, or a string that is not NUL-terminated
+        lengths.pop()
+        if max(lengths, default=0) > MAX_NAME:
             return {}
         self.budget.charge("symbol name bytes", len(table), limits.MAX_CHECK_NAME_BYTES, "bytes")
-        starts = accumulate(map((1).__add__, map(len, raw)), initial=0)
-        if table.isascii():
-            names = table.decode("ascii").split("\x00")
-            names.pop()
-            return dict(zip(starts, names, strict=False))  # starts has one more
-        return dict(zip(starts, (p.decode("utf-8", "replace") for p in raw), strict=False))
+        starts = accumulate(map((1).__add__, lengths), initial=0)
+        return dict(zip(starts, names, strict=False))  # starts has one more
 
 
 def _name(strtab: bytes, offset: int, what: str) -> str:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import struct
-import tempfile
 import zipfile
 from collections.abc import Callable
 from typing import IO, BinaryIO, TypeVar
@@ -153,6 +151,9 @@ def parse_stream(raw: IO[bytes], head: bytes, size: int, parse: Callable[[Binary
         data = head + raw.read(size - len(head))
         same_size(len(data), size)
         return parse(io.BytesIO(data), len(data))
+    import shutil  # here, not at the top: only a large member is spooled (start-up cost, issue 21)
+    import tempfile
+
     with tempfile.TemporaryFile(prefix="alpinetags-") as spool:
         spool.write(head)
         shutil.copyfileobj(raw, spool, 1 << 20)

@@ -194,9 +194,7 @@ class Files:
             if space in ("root", "host"):
                 self.budget.charge("objects read from the root", 1, limits.MAX_ROOT_OBJECTS, "objects")
                 try:
-                    self._cache[key] = read_dynamic_symbols(self.host_path(loc))
-                except ElfError as exc:
-                    self._cache[key] = str(exc)
+                    self._cache[key] = _read_root_object(self.host_path(loc))
                 except InputRefused as exc:  # a library of the root: the root is refused
                     raise RootRefused(str(exc)) from None
             else:
@@ -242,6 +240,39 @@ class Files:
             rel = os.path.relpath(path, root_abs).replace(os.sep, "/")
             return "root", "/" if rel == "." else "/" + rel
         return "host", path
+
+
+#: What ``read_dynamic_symbols`` gave for a root's file, by the file's identity (device, inode, size,
+#: modification and change time): a pip process checks many wheels against one root, and read again for
+#: each, the root's libc and libraries were most of the cost of the check of a small wheel. Only what was
+#: read is kept (a refusal ends the check; an error may name the path it was reached by); the identity is
+#: taken before the read, so a file changed in between is read again by the next check.
+_root_objects: dict[tuple[int, ...], DynamicSymbols] = {}
+_ROOT_OBJECTS_KEPT = 4096
+
+
+def _read_root_object(host_path: str) -> Union[DynamicSymbols, str]:
+    """The dynamic symbols of a root's file, or why it cannot be read (``ElfError``'s text)."""
+    try:
+        st = os.stat(host_path)
+        identity: Optional[tuple[int, ...]] = (
+            st.st_dev,
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+        )
+    except (OSError, ValueError):
+        identity = None
+    found: Optional[DynamicSymbols] = _root_objects.get(identity) if identity is not None else None
+    if found is None:
+        try:
+            found = read_dynamic_symbols(host_path)
+        except ElfError as exc:
+            return str(exc)  # not kept: it may name the path it was reached by
+        if identity is not None and len(_root_objects) < _ROOT_OBJECTS_KEPT:
+            _root_objects[identity] = found
+    return found
 
 
 #: musl's words (``strerror``) for the open errors that stop its search and can be known from files.

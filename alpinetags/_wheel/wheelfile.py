@@ -13,14 +13,11 @@ system by reading one small file, before it scans any ELF; ``requires_external``
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import io
 import os
 import re
 import stat
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,10 +109,14 @@ class WheelContents:
 
 def record_hash(data: bytes) -> str:
     """A RECORD hash as the wheel spec writes it: ``sha256=`` and the urlsafe base64 digest, unpadded."""
+    import hashlib  # here and below, not at the top: only writing a wheel hashes (start-up cost, issue 21)
+
     return _encode_digest(hashlib.sha256(data).digest())
 
 
 def _encode_digest(digest: bytes) -> str:
+    import base64
+
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
@@ -372,6 +373,8 @@ def _copy_info(info: zipfile.ZipInfo, size: int) -> zipfile.ZipInfo:
 
 def _copy_member(zin: zipfile.ZipFile, info: zipfile.ZipInfo, zout: zipfile.ZipFile) -> tuple[str, int]:
     """Copy one member, returning its RECORD hash and size (of the bytes actually written)."""
+    import hashlib
+
     digest = hashlib.sha256()
     size = 0
     out_info = _copy_info(info, info.file_size)
@@ -439,6 +442,8 @@ def retag(
     added = {f"{dist_info}/{name}": data for name, data in (extra or {}).items()}
     metadata = _with_requires_external(contents.metadata, list(sonames))
     dropped = tuple(m for m in contents.members if m in {f"{dist_info}/{s}" for s in RECORD_SIGNATURES})
+
+    import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{out_name}.", suffix=".tmp", dir=dest_dir)
     try:
