@@ -11,18 +11,21 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Optional
+from typing import IO, TYPE_CHECKING, Optional
 
 from alpinetags._elf.elfdynamic import DynamicSymbols, parse_dynamic_symbols, read_dynamic_symbols
-from alpinetags._elf.zipguard import DATA_ERRORS, Inflation, open_archive, parse_stream
 from alpinetags._limits import MAX_MEMBER as MAX_MEMBER  # no single member larger than this is decompressed
 from alpinetags._limits import within
 from alpinetags.errors import ConfigError, ElfError, InputRefused
 
+if TYPE_CHECKING:
+    from alpinetags._elf.zipguard import Inflation
+
 ELF_MAGIC = b"\x7fELF"
+#: A zip ends with its end-of-central-directory record, within the last 64 KiB + 22 bytes.
+_ZIP_END, _ZIP_TAIL = b"PK\x05\x06", 65_557
 TAR_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
 
 
@@ -61,7 +64,27 @@ class ScannedContainer:
         return frozenset(out)
 
 
+def is_zip(path: str) -> bool:
+    """``zipfile.is_zipfile(path)``, with zipfile (and the pathlib and urllib it imports, a few ms at
+    every start) imported only when the file's tail holds the record every zip ends with: a check of
+    loose ELF files never needs it."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a fifo or a device is no zip (and would block)
+            return False
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - _ZIP_TAIL))
+            if _ZIP_END not in f.read(_ZIP_TAIL):
+                return False
+    except OSError:
+        return False
+    import zipfile
+
+    return zipfile.is_zipfile(path)
+
+
 def _elf_from_stream(name: str, raw: IO[bytes], size: int, inflation: Inflation) -> Optional[ElfObject]:
+    from alpinetags._elf.zipguard import parse_stream  # here: only a wheel's members are streamed
+
     head = raw.read(4)
     if head != ELF_MAGIC:
         return None
@@ -73,6 +96,8 @@ def _scan_tar(
     label: str, fileobj: IO[bytes], inflation: Inflation
 ) -> Iterator[tuple[str, Optional[ElfObject], str]]:
     import tarfile  # here, not at the top: only archives need it (start-up cost, issue 21)
+
+    from alpinetags._elf.zipguard import Inflation
 
     try:
         with tarfile.open(fileobj=fileobj, mode="r:*") as tar:
@@ -94,6 +119,10 @@ def _scan_tar(
 
 
 def _scan_zip(path: str) -> Iterator[tuple[str, Optional[ElfObject], str]]:
+    import zipfile
+
+    from alpinetags._elf.zipguard import DATA_ERRORS, Inflation, open_archive
+
     try:
         zf = open_archive(path)  # a bomb's central directory is refused here (InputRefused)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -222,7 +251,7 @@ def scan_paths(paths: list[str], root: str = "/") -> list[ScannedContainer]:
             if tree.objects or tree.problems or not wheels:
                 out.append(dataclasses.replace(tree, path=path))
             out.extend(scan_wheel(w) for w in wheels)
-        elif real.endswith(".whl") or zipfile.is_zipfile(real):
+        elif real.endswith(".whl") or is_zip(real):
             out.append(scan_wheel(real))
         else:
             try:

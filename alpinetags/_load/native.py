@@ -28,13 +28,12 @@ import dataclasses
 import os
 import posixpath
 import sys
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
 from alpinetags._elf.elfdynamic import DynamicSymbols, read_dynamic_symbols
-from alpinetags._elf.elfscan import ElfObject, ScannedContainer, scan_paths, scan_wheel
+from alpinetags._elf.elfscan import ElfObject, ScannedContainer, is_zip, scan_paths, scan_wheel
 from alpinetags._limits import per_check
 from alpinetags._load.libcmatch import extension_soabi, import_mismatch, mismatch_words
 from alpinetags._load.loadsim import (
@@ -126,7 +125,7 @@ def _is_archive(container: ScannedContainer) -> bool:
     """A wheel (or any zip): its members are read from it, not from disk."""
     if container.kind:
         return container.kind == "wheel"
-    return os.path.isfile(container.path) and (container.is_wheel or zipfile.is_zipfile(container.path))
+    return os.path.isfile(container.path) and (container.is_wheel or is_zip(container.path))
 
 
 def _location(files: Files, container: ScannedContainer, member: str) -> Location:

@@ -201,7 +201,7 @@ def _in_carried_order(overclaims: Sequence[Overclaim], carried: Sequence[str]) -
 def report(container: ScannedContainer, registry: Any = None) -> WheelReport:
     """The musl floor, the honest musllinux tag, the plugins' distro rows and the verdict for one scanned
     wheel. ``registry``: the loaded plugins (default: loaded here, as ``ALPINETAGS_DISABLE_PLUGINS`` says)."""
-    from alpinetags._load.native import object_libc
+    from alpinetags._system.loadpath import object_libc
 
     arches = sorted({o.symbols.arch for o in container.objects if o.symbols.arch})
     arch = ",".join(arches)
