@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate, compress, filterfalse
 from operator import methodcaller
-from typing import BinaryIO, Optional
+from typing import BinaryIO, NamedTuple, Optional
 
 from alpinetags import _limits as limits
 from alpinetags._elf import elfrelocs
@@ -217,8 +217,9 @@ def _walk_versions(
         at += nxt
 
 
-@dataclass(frozen=True)
-class _Section:
+# Records private to this module are NamedTuples: one costs a seventh of a frozen dataclass to define
+# (at every start, issue 21), and nothing outside reads them.
+class _Section(NamedTuple):
     type: int
     offset: int
     size: int
@@ -267,8 +268,7 @@ def _first(sections: list[_Section], sh_type: int) -> Optional[_Section]:
 _NAMED = {DT_SONAME: "DT_SONAME", DT_RPATH: "DT_RPATH", DT_RUNPATH: "DT_RUNPATH"}
 
 
-@dataclass(frozen=True)
-class _Dynamic:
+class _Dynamic(NamedTuple):
     needed: tuple[str, ...] = ()
     soname: str = ""
     rpath: tuple[str, ...] = ()
@@ -345,8 +345,7 @@ def _int(mask: bytes) -> int:
     return int.from_bytes(mask, "little")
 
 
-@dataclass(frozen=True)
-class _SymbolColumns:
+class _SymbolColumns(NamedTuple):
     names: array[int]  # st_name of every entry, in order
     required: bytes  # per entry 1 or 0: named, undefined, global (or unique), not a section or file
     weak: bytes  # named, undefined, weak

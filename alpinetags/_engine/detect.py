@@ -14,9 +14,13 @@ import re
 from collections.abc import Mapping
 from typing import Optional
 
-from alpinetags._elf.arch import check_arch, elf_arch, host_arch
-from alpinetags._elf.elffile import ElfHeader, read_elf
+from alpinetags._elf.arch import elf_arch, host_arch
 from alpinetags._engine.plugins import Registry, disabled_from_env, load_plugins
+from alpinetags._engine.targets import ROOT_ENV as ROOT_ENV  # defined there; still importable from here
+from alpinetags._engine.targets import _explicit_arch
+from alpinetags._engine.targets import default_target as default_target
+from alpinetags._engine.targets import explicit_executable_arch as explicit_executable_arch
+from alpinetags._engine.targets import target_from_options as target_from_options
 from alpinetags._system.interpreter import (
     ROOT_EXECUTABLES as ROOT_EXECUTABLES,  # defined there; still importable from here
 )
@@ -27,23 +31,13 @@ from alpinetags._system.interpreter import read_interpreter as read_interpreter
 from alpinetags._system.interpreter import target_executable as target_executable
 from alpinetags._system.musl import read_musl_version, run_musl_version
 from alpinetags._system.os_release import read_os_release
-from alpinetags.errors import AlpinetagsError, ConfigError, ElfError, LoaderError
-from alpinetags.model import Platform, Target, parse_target_spec
+from alpinetags.errors import AlpinetagsError, ConfigError, LoaderError
+from alpinetags.model import Platform, Target
 
-ROOT_ENV = "ALPINETAGS_ROOT"
 MUSL_VERSION_ENV = "ALPINETAGS_MUSL_VERSION"
 _LIBC_VERSION_RE = re.compile(r"\d{1,3}\.\d{1,3}(\.\d{1,3})?\Z")  # no part of musl has more digits
 
 log = logging.getLogger("alpinetags")
-
-
-def default_target(environ: Optional[Mapping[str, str]] = None) -> Target:
-    """The target for this process: ``/`` and ``sys.executable``, or the root in ``ALPINETAGS_ROOT``."""
-    env = dict(os.environ if environ is None else environ)
-    root = env.get(ROOT_ENV, "") or "/"
-    if not os.path.isdir(root):
-        raise ConfigError(f"{ROOT_ENV}={root!r} is not a directory")
-    return Target(root=root, environ=env)
 
 
 def musl_loader_version(target: Target, loader: str, *, may_run: bool = True) -> tuple[str, str]:
@@ -64,64 +58,6 @@ def musl_loader_version(target: Target, loader: str, *, may_run: bool = True) ->
         if not (may_run and target.is_running_system):
             raise
     return run_musl_version(loader), f"ran {loader}"
-
-
-def explicit_executable_arch(path: str) -> str:
-    """The wheel-tag arch of an executable the user named; ``ConfigError`` saying what is wrong with it.
-
-    An explicit ``--executable`` is never replaced by this machine's arch: a directory, a file that is not
-    ELF or is cut short, or a machine no wheel is built for (MIPS) is bad input.
-    """
-    try:
-        header: Optional[ElfHeader] = read_elf(path)
-        error: Optional[ElfError] = None
-    except ElfError as exc:
-        header, error = None, exc
-    return _explicit_arch(path, header, error)
-
-
-def _explicit_arch(path: str, header: Optional[ElfHeader], error: Optional[ElfError]) -> str:
-    """``explicit_executable_arch`` of a file already read (``header``, or the ``error`` reading met)."""
-    if os.path.isdir(path):
-        raise ConfigError(f"--executable {path!r} is a directory, not an interpreter")
-    if header is None:
-        raise ConfigError(f"--executable {path!r} is not a readable ELF file: {error}") from None
-    arch = elf_arch(header)
-    if not arch:
-        raise ConfigError(
-            f"--executable {path!r} is an ELF file of machine {header.machine} (class {header.elf_class}), "
-            "for which no wheel arch exists"
-        )
-    return arch
-
-
-def target_from_options(
-    root: Optional[str],
-    executable: Optional[str],
-    arch: Optional[str],
-    spec: Optional[str],
-    environ: Mapping[str, str],
-) -> Target:
-    """The ``Target`` the command-line options describe; every bad value is a ``ConfigError`` naming it.
-
-    ``--arch`` must be a wheel-tag arch; ``--executable`` must be an ELF interpreter of a wheel arch;
-    ``--target`` is parsed and checked here, so nothing of it reaches a plugin unchecked.
-    """
-    root = root or default_target(environ).root
-    if not os.path.isdir(root):
-        raise ConfigError(f"--root {root!r} is not a directory")
-    if arch is not None:
-        check_arch(arch, "--arch")
-    if executable is not None:
-        if not os.path.lexists(executable):
-            raise ConfigError(f"--executable {executable!r} does not exist")
-        explicit_executable_arch(executable)
-    given = parse_target_spec(spec) if spec else None
-    if given is not None:
-        check_arch(given.arch, "--target")
-        if arch is not None and arch != given.arch:
-            raise ConfigError(f"--arch {arch} and --target {spec!r} name two arches")
-    return Target(root=root, executable=executable, arch=arch, environ=dict(environ), given=given)
 
 
 def _glibc_version() -> str:

@@ -127,23 +127,39 @@ def _musl_abis(data_dir: str, arch: str) -> tuple[MuslAbi, ...]:
             drop = {name for _c, change, since, name in changes if change == "-" and v >= since}
             out.append(MuslAbi(abi.version, arch, (abi.exports | add) - drop, abi.aliases))
         return tuple(out)
+    lists = [(v, ver, arch, read_symbol_list(path)) for v, ver, arch, path in _abi_files(data_dir)]
+    out = []
+    for v, ver, arch, exports in lists:
+        aliases: frozenset[str] = frozenset()
+        if v >= LFS64_DROPPED:
+            aliases = lfs64_aliases(exports, data_dir)
+        out.append(MuslAbi(ver, arch, exports, aliases))
+    return tuple(out)
+
+
+def _abi_files(data_dir: str) -> list[tuple[tuple[int, ...], str, str, str]]:
+    """The ``musl-abi/`` lists, oldest first: (version tuple, version, arch, path)."""
     abi_dir = os.path.join(data_dir, "musl-abi")
     found = []
     for name in os.listdir(abi_dir):
         m = _ABI_FILE_RE.match(name)
         if m:
             found.append((version_tuple(m.group(1)), m.group(1), m.group(2), os.path.join(abi_dir, name)))
-    found.sort()
-    lists = [(v, ver, arch, read_symbol_list(path)) for v, ver, arch, path in found]
-    before = [exports for v, _, _, exports in lists if v < LFS64_DROPPED]
-    lfs64_names = frozenset(n for n in (before[-1] if before else ()) if lfs64_base(n))
-    out = []
-    for v, ver, arch, exports in lists:
-        aliases: frozenset[str] = frozenset()
-        if v >= LFS64_DROPPED:
-            aliases = frozenset(n for n in lfs64_names - exports if lfs64_base(n) in exports)
-        out.append(MuslAbi(ver, arch, exports, aliases))
-    return tuple(out)
+    return sorted(found)
+
+
+@cache
+def lfs64_names(data_dir: str = DATA_DIR) -> frozenset[str]:
+    """The ``*64`` names (``open64``, ``readdir64_r``) of the last list before musl 1.2.4 dropped them from
+    ``libc.so``; read from that one list, so a check on a root with musl 1.2.4 does not read all 13."""
+    before = [path for v, _, _, path in _abi_files(data_dir) if v < LFS64_DROPPED]
+    return frozenset(n for n in (read_symbol_list(before[-1]) if before else ()) if lfs64_base(n))
+
+
+def lfs64_aliases(exports: frozenset[str], data_dir: str = DATA_DIR) -> frozenset[str]:
+    """The LFS64 names a musl 1.2.4+ loader exporting ``exports`` still resolves for old binaries: those
+    it no longer exports whose plain name it does (that is what its loader maps them to)."""
+    return frozenset(n for n in lfs64_names(data_dir) - exports if lfs64_base(n) in exports)
 
 
 def abi_for(musl_version: str, data_dir: str = DATA_DIR, arch: str = "x86_64") -> Optional[MuslAbi]:

@@ -490,17 +490,16 @@ def musl_exports(files: Files) -> Union[frozenset[str], str]:
     got = files.read(("root", system.musl_loader))
     if isinstance(got, str):
         return got
-    exports = set(got.exported)
+    exports = got.exported
     if system.musl_version:
         from alpinetags._load import facts
 
         try:
             if facts.version_tuple(system.musl_version) >= facts.LFS64_DROPPED:
-                for abi in facts.musl_abis():
-                    exports |= abi.aliases
+                return exports | facts.lfs64_aliases(exports)
         except ValueError:
             pass
-    return frozenset(exports)
+    return exports
 
 
 @functools.cache

@@ -30,7 +30,7 @@ import posixpath
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from alpinetags._elf.elfdynamic import DynamicSymbols, read_dynamic_symbols
 from alpinetags._elf.elfscan import ElfObject, ScannedContainer, is_zip, scan_paths, scan_wheel
@@ -47,7 +47,6 @@ from alpinetags._load.loadsim import (
     musl_exports,
     verdict,
 )
-from alpinetags._system.interpreter import PythonBuild, python_of, soabi_in
 from alpinetags._system.loadpath import (
     GLIBC_CORE_SONAMES,
     MUSL_RESERVED,
@@ -62,6 +61,9 @@ from alpinetags._system.loadpath import (
 )
 from alpinetags.errors import ElfError
 from alpinetags.model import Target
+
+if TYPE_CHECKING:
+    from alpinetags._system.interpreter import PythonBuild
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,8 @@ def check_objects(
     host_state: dict[str, Union[Closure, str, None]] = {}
 
     def python() -> PythonBuild:  # read once, and only for a module whose name says which CPython it is for
+        from alpinetags._system.interpreter import PythonBuild
+
         if "v" not in versions:
             versions["v"] = (
                 importer_build(files, interpreter, host_state.get("host")) if interpreter else PythonBuild()
@@ -277,6 +281,8 @@ def _libc_mismatch(
     a glibc one, another CPython version) does not load; a failing object built for the other libc says
     so first among its hints."""
     if symbols.is_python_extension:
+        from alpinetags._system.interpreter import PythonBuild  # here: only extension modules need it
+
         if isinstance(host, Closure):
             importer = object_libc(host.loaded[0].symbols, system.libc, system.only_libc)
         else:
@@ -299,6 +305,8 @@ def importer_python(interpreter: str, system: System) -> str:
 
 
 def _python_of(interpreter: str, system: System) -> PythonBuild:
+    from alpinetags._system.interpreter import PythonBuild, python_of
+
     target = Target(root=system.root)
     host = os.path.realpath(interpreter) if system.root in ("", "/") else safe_resolve(target, interpreter)
     return python_of(host, system.root or "/") if host else PythonBuild()
@@ -308,6 +316,8 @@ def importer_build(files: Files, interpreter: str, host: Union[Closure, str, Non
     """Which CPython imports the modules (``interpreter.python_of``); when its SOABI is in a libpython
     its files alone do not lead to (found through the library path), read from the libpython the loaded
     closure ``host`` holds."""
+    from alpinetags._system.interpreter import soabi_in
+
     build = _python_of(interpreter, files.system)
     if build.soabi or not isinstance(host, Closure):
         return build

@@ -94,7 +94,7 @@ def opt(args: argparse.Namespace, name: str, default: Any = None) -> Any:
 
 def make_target(args: argparse.Namespace) -> Any:
     """The ``Target`` the options describe (``detect.target_from_options``: bad values are exit 2)."""
-    from alpinetags._engine.detect import target_from_options
+    from alpinetags._engine.targets import target_from_options
 
     return target_from_options(
         opt(args, "root"), opt(args, "executable"), opt(args, "arch"), opt(args, "target"), dict(os.environ)
