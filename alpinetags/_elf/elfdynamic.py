@@ -19,7 +19,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, compress, filterfalse
 from operator import methodcaller
@@ -78,13 +78,17 @@ class DynamicSymbols:
     #: What its initial-exec TLS relocations resolve (``elfrelocs.static_tls_targets``): ``""`` for its
     #: own TLS, else an undefined TLS symbol's name. Read only when the object has TLS.
     static_tls: tuple[str, ...] = ()
+    #: Whether its symbol string table holds ``PyInit_`` at all (``False`` settles ``is_python_extension``
+    #: without a look at its exports; ``True`` only says to look).
+    mentions_pyinit: bool = field(default=True, repr=False, compare=False)
 
     @cached_property
     def is_python_extension(self) -> bool:
         """Whether this is a CPython extension module: it exports ``PyInit_<name>`` (or Python 2's
         ``init<name>`` is not considered). Such a module gets the C API from the interpreter that loads it.
-        (Asked for every object checked, of tens of thousands of names: once, and with a C-level test.)"""
-        return any(map(_STARTS_PYINIT, self.exported))
+        (Asked for every object checked, of up to tens of thousands of names: once, with a C-level test,
+        and not at all when the string table has no ``PyInit_``.)"""
+        return self.mentions_pyinit and any(map(_STARTS_PYINIT, self.exported))
 
 
 def _read(f: BinaryIO, size: int, offset: int, length: int, what: str) -> bytes:
@@ -464,6 +468,7 @@ def parse_dynamic_symbols(f: BinaryIO, size: int) -> DynamicSymbols:
         elf_class=h.elf_class,
         loader_tags=dynamic.loader_tags,
         static_tls=static_tls,
+        mentions_pyinit=b"PyInit_" in strtab.table,
     )
 
 
