@@ -1,7 +1,7 @@
 """``alpinetags pip ...``: switch the pip hook on or off, show it, or run pip once with it.
 
-alpinetags pip enable [--user]             write alpinetags-pip-hook.pth into site-packages
-alpinetags pip disable [--user]            remove it
+alpinetags pip enable [--user]             write alpinetags_pip_hook.py and the .pth importing it
+alpinetags pip disable [--user]            remove them
 alpinetags pip status [--root DIR] [--json] is the hook on here, and which platforms would pip get first
 alpinetags pip [--root DIR] ARGS...        run this environment's pip in-process, hook on, for one command
 
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from alpinetags.cli.common import EXIT_OK, EXIT_PROBE, EXIT_USAGE, emit, opt
+from alpinetags.cli.common import EXIT_NO, EXIT_OK, EXIT_PROBE, EXIT_USAGE, emit, opt
 
 #: The variables the hook reads, in the help of `pip` and `pip status`.
 PIP_ENVIRONMENT = """\
@@ -118,7 +118,8 @@ def _own_parser(command: str) -> argparse.ArgumentParser:
     else:
         p = argparse.ArgumentParser(
             prog=f"alpinetags pip {command}",
-            description=f"{'Write' if command == 'enable' else 'Remove'} the pip hook's .pth file.",
+            description=f"{'Write' if command == 'enable' else 'Remove'} the pip hook's two files "
+            "(alpinetags-pip-hook.pth and the module its line imports, alpinetags_pip_hook.py).",
             epilog=SWITCH_EPILOG.format(command=command),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -198,15 +199,29 @@ def _switch(command: str, own: argparse.Namespace) -> int:
             "every other python of that version does (pip refuses --user here too); "
             "run `alpinetags pip enable` without --user for this environment"
         )
-    if command == "enable":
-        path = _pth.enable(own.user)
-        done = True
-        text = f"pip hook on: wrote {path}"
-    else:
-        removed = _pth.disable(own.user)
-        done = removed is not None
-        path = removed or _pth.pth_path(own.user)
-        text = f"pip hook off: removed {path}" if done else f"pip hook was not on: no {path}"
+    site_dir = _pth.site_dir(own.user)
+    files = _pth.hook_files(site_dir)
+    try:
+        if command == "enable":
+            _pth.enable_in(site_dir)
+            done, text = True, f"pip hook on: wrote {files.pth} and {files.module}"
+        else:
+            removed = _pth.disable_in(site_dir)
+            done = bool(removed)
+            text = (
+                f"pip hook off: removed {' and '.join(removed)}"
+                if done
+                else f"pip hook was not on: no {files.pth}, no {files.module}"
+            )
+    except OSError as exc:  # a read-only site-packages, another user's: one line, exit 1, nothing left half
+        hint = (
+            " (run it as the owner of that directory, or outside a venv with --user)"
+            if command == "enable"
+            else ""
+        )
+        print(f"alpinetags pip: cannot {command} the hook in {site_dir}: {exc.strerror or exc}{hint}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_NO
     if own.user and command == "enable":
         import site
 
@@ -214,7 +229,8 @@ def _switch(command: str, own: argparse.Namespace) -> int:
             text += (
                 "\nnote: the user site is not active for this interpreter (a venv?): its pip will not see it"
             )
-    emit(own, {"command": command, "user": own.user, "path": path, "changed": done}, lambda: text)
+    data = {"command": command, "user": own.user, "path": files.pth, "module": files.module, "changed": done}
+    emit(own, data, lambda: text)
     return EXIT_OK
 
 
@@ -263,10 +279,12 @@ def _status(own: argparse.Namespace) -> int:
     from alpinetags._pip.check import CHECK_ENV, check_enabled, target_root
     from alpinetags._pip.hook import OFF_ENV, hook_enabled, host_platforms, root_platforms
 
-    files = {}
+    files: dict[str, Any] = {}
+    modules: dict[str, Any] = {}
     for scope, user in (("site", False), ("user", True)):
-        path = _pth.pth_path(user)
-        files[scope] = path if os.path.exists(path) else None
+        hook = _pth.hook_files(_pth.site_dir(user))
+        files[scope] = hook.pth if os.path.exists(hook.pth) else None
+        modules[scope] = hook.module if os.path.exists(hook.module) else None
     loaded = any(getattr(f, "alpinetags_pip_hook", False) for f in sys.meta_path)
     switched_off = not hook_enabled(os.environ)
     pip_state = _pip_state()
@@ -290,6 +308,7 @@ def _status(own: argparse.Namespace) -> int:
         "on": on,
         "pth_loaded_at_start": loaded,
         "pth_files": files,
+        "hook_modules": modules,
         "switched_off_by": f"{OFF_ENV}={os.environ.get(OFF_ENV)}" if switched_off else None,
         "pip": pip_state,
         "platforms_added": would_add if on else [],
@@ -303,6 +322,13 @@ def _status(own: argparse.Namespace) -> int:
         lines = [f"pip hook: {'on' if on else 'off'}"]
         for scope, path in files.items():
             lines.append(f"  {scope} .pth:  {path or '(none)'}")
+            lines.append(f"  {scope} module:  {modules[scope] or '(none)'}")
+            if path and not modules[scope]:
+                fix = "alpinetags pip enable" + (" --user" if scope == "user" else "")
+                lines.append(
+                    f"  the {scope} .pth has no {_pth.MODULE_NAME} beside it: every start of Python "
+                    f"prints an error for its line; `{fix}` (or `disable`) mends it"
+                )
         lines.append(f"  loaded by this interpreter at start: {'yes' if loaded else 'no'}")
         if switched_off:
             lines.append(f"  switched off by {data['switched_off_by']}")
