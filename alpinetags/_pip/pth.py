@@ -59,25 +59,25 @@ def hook_module_text() -> str:
     It must work with nothing but ``sys`` (alpinetags may be gone) and fail silently. A module is a finder
     once it has a ``find_spec`` (no class: a class is one more code object to load at every start). It is
     added once without testing for it: when ``site`` reads the ``.pth`` twice (a venv whose ``lib64``
-    links to ``lib``), the second ``import`` finds the module in ``sys.modules`` and runs nothing.
+    links to ``lib``), the second ``import`` finds the module in ``sys.modules`` and runs nothing. Its
+    comments are comments, not a docstring: they cost nothing when the cached bytecode is loaded.
     """
-    return f'''\
-"""The alpinetags pip hook, imported at every start of Python by the line of alpinetags-pip-hook.pth.
-
-`alpinetags pip enable` wrote this module and that file; `alpinetags pip disable` removes both.
-This module is an import finder: its find_spec below is asked first about every import. It imports
-nothing, and answers None ("not mine") for every module but three of pip's:
-  {TAGS_MODULE}: the tag list (alpinetags adds the alpine platforms)
-  {WHEEL_MODULE}: the installer (alpinetags checks native libraries)
-  {FACTORY_MODULE}: the resolver (wheels that cannot load are passed over)
-Only when pip imports one of them does it import alpinetags, which patches that module of pip.
-If alpinetags is gone, it answers None and pip runs as plain pip.
-ALPINETAGS_PIP=0 switches all of it off for one command.
-"""
+    return f"""\
+# The alpinetags pip hook, imported at every start of Python by the line of alpinetags-pip-hook.pth.
+#
+# `alpinetags pip enable` wrote this module and that file; `alpinetags pip disable` removes both.
+# This module is an import finder: its find_spec below is asked first about every import. It imports
+# nothing, and answers None ("not mine") for every module but three of pip's:
+#   {TAGS_MODULE}: the tag list (alpinetags adds the alpine platforms)
+#   {WHEEL_MODULE}: the installer (alpinetags checks native libraries)
+#   {FACTORY_MODULE}: the resolver (wheels that cannot load are passed over)
+# Only when pip imports one of them does it import alpinetags, which patches that module of pip.
+# If alpinetags is gone, it answers None and pip runs as plain pip.
+# ALPINETAGS_PIP=0 switches all of it off for one command.
 
 import sys
 
-#: The mark alpinetags looks for in sys.meta_path (pip status; the other finders it asks).
+# The mark alpinetags looks for in sys.meta_path (pip status; the other finders it asks).
 {FINDER_MARK} = True
 
 
@@ -90,13 +90,15 @@ def find_spec(name, path=None, target=None):
         return None
     try:
         from alpinetags._pip.pth import find_pip_module_spec
-    except Exception:
+    except Exception:  # alpinetags uninstalled, this file left: pip runs as plain pip
         return None
     return find_pip_module_spec(name, path, target)
 
 
+# A module with a find_spec is a finder: this one goes first. Imported twice (site reads the .pth
+# twice when lib64 links to lib), a module runs once, so it is added once.
 sys.meta_path.insert(0, sys.modules[__name__])
-'''
+"""
 
 
 def pth_line() -> str:
