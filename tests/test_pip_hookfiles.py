@@ -90,6 +90,15 @@ def test_enable_writes_both_files_pip_gets_the_tags_and_disable_removes_both(fre
     status = json.loads(alpinetags(fresh, "status", "--json").stdout)
     assert status["pth_files"]["site"] == str(site / PTH)
     assert status["hook_modules"]["site"] == str(site / MODULE)
+    assert status["hook_bytecode_cached"]["site"] is True
+    # the bytecode deleted where Python may not write it again: status says so, enable writes it back
+    cached.unlink()
+    env = clean_env(PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run([str(fresh.parent / "alpinetags"), "pip", "status"], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert "its bytecode is not cached in __pycache__" in proc.stdout, proc.stdout
+    assert not cached.exists()
+    assert alpinetags(fresh, "enable").returncode == 0 and cached.is_file()
     off = alpinetags(fresh, "disable")
     assert off.returncode == 0, off.stderr
     assert off.stdout.strip() == f"pip hook off: removed {site / PTH} and {site / MODULE}"
