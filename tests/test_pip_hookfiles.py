@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests import realparts
-from tests.venvs import NEWEST_PIP, clean_env, run, venv_with_pip
+from tests.venvs import NEWEST_PIP, REPO, clean_env, run, venv_with_pip
 
 pytestmark = pytest.mark.realparts
 
@@ -186,3 +187,24 @@ def test_a_site_packages_the_user_cannot_write_is_one_clear_error(fresh: Path) -
         assert (site / PTH).is_file() and (site / MODULE).is_file()
     finally:
         alpinetags(fresh, "disable")
+
+
+def test_user_site_the_same(tmp_path: Path) -> None:
+    """``--user`` with a Python that reads the user site (this venv's base interpreter, alpinetags from the
+    working tree): the two files in the user site, the hook loaded at that Python's start, both removed."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    env = clean_env(PYTHONUSERBASE=str(tmp_path / "userbase"), PYTHONPATH=str(REPO))
+    user_site = Path(
+        run([base, "-c", "import site; print(site.getusersitepackages())"], env=env).stdout.strip()
+    )
+    assert user_site.is_relative_to(tmp_path)
+    on = run([base, "-m", "alpinetags", "pip", "enable", "--user"], env=env, cwd="/")
+    assert on.stdout.strip() == f"pip hook on: wrote {user_site / PTH} and {user_site / MODULE}"
+    assert (user_site / MODULE).is_file() and (user_site / PTH).is_file()
+    assert list((user_site / "__pycache__").glob("alpinetags_pip_hook.*.pyc"))
+    assert run([base, "-c", LOADED], env=env, cwd="/").stdout == "1\n"
+    assert run([base, "-s", "-c", LOADED], env=env, cwd="/").stdout == "0\n"  # -s: no user site
+    off = run([base, "-m", "alpinetags", "pip", "disable", "--user"], env=env, cwd="/")
+    assert off.stdout.strip() == f"pip hook off: removed {user_site / PTH} and {user_site / MODULE}"
+    assert list(user_site.iterdir()) == []  # the bytecode and the __pycache__ it made gone too
+    assert run([base, "-c", LOADED], env=env, cwd="/").stdout == "0\n"

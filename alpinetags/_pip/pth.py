@@ -288,11 +288,17 @@ def bytecode_cached(module: str) -> bool:
 
 
 def _remove_bytecode(site: str) -> None:
-    for cached in glob.glob(os.path.join(glob.escape(site), "__pycache__", f"{HOOK_MODULE}.*.pyc")):
+    """Remove the module's cached bytecode, and ``__pycache__`` if that leaves it empty."""
+    cache = os.path.join(site, "__pycache__")
+    for cached in glob.glob(os.path.join(glob.escape(cache), f"{HOOK_MODULE}.*.pyc")):
         try:
             os.remove(cached)
         except FileNotFoundError:
             pass
+    try:
+        os.rmdir(cache)
+    except OSError:
+        pass  # not empty (other modules' bytecode), or not there
 
 
 def _read(path: str) -> Optional[str]:
