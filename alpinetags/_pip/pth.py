@@ -39,7 +39,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from alpinetags._pip.patching import FACTORY_MODULE, TAGS_MODULE, WHEEL_MODULE, off_message, warn
 
@@ -301,12 +301,13 @@ def _remove_bytecode(site: str) -> None:
         pass  # not empty (other modules' bytecode), or not there
 
 
-def _read(path: str) -> Optional[str]:
+def _same_text(path: str, text: str) -> bool:
+    """Whether the file at ``path`` holds exactly ``text`` (reading no more than that and one character)."""
     try:
         with open(path, encoding="utf-8") as f:
-            return f.read()
+            return f.read(len(text) + 1) == text
     except (OSError, UnicodeDecodeError):
-        return None
+        return False
 
 
 def _remove_quietly(path: str) -> None:
@@ -328,7 +329,7 @@ def enable_in(site: str) -> HookFiles:
     os.makedirs(site, exist_ok=True)
     text = hook_module_text()
     existed = os.path.exists(files.module)
-    if _read(files.module) != text:
+    if not _same_text(files.module, text):
         _write_atomic(files.module, text)
     _write_bytecode(files.module)
     try:

@@ -56,7 +56,7 @@ SWITCH_EPILOG = """\
 examples:
   alpinetags pip {command}            this environment's site-packages
   alpinetags pip {command} --user     the user site-packages (not read inside a venv)
-  alpinetags pip {command} --json     the path and whether anything changed, as JSON
+  alpinetags pip {command} --json     the two paths and whether anything changed, as JSON
 """
 
 STATUS_EPILOG = (
