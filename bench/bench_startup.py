@@ -48,7 +48,8 @@ from typing import Optional
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from alpinetags._pip.pth import enable_in, pth_line  # noqa: E402
+from alpinetags._pip.hookfiles import enable_in  # noqa: E402
+from alpinetags._pip.pth import pth_line  # noqa: E402
 from tests import realparts  # noqa: E402
 
 ELF_MAGIC = b"\x7fELF"

@@ -87,8 +87,9 @@ def test_pth_line_imports_a_readable_module_that_adds_one_finder(tmp_path: Path)
     imports nothing but ``sys`` at start, is read twice as one finder (``site`` reads the ``.pth`` twice
     in a venv whose ``lib64`` links to ``lib``), and answers ``None`` for anything but pip's three modules,
     and for those too when alpinetags cannot be imported."""
+    from alpinetags._pip.hookfiles import enable_in
     from alpinetags._pip.patching import FACTORY_MODULE, TAGS_MODULE, WHEEL_MODULE
-    from alpinetags._pip.pth import enable_in, pth_line
+    from alpinetags._pip.pth import pth_line
 
     site_dir = tmp_path / "site-packages"
     files = enable_in(str(site_dir))

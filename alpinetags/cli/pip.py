@@ -191,7 +191,7 @@ def _cmd_pip(args: argparse.Namespace) -> int:
 
 
 def _switch(command: str, own: argparse.Namespace) -> int:
-    from alpinetags._pip import pth as _pth
+    from alpinetags._pip import hookfiles as _files
 
     if own.user and command == "enable" and sys.prefix != sys.base_prefix:
         raise _Usage(
@@ -199,14 +199,14 @@ def _switch(command: str, own: argparse.Namespace) -> int:
             "every other python of that version does (pip refuses --user here too); "
             "run `alpinetags pip enable` without --user for this environment"
         )
-    site_dir = _pth.site_dir(own.user)
-    files = _pth.hook_files(site_dir)
+    site_dir = _files.site_dir(own.user)
+    files = _files.hook_files(site_dir)
     try:
         if command == "enable":
-            _pth.enable_in(site_dir)
+            _files.enable_in(site_dir)
             done, text = True, f"pip hook on: wrote {files.pth} and {files.module}"
         else:
-            removed = _pth.disable_in(site_dir)
+            removed = _files.disable_in(site_dir)
             done = bool(removed)
             text = (
                 f"pip hook off: removed {' and '.join(removed)}"
@@ -275,18 +275,19 @@ def _pip_state() -> dict[str, Any]:
 
 
 def _status(own: argparse.Namespace) -> int:
-    from alpinetags._pip import pth as _pth
+    from alpinetags._pip import hookfiles as _files
     from alpinetags._pip.check import CHECK_ENV, check_enabled, target_root
     from alpinetags._pip.hook import OFF_ENV, hook_enabled, host_platforms, root_platforms
+    from alpinetags._pip.pth import MODULE_NAME
 
     files: dict[str, Any] = {}
     modules: dict[str, Any] = {}
     bytecode: dict[str, Any] = {}
     for scope, user in (("site", False), ("user", True)):
-        hook = _pth.hook_files(_pth.site_dir(user))
+        hook = _files.hook_files(_files.site_dir(user))
         files[scope] = hook.pth if os.path.exists(hook.pth) else None
         modules[scope] = hook.module if os.path.exists(hook.module) else None
-        bytecode[scope] = _pth.bytecode_cached(hook.module) if modules[scope] else None
+        bytecode[scope] = _files.bytecode_cached(hook.module) if modules[scope] else None
     loaded = any(getattr(f, "alpinetags_pip_hook", False) for f in sys.meta_path)
     switched_off = not hook_enabled(os.environ)
     pip_state = _pip_state()
@@ -334,7 +335,7 @@ def _status(own: argparse.Namespace) -> int:
                 )
             if path and not modules[scope]:
                 lines.append(
-                    f"  the {scope} .pth has no {_pth.MODULE_NAME} beside it: every start of Python "
+                    f"  the {scope} .pth has no {MODULE_NAME} beside it: every start of Python "
                     f"prints an error for its line; `{fix}` (or `disable`) mends it"
                 )
         lines.append(f"  loaded by this interpreter at start: {'yes' if loaded else 'no'}")
