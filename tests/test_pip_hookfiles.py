@@ -71,6 +71,9 @@ def first_tag(python: Path) -> str:
 def test_enable_writes_both_files_pip_gets_the_tags_and_disable_removes_both(fresh: Path) -> None:
     site = site_of(fresh)
     assert not first_tag(fresh).endswith("alpine_3_19_x86_64")
+    # the module's name is nobody else's here: nothing of that name on the path before enable
+    taken = started(fresh, "import importlib.util; print(importlib.util.find_spec('alpinetags_pip_hook'))")
+    assert taken.stdout == "None\n", taken
     on = alpinetags(fresh, "enable", "--json")
     assert on.returncode == 0, on.stderr
     assert json.loads(on.stdout) == {"command": "enable", "user": False, "path": str(site / PTH),
