@@ -5,10 +5,10 @@ tested pip), and the two sides of each comparison are interleaved, run by run, s
 machine state; the figure is the median, and the ratio is median(on) / median(off).
 
 1. Interpreter start: `python -c pass` with `alpinetags-pip-hook.pth` in site-packages vs without
-   (the file is renamed away and back between runs). Also the in-process cost of the `.pth` line
-   alone (`exec` of it, as `site` does), which is below what process timing can resolve.
-   The line alone is also timed in its earlier precompiled form (marshal, hex), rebuilt here from the
-   same source, to show what readability costs.
+   (the file is renamed away and back between runs; `alpinetags_pip_hook.py`, which it imports, stays).
+   Also the in-process cost of the `.pth` line alone (`exec` of it, as `site` does), which is below
+   what process timing can resolve, and the same for the line of the form before (an `exec` of the
+   finder's source, tests/data/alpinetags-pip-hook-exec-455e570.pth).
 2. pip: `pip install --dry-run --no-index --find-links WHEELHOUSE demo` with the hook on vs
    `ALPINETAGS_PIP=0`, once on this glibc host (detection runs, nothing added) and once with
    `ALPINETAGS_ROOT` at a root laid out as Alpine 3.17 (the alpine tags added).
@@ -44,11 +44,14 @@ from typing import Optional
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.bench_startup import line_alone  # noqa: E402
 from tests import realparts  # noqa: E402
 from tests.test_pip import alpine_root, wheelhouse  # noqa: E402
 from tests.venvs import NEWEST_PIP, clean_env, venv_with_pip  # noqa: E402
 
 EXPERIMENT_WHEELS = REPO / ".cache" / "experiments" / "wheels"
+#: The .pth file ``enable`` wrote before issue 21 made the line an import of a module.
+EXEC_PTH = REPO / "tests" / "data" / "alpinetags-pip-hook-exec-455e570.pth"
 
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -138,37 +141,12 @@ def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
     pth_on()
     rows.append(("`python -c pass`, .pth vs none", with_pth, without))
 
-    # The .pth line alone, timed inside fresh interpreters (-S: site has not run it yet), so the
-    # compile of the line is as cold as at a real start.
-    probe = (
-        "import sys, time\n"
-        f"line = [l for l in open({str(pth)!r}) if l.startswith('import')][0]\n"
-        "t = time.perf_counter(); exec(line); print(time.perf_counter() - t)\n"
-    )
-    # The same finder precompiled, as the line was before it was made readable.
-    import importlib.util
-    import marshal
-
-    from alpinetags._pip.pth import FINDER_CODE
-
-    code = marshal.dumps(compile(FINDER_CODE, "<alpinetags-pip-hook>", "exec")).hex()
-    magic = importlib.util.MAGIC_NUMBER
-    old_line = (
-        f"import sys, marshal; getattr(sys.modules.get('_frozen_importlib_external'), 'MAGIC_NUMBER', None) "
-        f"== {magic!r} and exec(marshal.loads(bytes.fromhex('{code}')), {{'sys': sys}})"
-    )
-    old_probe = (
-        f"import sys, time\nline = {old_line!r}\n"
-        "t = time.perf_counter(); exec(line); print(time.perf_counter() - t)\n"
-    )
-    readable: list[float] = []
-    marshalled: list[float] = []
-    for _ in range(max(args.runs // 4, 5)):  # interleaved, as everything else here
-        for sink, code_ in ((readable, probe), (marshalled, old_probe)):
-            out = subprocess.run([str(python), "-S", "-c", code_], capture_output=True, text=True, env=env)
-            sink.append(float(out.stdout))
-    per_exec = statistics.median(readable)
-    per_exec_old = statistics.median(marshalled)
+    # The .pth line alone, timed inside fresh interpreters as site runs it; and the line of the form
+    # before (issue 21: an exec of the finder's source, compiled at every start), kept in tests/data.
+    site = str(pth.parent)
+    line = next(x for x in pth.read_text().splitlines(True) if x.startswith("import"))
+    exec_line = next(x for x in EXEC_PTH.read_text().splitlines(True) if x.startswith("import"))
+    per_exec, per_exec_old = line_alone(str(python), site, [line, exec_line], env, max(args.runs // 4, 5))
 
     pip_cmd = [
         str(python),
@@ -222,8 +200,9 @@ def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
         print(f"| {what} | {wa * 1000:.2f} ms | {wb * 1000:.2f} ms | {wa / wb:.3f}x "
               f"| {ca * 1000:.2f} ms | {cb * 1000:.2f} ms | {ca / cb:.3f}x |")  # fmt: skip
     print(
-        f"\nThe .pth line alone, exec'd in a fresh interpreter: {per_exec * 1e6:.0f} µs (median); "
-        f"the same finder precompiled (marshal, the earlier form): {per_exec_old * 1e6:.0f} µs."
+        f"\nThe .pth line alone (`{line.strip()}`), exec'd in a fresh interpreter: {per_exec * 1e6:.0f} µs "
+        f"(median); the line of the form before, `import sys; exec(...)` of the finder's source: "
+        f"{per_exec_old * 1e6:.0f} µs."
     )
     if args.filter_runs:
         print(f"\nWheel downloads from the index (server log), {downloads}")

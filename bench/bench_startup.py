@@ -12,8 +12,9 @@ figures were made.
 
 1. ``alpinetags tags`` vs ``python -c 'import packaging.tags as t; print(*t.sys_tags(), sep="\\n")'``
 2. ``python -c 'import alpinetags; alpinetags.sys_tags()'`` vs ``... list(packaging.tags.sys_tags())``
-3. ``python -c pass`` in a fresh venv with pip, with ``alpinetags-pip-hook.pth`` (this tree's
-   ``pth_text()``) vs the same venv without it (the file is renamed away and back between runs).
+3. ``python -c pass`` in a fresh venv with pip, with the pip hook (this tree's ``enable_in``, the
+   function ``alpinetags pip enable`` runs: ``alpinetags_pip_hook.py``, its bytecode and the ``.pth``
+   that imports it) vs the same venv without it (the ``.pth`` renamed away and back between runs).
 4. The native check on real Alpine files (``tests/realparts.py`` must have unpacked the minirootfs):
    a copy of the real 3.19 x86_64 minirootfs (hard links) gets, under ``/elf/<release>/``, every ELF
    file of every real x86_64 minirootfs (3.6 ... edge, about 255 files: each root has only ~17).
@@ -47,7 +48,8 @@ from typing import Optional
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from alpinetags._pip.pth import PTH_NAME, pth_text  # noqa: E402
+from alpinetags._pip.hookfiles import enable_in  # noqa: E402
+from alpinetags._pip.pth import pth_line  # noqa: E402
 from tests import realparts  # noqa: E402
 
 ELF_MAGIC = b"\x7fELF"
@@ -115,17 +117,42 @@ def tags_rows(runs: int, env: dict[str, str], our_env: dict[str, str]) -> list[s
     ]
 
 
+def line_alone(python: str, site: str, lines: Sequence[str], env: dict[str, str], runs: int) -> list[float]:
+    """Median seconds of ``exec(line)`` for each of ``lines`` in fresh interpreters (interleaved), as
+    ``site`` runs a ``.pth`` line at start.
+
+    ``-S``: site has not run, so nothing of the hook is imported or compiled yet. The site-packages
+    directory is appended to ``sys.path`` and its import finder made first (by looking for
+    ``sitecustomize``, which every real start does anyway), so that what is timed is what the line adds.
+    """
+    probe = (
+        "import sys, time\n"
+        f"sys.path.append({site!r})\n"
+        "try:\n    import sitecustomize\nexcept ImportError:\n    pass\n"
+        "line = sys.argv[1]\n"
+        "t = time.perf_counter(); exec(line); print(time.perf_counter() - t)\n"
+    )
+    out: list[list[float]] = [[] for _ in lines]
+    for _ in range(runs):
+        for i, line in enumerate(lines):
+            argv = [python, "-S", "-c", probe, line]
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=True, cwd=CWD["dir"])
+            out[i].append(float(proc.stdout))
+    return [statistics.median(xs) for xs in out]
+
+
 def pth_row(runs: int, env: dict[str, str], base: Path) -> str:
-    """``python -c pass`` in one venv, with the hook's ``.pth`` and without (renamed away between runs)."""
+    """``python -c pass`` in one venv with the hook and without: ``enable``'s own function writes the
+    module and the ``.pth`` into the venv's site-packages, and the ``.pth`` is renamed away and back
+    between runs (the module alone is inert: nothing imports it)."""
     # With pip (and, on 3.11, the setuptools ensurepip puts beside it): the hook is for environments
     # that have pip, and such an environment already reads a .pth file (distutils-precedence.pth) at start.
     venv.create(base / "venv", with_pip=True, symlinks=True)
     py = str(base / "venv" / "bin" / "python")
     site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    pth = Path(site) / PTH_NAME
+    pth = Path(enable_in(site).pth)
     parked = pth.with_name("parked.pth-off")
-    pth.write_text(pth_text(), encoding="utf-8")
     env = {k: v for k, v in env.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 
     def with_pth() -> Timing:
@@ -139,20 +166,13 @@ def pth_row(runs: int, env: dict[str, str], base: Path) -> str:
         return timed([py, "-c", "pass"], env)
 
     on, off = interleaved(runs, [with_pth, without])
-    # The line alone, exec'd as site does in fresh interpreters (-S: not run yet, so compiled cold).
-    probe = (
-        "import time\n"
-        f"line = [x for x in open({str(parked)!r}) if x.startswith('import')][0]\n"
-        "t = time.perf_counter(); exec(line); print(time.perf_counter() - t)\n"
-    )
-    argv = [py, "-S", "-c", probe]
-    alone = statistics.median(
-        float(subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout)
-        for _ in range(max(runs // 4, 5))
-    )
+    (alone,) = line_alone(py, site, [pth_line()], env, max(runs // 4, 5))
     return (
         row("`python -c pass`, hook `.pth` vs none", on, off, "≤ 1.02x")
-        + f"\n\nThe `.pth` line alone, exec'd in a fresh interpreter: {alone * 1e6:.0f} µs (median)\n"
+        + f"\n\nWith the hook: +{(on[0] - off[0]) * 1e3:.2f} ms CPU ({on[0] / off[0]:.3f}x), "
+        f"+{(on[1] - off[1]) * 1e3:.2f} ms wall ({on[1] / off[1]:.3f}x), medians of {runs} runs per side."
+        + f"\nThe `.pth` line alone (`{pth_line().strip()}`), exec'd in a fresh interpreter: "
+        f"{alone * 1e6:.0f} µs (median)\n"
     )
 
 

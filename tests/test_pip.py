@@ -453,10 +453,13 @@ def test_failing_core_fails_open_with_one_warning(hooked: Path, places: dict[str
 
 
 def test_pth_left_after_uninstall(tmp_path: Path, places: dict[str, Path]) -> None:
-    """The leftover line is harmless and silent: Python starts, pip works with its standard tags."""
+    """The leftover hook (the .pth and the module it imports: neither is in alpinetags' RECORD) is harmless
+    and silent: Python starts, pip works with its standard tags."""
     python = venv_with_pip(tmp_path / "venv", NEWEST_PIP, enable=True)
     pip(python, "uninstall", "-y", "alpinetags")
     (pth,) = (tmp_path / "venv").rglob("alpinetags-pip-hook.pth")
+    assert (pth.parent / "alpinetags_pip_hook.py").is_file()
+    assert not (pth.parent / "alpinetags").exists()
     proc = subprocess.run([str(python), "-c", "pass"], capture_output=True, text=True, env=clean_env())
     assert proc.returncode == 0 and proc.stderr == ""
     got = install_demo(python, places["house"], ALPINETAGS_ROOT=str(places["r317"]))

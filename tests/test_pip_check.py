@@ -79,31 +79,57 @@ def uninstall(python: Path, project: str) -> None:
     pip(python, "uninstall", "-y", project, check=False)
 
 
-# --- the .pth line (issue 11) -----------------------------------------------------------------------
+# --- the .pth line (issues 11, 21) --------------------------------------------------------------------
 
 
-def test_pth_line_is_readable_python_that_runs_the_finder_source() -> None:
-    from alpinetags._pip.patching import TAGS_MODULE, WHEEL_MODULE
-    from alpinetags._pip.pth import FINDER_CODE, pth_line, pth_text
+def test_pth_line_imports_a_readable_module_that_adds_one_finder(tmp_path: Path) -> None:
+    """``enable`` writes ``alpinetags_pip_hook.py`` and a ``.pth`` whose one line imports it; the module
+    imports nothing but ``sys`` at start, is read twice as one finder (``site`` reads the ``.pth`` twice
+    in a venv whose ``lib64`` links to ``lib``), and answers ``None`` for anything but pip's three modules,
+    and for those too when alpinetags cannot be imported."""
+    from alpinetags._pip.hookfiles import enable_in
+    from alpinetags._pip.patching import FACTORY_MODULE, TAGS_MODULE, WHEEL_MODULE
+    from alpinetags._pip.pth import pth_line
 
-    line = pth_line()
-    assert line.startswith("import sys; exec(") and line.endswith("\n") and line.count("\n") == 1
-    assert "marshal" not in line and "fromhex" not in line
-    call = ast.parse(line).body[1]
-    assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call)
-    assert ast.literal_eval(call.value.args[0]) == FINDER_CODE  # the exec'd text is the source itself
-    assert TAGS_MODULE in FINDER_CODE and WHEEL_MODULE in FINDER_CODE
-    comments = [t for t in pth_text().splitlines() if t.startswith("#")]
-    assert len(comments) + 1 == len(pth_text().splitlines())  # comments, then the one line
-    # the line alone, in an interpreter without site: one finder added, nothing imported; run twice (as
-    # site does in a venv whose lib64 links to lib), still one finder
+    site_dir = tmp_path / "site-packages"
+    files = enable_in(str(site_dir))
+    pth, module = Path(files.pth), Path(files.module)
+    assert pth_line() == "import alpinetags_pip_hook\n"
+    lines = pth.read_text().splitlines()
+    assert lines[-1] == "import alpinetags_pip_hook" and all(t.startswith("#") for t in lines[:-1])
+    assert "marshal" not in module.read_text() and "exec(" not in module.read_text()
+    tree = ast.parse(module.read_text())
+    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert [ast.unparse(n) for n in imports] == [
+        "import sys", "from alpinetags._pip.pth import find_pip_module_spec",  # the second inside find_spec
+    ]  # fmt: skip
+    assert all(name in module.read_text() for name in (TAGS_MODULE, WHEEL_MODULE, FACTORY_MODULE))
+    (tmp_path / "lib64").symlink_to(tmp_path)  # the venv layout: the same directory by a second path
+    again = tmp_path / "lib64" / "site-packages"
     code = (
-        f"import sys; before = set(sys.modules)\n{line}{line}"
-        "print(sum(bool(getattr(f, 'alpinetags_pip_hook', False)) for f in sys.meta_path), "
-        "sorted(m for m in set(sys.modules) - before if not m.startswith('encodings')))\n"
+        "import sys; before = set(sys.modules)\n"
+        "import site; before |= set(sys.modules)\n"
+        f"site.addsitedir({str(site_dir)!r}); site.addsitedir({str(again)!r})\n"
+        "hooks = [f for f in sys.meta_path if getattr(f, 'alpinetags_pip_hook', False)]\n"
+        "print(len(hooks), sorted(m for m in set(sys.modules) - before if not m.startswith('encodings')))\n"
+        f"print([hooks[0].find_spec(n) for n in ('json', 'pip', {TAGS_MODULE!r}, {FACTORY_MODULE!r})])\n"
     )
-    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd="/")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "1 []\n", "")
+    # -S: no site-packages, so alpinetags cannot be imported (as when it is uninstalled)
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, cwd="/")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == "1 ['alpinetags_pip_hook']\n[None, None, None, None]\n"
+
+
+def test_in_process_finder_is_the_same_module_added_once() -> None:
+    """``alpinetags pip ARGS`` installs the finder from the same text ``enable`` writes, once."""
+    code = (
+        "import sys\nfrom alpinetags._pip.pth import install_finder\n"
+        "install_finder(); install_finder(); import alpinetags_pip_hook\n"
+        "hooks = [f for f in sys.meta_path if getattr(f, 'alpinetags_pip_hook', False)]\n"
+        "print(len(hooks), hooks[0] is sys.modules['alpinetags_pip_hook'], hooks[0].find_spec('json'))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "1 True None\n", "")
 
 
 # --- issue 12 under pip: refused on 3.17, installed on 3.16 -------------------------------------------

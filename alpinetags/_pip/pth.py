@@ -1,10 +1,18 @@
-"""What the ``alpinetags-pip-hook.pth`` file runs, and the writing and removing of that file.
+"""What the pip hook runs at each start of Python: the text of its two files, and the finder's work in pip.
 
-Python executes every ``import ...`` line of every ``.pth`` file in site-packages at each start, so the
-line must cost nothing in a process that never runs pip, must be readable by whoever audits
-site-packages, and must never break Python. It therefore imports nothing from alpinetags: it defines a
-tiny finder (``FINDER_CODE``, plain source in the line) and puts it at the front of ``sys.meta_path``.
-That finder answers ``None`` for every module except three of pip's:
+``alpinetags pip enable`` writes two files into site-packages (or the user site):
+
+* ``alpinetags_pip_hook.py`` (``HOOK_MODULE``), a small readable module whose text is
+  ``hook_module_text()``. It is its own import finder: it defines ``find_spec`` and puts itself at the
+  front of ``sys.meta_path``, importing nothing (``sys`` is already loaded);
+* ``alpinetags-pip-hook.pth``, comments saying what it does and one line, ``import alpinetags_pip_hook``.
+
+Python executes every ``import ...`` line of every ``.pth`` file in site-packages at each start, so what
+it runs must cost nothing in a process that never runs pip, must be readable by whoever audits
+site-packages, and must never break Python. A module costs less than source in the line itself (the
+form before issue 21's work: ``exec`` of the finder's text, compiled at every start): Python caches a
+module's bytecode in ``__pycache__``, and ``enable`` writes that cache at once, so a start only loads it.
+The finder answers ``None`` for every module except three of pip's:
 
 * ``pip._internal.utils.compatibility_tags``, whose ``get_supported`` builds every tag list pip uses
   (patched by ``alpinetags._pip.hook``: the alpine platforms added);
@@ -16,64 +24,96 @@ That finder answers ``None`` for every module except three of pip's:
 Only when pip imports one of them does the finder import this module, so a ``python -c pass`` never
 loads alpinetags, pluggy, distro or packaging.
 
-If alpinetags is uninstalled and the ``.pth`` file left behind, Python still starts and pip still works
-with its standard tags: the finder's import fails and it silently answers ``None``.
+If alpinetags is uninstalled and both files left behind (neither is in alpinetags' RECORD), Python still
+starts and pip still works with its standard tags: the finder's import fails and it answers ``None``.
+A ``.pth`` line written by an earlier release (``import sys; exec(...)``, or 0.1's, through
+``alpinetags._pth``) still works: its finder imports ``find_pip_module_spec`` from here.
 
-This module itself may be imported inside pip only, and imports nothing heavy either.
+This module itself may be imported inside pip only, and imports nothing heavy either. Writing and
+removing the two files is ``alpinetags._pip.hookfiles``.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 from alpinetags._pip.patching import FACTORY_MODULE, TAGS_MODULE, WHEEL_MODULE, off_message, warn
 
 PTH_NAME = "alpinetags-pip-hook.pth"
+#: The module the ``.pth`` line imports. A name no other distribution uses (alpinetags' own prefix), so
+#: the line cannot import someone else's module, and nothing of theirs is shadowed by it.
+HOOK_MODULE = "alpinetags_pip_hook"
+MODULE_NAME = f"{HOOK_MODULE}.py"
+#: The attribute that marks the hook's finder (this module's, or a finder of an earlier release) in
+#: ``sys.meta_path``: ``find_pip_module_spec`` skips such finders, ``pip status`` looks for one.
+FINDER_MARK = "alpinetags_pip_hook"
 
-#: The finder the ``.pth`` line defines, as readable source: the line is ``exec`` of this text. It must
-#: work with nothing but ``sys`` (alpinetags may be gone) and fail silently. A function is a finder once
-#: it is its own ``find_spec`` (no class: a class body takes twice as long to compile at every start).
-#: It is added once: a venv whose ``lib64`` links to ``lib`` has ``site`` read the same ``.pth`` twice.
-#: That test is ``map(hasattr, ...)``, not a generator expression: the text is compiled at every start,
-#: and a generator is one more code object to compile (about a quarter of the line's cost; issue 21).
-FINDER_CODE = f"""\
+
+def hook_module_text() -> str:
+    """The source of ``alpinetags_pip_hook.py``, the one place it is written (``enable`` writes this text).
+
+    It must work with nothing but ``sys`` (alpinetags may be gone) and fail silently. A module is a finder
+    once it has a ``find_spec`` (no class: a class is one more code object to load at every start). It is
+    added once without testing for it: when ``site`` reads the ``.pth`` twice (a venv whose ``lib64``
+    links to ``lib``), the second ``import`` finds the module in ``sys.modules`` and runs nothing. Its
+    comments are comments, not a docstring: they cost nothing when the cached bytecode is loaded.
+    """
+    return f"""\
+# The alpinetags pip hook, imported at every start of Python by the line of alpinetags-pip-hook.pth.
+#
+# `alpinetags pip enable` wrote this module and that file; `alpinetags pip disable` removes both.
+# This module is an import finder: its find_spec below is asked first about every import. It imports
+# nothing, and answers None ("not mine") for every module but three of pip's:
+#   {TAGS_MODULE}: the tag list (alpinetags adds the alpine platforms)
+#   {WHEEL_MODULE}: the installer (alpinetags checks native libraries)
+#   {FACTORY_MODULE}: the resolver (wheels that cannot load are passed over)
+# Only when pip imports one of them does it import alpinetags, which patches that module of pip.
+# If alpinetags is gone, it answers None and pip runs as plain pip.
+# ALPINETAGS_PIP=0 switches all of it off for one command.
+
+import sys
+
+# The mark alpinetags looks for in sys.meta_path (pip status; the other finders it asks).
+{FINDER_MARK} = True
+
+
 def find_spec(name, path=None, target=None):
-    if name in ({TAGS_MODULE!r}, {WHEEL_MODULE!r}, {FACTORY_MODULE!r}):
-        try:
-            from alpinetags._pip.pth import find_pip_module_spec
-        except Exception:
-            return None
-        return find_pip_module_spec(name, path, target)
-find_spec.find_spec = find_spec.alpinetags_pip_hook = find_spec
-if not any(map(hasattr, sys.meta_path, ["alpinetags_pip_hook"] * len(sys.meta_path))):
-    sys.meta_path.insert(0, find_spec)
+    if name not in (
+        {TAGS_MODULE!r},
+        {WHEEL_MODULE!r},
+        {FACTORY_MODULE!r},
+    ):
+        return None
+    try:
+        from alpinetags._pip.pth import find_pip_module_spec
+    except Exception:  # alpinetags uninstalled, this file left: pip runs as plain pip
+        return None
+    return find_pip_module_spec(name, path, target)
+
+
+# A module with a find_spec is a finder: this one goes first. Imported twice (site reads the .pth
+# twice when lib64 links to lib), a module runs once, so it is added once.
+sys.meta_path.insert(0, sys.modules[__name__])
 """
 
 
 def pth_line() -> str:
-    """The one line Python runs at each start: ``exec`` of ``FINDER_CODE``, as readable source.
-
-    Readable costs about 80 µs more per start than the precompiled (marshal) form this replaced
-    (about 160 µs against 80 µs for the line alone, in a fresh interpreter, bench/bench_pip.py; a
-    ``python -c pass`` takes about 8 ms, about 1 %, and that bench's run-to-run noise is about 80 µs).
-    In exchange the line works on every Python version and a reader sees what runs.
-    """
-    return f"import sys; exec({FINDER_CODE!r}, {{'sys': sys}})\n"
+    """The one line Python runs at each start: it imports the hook module (nothing else is run)."""
+    return f"import {HOOK_MODULE}\n"
 
 
 def pth_text() -> str:
     """What is written to the ``.pth`` file: comments saying what the line does, then the line."""
     return (
-        "# alpinetags pip hook: `alpinetags pip enable` wrote this file, `alpinetags pip disable` removes\n"
-        "# it. At each start the line below adds one function to sys.meta_path and imports nothing. It\n"
-        f"# ignores every module but pip's {TAGS_MODULE},\n# {WHEEL_MODULE} and {FACTORY_MODULE};\n"
-        "# when pip imports one, it imports alpinetags._pip.pth, which patches pip's tag list\n"
-        "# (get_supported: the alpine platforms), its wheel installer (install_wheel: the native-library\n"
-        "# check) or its candidates (a wheel the target cannot load is passed over). If alpinetags is gone,\n"
-        "# it does nothing. ALPINETAGS_PIP=0 switches all of it off for one command.\n" + pth_line()
+        f"# alpinetags pip hook: `alpinetags pip enable` wrote this file and {MODULE_NAME} beside it;\n"
+        "# `alpinetags pip disable` removes both. At each start of Python the line below imports that\n"
+        "# module, which adds itself to sys.meta_path and imports nothing more until pip imports its tag\n"
+        "# list, its installer or its resolver: then alpinetags patches them (the module's text says how).\n"
+        "# If alpinetags is gone, it does nothing. ALPINETAGS_PIP=0 switches it off for one command.\n"
+        f"# Removing it by hand: delete this file first (this line without {MODULE_NAME} makes\n"
+        "# every start of Python print an error, then start as usual).\n" + pth_line()
     )
 
 
@@ -126,7 +166,7 @@ def find_pip_module_spec(name: str, path: Any = None, target: Any = None) -> Any
     """
     try:
         for finder in list(sys.meta_path):
-            if getattr(finder, "alpinetags_pip_hook", False):
+            if getattr(finder, FINDER_MARK, False):
                 continue
             find = getattr(finder, "find_spec", None)
             if find is None:
@@ -145,44 +185,18 @@ def find_pip_module_spec(name: str, path: Any = None, target: Any = None) -> Any
 
 
 def install_finder() -> None:
-    """Put the finder in ``sys.meta_path`` of this process, as the ``.pth`` line does (no-op if there)."""
-    exec(FINDER_CODE, {"sys": sys})
+    """Put the hook's finder in ``sys.meta_path`` of this process, as the ``.pth`` line does (no-op if there).
 
+    The module is made from ``hook_module_text()``, the text ``enable`` writes, and registered under its
+    own name, so that a later ``import alpinetags_pip_hook`` finds it there and adds nothing.
+    """
+    if any(getattr(finder, FINDER_MARK, False) for finder in sys.meta_path):
+        return
+    import types
 
-def site_dir(user: bool) -> str:
-    """The site-packages directory a ``.pth`` file goes into: this environment's, or the user site."""
-    if user:
-        import site
-
-        return site.getusersitepackages()
-    import sysconfig
-
-    return sysconfig.get_paths()["purelib"]
-
-
-def pth_path(user: bool) -> str:
-    return os.path.join(site_dir(user), PTH_NAME)
-
-
-def enable(user: bool) -> str:
-    """Write the ``.pth`` file (atomically, so a starting Python never reads half a line); its path."""
-    path = pth_path(user)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(pth_text())
-    os.replace(tmp, path)
-    return path
-
-
-def disable(user: bool) -> Optional[str]:
-    """Remove the ``.pth`` file; its path, or ``None`` when there was none."""
-    path = pth_path(user)
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        return None
-    return path
+    module = types.ModuleType(HOOK_MODULE)
+    sys.modules[HOOK_MODULE] = module
+    exec(compile(hook_module_text(), f"<{HOOK_MODULE}>", "exec"), module.__dict__)
 
 
 def install() -> None:

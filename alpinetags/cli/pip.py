@@ -1,7 +1,7 @@
 """``alpinetags pip ...``: switch the pip hook on or off, show it, or run pip once with it.
 
-alpinetags pip enable [--user]             write alpinetags-pip-hook.pth into site-packages
-alpinetags pip disable [--user]            remove it
+alpinetags pip enable [--user]             write alpinetags_pip_hook.py and the .pth importing it
+alpinetags pip disable [--user]            remove them
 alpinetags pip status [--root DIR] [--json] is the hook on here, and which platforms would pip get first
 alpinetags pip [--root DIR] ARGS...        run this environment's pip in-process, hook on, for one command
 
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from alpinetags.cli.common import EXIT_OK, EXIT_PROBE, EXIT_USAGE, emit, opt
+from alpinetags.cli.common import EXIT_NO, EXIT_OK, EXIT_PROBE, EXIT_USAGE, emit, opt
 
 #: The variables the hook reads, in the help of `pip` and `pip status`.
 PIP_ENVIRONMENT = """\
@@ -56,7 +56,7 @@ SWITCH_EPILOG = """\
 examples:
   alpinetags pip {command}            this environment's site-packages
   alpinetags pip {command} --user     the user site-packages (not read inside a venv)
-  alpinetags pip {command} --json     the path and whether anything changed, as JSON
+  alpinetags pip {command} --json     the two paths and whether anything changed, as JSON
 """
 
 STATUS_EPILOG = (
@@ -118,7 +118,8 @@ def _own_parser(command: str) -> argparse.ArgumentParser:
     else:
         p = argparse.ArgumentParser(
             prog=f"alpinetags pip {command}",
-            description=f"{'Write' if command == 'enable' else 'Remove'} the pip hook's .pth file.",
+            description=f"{'Write' if command == 'enable' else 'Remove'} the pip hook's two files "
+            "(alpinetags-pip-hook.pth and the module its line imports, alpinetags_pip_hook.py).",
             epilog=SWITCH_EPILOG.format(command=command),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -190,7 +191,7 @@ def _cmd_pip(args: argparse.Namespace) -> int:
 
 
 def _switch(command: str, own: argparse.Namespace) -> int:
-    from alpinetags._pip import pth as _pth
+    from alpinetags._pip import hookfiles as _files
 
     if own.user and command == "enable" and sys.prefix != sys.base_prefix:
         raise _Usage(
@@ -198,15 +199,29 @@ def _switch(command: str, own: argparse.Namespace) -> int:
             "every other python of that version does (pip refuses --user here too); "
             "run `alpinetags pip enable` without --user for this environment"
         )
-    if command == "enable":
-        path = _pth.enable(own.user)
-        done = True
-        text = f"pip hook on: wrote {path}"
-    else:
-        removed = _pth.disable(own.user)
-        done = removed is not None
-        path = removed or _pth.pth_path(own.user)
-        text = f"pip hook off: removed {path}" if done else f"pip hook was not on: no {path}"
+    site_dir = _files.site_dir(own.user)
+    files = _files.hook_files(site_dir)
+    try:
+        if command == "enable":
+            _files.enable_in(site_dir)
+            done, text = True, f"pip hook on: wrote {files.pth} and {files.module}"
+        else:
+            removed = _files.disable_in(site_dir)
+            done = bool(removed)
+            text = (
+                f"pip hook off: removed {' and '.join(removed)}"
+                if done
+                else f"pip hook was not on: no {files.pth}, no {files.module}"
+            )
+    except OSError as exc:  # a read-only site-packages, another user's: one line, exit 1, nothing left half
+        hint = (
+            " (run it as the owner of that directory, or outside a venv with --user)"
+            if command == "enable"
+            else ""
+        )
+        print(f"alpinetags pip: cannot {command} the hook in {site_dir}: {exc.strerror or exc}{hint}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_NO
     if own.user and command == "enable":
         import site
 
@@ -214,7 +229,8 @@ def _switch(command: str, own: argparse.Namespace) -> int:
             text += (
                 "\nnote: the user site is not active for this interpreter (a venv?): its pip will not see it"
             )
-    emit(own, {"command": command, "user": own.user, "path": path, "changed": done}, lambda: text)
+    data = {"command": command, "user": own.user, "path": files.pth, "module": files.module, "changed": done}
+    emit(own, data, lambda: text)
     return EXIT_OK
 
 
@@ -259,14 +275,19 @@ def _pip_state() -> dict[str, Any]:
 
 
 def _status(own: argparse.Namespace) -> int:
-    from alpinetags._pip import pth as _pth
+    from alpinetags._pip import hookfiles as _files
     from alpinetags._pip.check import CHECK_ENV, check_enabled, target_root
     from alpinetags._pip.hook import OFF_ENV, hook_enabled, host_platforms, root_platforms
+    from alpinetags._pip.pth import MODULE_NAME
 
-    files = {}
+    files: dict[str, Any] = {}
+    modules: dict[str, Any] = {}
+    bytecode: dict[str, Any] = {}
     for scope, user in (("site", False), ("user", True)):
-        path = _pth.pth_path(user)
-        files[scope] = path if os.path.exists(path) else None
+        hook = _files.hook_files(_files.site_dir(user))
+        files[scope] = hook.pth if os.path.exists(hook.pth) else None
+        modules[scope] = hook.module if os.path.exists(hook.module) else None
+        bytecode[scope] = _files.bytecode_cached(hook.module) if modules[scope] else None
     loaded = any(getattr(f, "alpinetags_pip_hook", False) for f in sys.meta_path)
     switched_off = not hook_enabled(os.environ)
     pip_state = _pip_state()
@@ -290,6 +311,8 @@ def _status(own: argparse.Namespace) -> int:
         "on": on,
         "pth_loaded_at_start": loaded,
         "pth_files": files,
+        "hook_modules": modules,
+        "hook_bytecode_cached": bytecode,
         "switched_off_by": f"{OFF_ENV}={os.environ.get(OFF_ENV)}" if switched_off else None,
         "pip": pip_state,
         "platforms_added": would_add if on else [],
@@ -303,6 +326,18 @@ def _status(own: argparse.Namespace) -> int:
         lines = [f"pip hook: {'on' if on else 'off'}"]
         for scope, path in files.items():
             lines.append(f"  {scope} .pth:  {path or '(none)'}")
+            lines.append(f"  {scope} module:  {modules[scope] or '(none)'}")
+            fix = "alpinetags pip enable" + (" --user" if scope == "user" else "")
+            if bytecode[scope] is False:
+                lines.append(
+                    "  its bytecode is not cached in __pycache__: a start that cannot write it compiles the "
+                    f"module, about 1 ms more; `{fix}` writes it"
+                )
+            if path and not modules[scope]:
+                lines.append(
+                    f"  the {scope} .pth has no {MODULE_NAME} beside it: every start of Python "
+                    f"prints an error for its line; `{fix}` (or `disable`) mends it"
+                )
         lines.append(f"  loaded by this interpreter at start: {'yes' if loaded else 'no'}")
         if switched_off:
             lines.append(f"  switched off by {data['switched_off_by']}")
