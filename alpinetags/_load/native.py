@@ -28,7 +28,7 @@ import dataclasses
 import os
 import posixpath
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
@@ -58,6 +58,7 @@ from alpinetags._system.loadpath import (
     read_system,
     resolve_soname,
     safe_resolve,
+    system_sonames_needed,
 )
 from alpinetags.errors import ElfError
 from alpinetags.model import Target
@@ -100,23 +101,6 @@ class CheckReport:
             "bytes_scanned": self.bytes_scanned,
             "checked_as_dependencies": list(self.dependencies),
         }
-
-
-def system_sonames_needed(
-    objects: Iterable[Union[ElfObject, DynamicSymbols]], include_libc: bool = False
-) -> tuple[str, ...]:
-    """The ``DT_NEEDED`` sonames of ``objects`` that none of them provides (by ``DT_SONAME`` or file name):
-    what a wheel needs from the system, sorted. The C library's own names are left out unless asked for."""
-    provided: set[str] = set()
-    needed: set[str] = set()
-    for obj in objects:
-        syms = obj.symbols if isinstance(obj, ElfObject) else obj
-        if syms.soname:
-            provided.add(syms.soname)
-        if isinstance(obj, ElfObject):
-            provided.add(posixpath.basename(obj.member.split("!")[-1]))
-        needed.update(syms.needed)
-    return tuple(sorted(n for n in needed - provided if include_libc or not is_libc_soname(n)))
 
 
 # --------------------------------------------------------------------------------------------------

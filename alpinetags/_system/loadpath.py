@@ -12,12 +12,13 @@ import functools
 import os
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 from alpinetags import _limits as limits
 from alpinetags._elf.elfdynamic import DynamicSymbols
+from alpinetags._elf.elfscan import ElfObject
 from alpinetags._safefile import read_regular, regular_size
 from alpinetags.errors import ConfigError, LoaderError, OsReleaseError, RootRefused
 from alpinetags.model import Target
@@ -335,6 +336,23 @@ def object_libc(symbols: DynamicSymbols, default: str, only: str = "") -> str:
     if "libc.so.6" in symbols.needed:
         return "glibc"
     return default
+
+
+def system_sonames_needed(
+    objects: Iterable[Union[ElfObject, DynamicSymbols]], include_libc: bool = False
+) -> tuple[str, ...]:
+    """The ``DT_NEEDED`` sonames of ``objects`` that none of them provides (by ``DT_SONAME`` or file name):
+    what a wheel needs from the system, sorted. The C library's own names are left out unless asked for."""
+    provided: set[str] = set()
+    needed: set[str] = set()
+    for obj in objects:
+        syms = obj.symbols if isinstance(obj, ElfObject) else obj
+        if syms.soname:
+            provided.add(syms.soname)
+        if isinstance(obj, ElfObject):
+            provided.add(posixpath.basename(obj.member.split("!")[-1]))
+        needed.update(syms.needed)
+    return tuple(sorted(n for n in needed - provided if include_libc or not is_libc_soname(n)))
 
 
 _ORIGIN = re.compile(r"\$\{ORIGIN\}|\$ORIGIN")

@@ -33,9 +33,9 @@ MUSLLINUX_SYSTEM_SONAMES = frozenset({"libz.so.1"})
 
 def system_sonames(container: ScannedContainer) -> tuple[str, ...]:
     """The sonames the wheel's ELF files need and do not bundle, sorted: the native check's answer
-    (``native.system_sonames_needed``: libc's own names left out), without ``libpython``, which the
+    (``loadpath.system_sonames_needed``: libc's own names left out), without ``libpython``, which the
     interpreter that loads the module brings."""
-    from alpinetags._load.native import system_sonames_needed
+    from alpinetags._system.loadpath import system_sonames_needed
 
     return tuple(n for n in system_sonames_needed(container.objects) if not n.startswith("libpython"))
 

@@ -36,15 +36,14 @@ from typing import TYPE_CHECKING, Optional
 
 from alpinetags import Platform, Target, hookimpl
 from alpinetags._elf.arch import compatible_arches
-from alpinetags._engine.detect import musl_loader_version
-from alpinetags._system.interpreter import Interpreter, InterpreterFile
 from alpinetags._system.musl import LOADER_ARCH, musl_release
 from alpinetags._system.os_release import read_first_line
 from alpinetags.errors import AlpinetagsError, ConfigError, LoaderError
 
 from . import facts, loaderbuilds
 
-if TYPE_CHECKING:  # the wheel hooks' types: the pip hook never needs them loaded
+if TYPE_CHECKING:  # hook types: not loaded at import (the pip hook and wheel show need none of them)
+    from alpinetags._system.interpreter import Interpreter, InterpreterFile
     from alpinetags.wheelneeds import DistroReport, TagVerdict, WheelNeeds
     from alpinetags.wheelvariant import VariantSpec
 
@@ -192,6 +191,8 @@ def _loader_version(target: Target, arch: str, interp: Optional[Interpreter], so
     else:
         inside = interp.loader or ""
         sources["libc"] = interp.describe()
+    from alpinetags._engine.detect import musl_loader_version  # here: detection alone needs it
+
     try:
         # an assumed loader path is only read: running is for a loader the interpreter names
         version, how = musl_loader_version(target, inside, may_run=interp is not None)

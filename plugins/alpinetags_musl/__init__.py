@@ -14,18 +14,27 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from alpinetags import Platform, Target, hookimpl
-from alpinetags._engine.detect import (
-    musl_loader_version as musl_loader_version,  # the core's, still importable here
-)
-from alpinetags._system.interpreter import InterpreterFile
 from alpinetags._system.musl import musl_release, musllinux_platforms
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from alpinetags._system.interpreter import InterpreterFile
+
 log = logging.getLogger("alpinetags")
+
+
+def __getattr__(name: str) -> Any:
+    """``musl_loader_version``, the core's, still importable from here; imported on first use, since a
+    process that only reads wheels (``wheel show``) loads this plugin without detecting anything."""
+    if name == "musl_loader_version":
+        from alpinetags._engine.detect import musl_loader_version
+
+        return musl_loader_version
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hookimpl(trylast=True)
@@ -35,6 +44,8 @@ def alpinetags_detect(target: Target, base: Platform, interpreter: InterpreterFi
     interp = interpreter.linked()
     if interp is None or interp.loader is None or interp.libc != "musl":
         return None  # nothing to read, static, or not musl
+    from alpinetags._engine.detect import musl_loader_version
+
     version, how = musl_loader_version(target, interp.loader)
     version, raw = musl_release(version)
     how += raw
