@@ -19,8 +19,9 @@ import io
 import os
 import struct
 import zipfile
+from bisect import bisect_right
 from collections.abc import Callable
-from typing import IO, BinaryIO, TypeVar
+from typing import IO, Any, BinaryIO, Optional, TypeVar
 
 from alpinetags import _limits as limits
 from alpinetags._safefile import open_regular
@@ -141,16 +142,88 @@ def same_size(got: int, declared: int) -> None:
         raise InputRefused(f"its data inflates to {got} bytes, not the {declared} its entry declares")
 
 
+#: A member is inflated in pieces of this size: each piece is written, CRC-checked and kept while it is
+#: still in the CPU's cache, and no copy of the whole member is ever made (``inflate``).
+CHUNK = 256 * 1024
+
+
+def inflate(raw: IO[bytes], head: bytes, size: int) -> list[bytes]:
+    """The ``size`` bytes of a member: ``head`` (already read) and the rest of the stream ``raw``, as a
+    list of pieces (``ChunkFile`` reads them as one file). Reading a 60 MB library with one ``read()``
+    inflated it into one buffer, copied it, and CRC-checked it cold, about a fifth slower than pip's own
+    piecewise copy (pyarrow's wheel: 0.77 s against 0.63 s), and pip then copied it once more."""
+    pieces = [head] if head else []
+    got = len(head)
+    while got < size:
+        piece = raw.read(min(CHUNK, size - got))
+        if not piece:
+            break
+        pieces.append(piece)
+        got += len(piece)
+    same_size(got, size)  # zipfile stops a member at its declared size (and checks its CRC there)
+    return pieces
+
+
+class ChunkFile(io.RawIOBase):
+    """A read-only, seekable file over the pieces ``inflate`` returned: what the ELF reader seeks and
+    reads in, and what pip copies from when the check hands it the member (``_pip.check``)."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        super().__init__()
+        self._pieces = pieces
+        self._starts: list[int] = []
+        at = 0
+        for piece in pieces:
+            self._starts.append(at)
+            at += len(piece)
+        self._size = at
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        start = self._pos
+        end = self._size if size is None or size < 0 else min(self._size, start + size)
+        if end <= start:
+            return b""
+        first = bisect_right(self._starts, start) - 1
+        out = []
+        i = first
+        while i < len(self._pieces) and self._starts[i] < end:
+            piece_start = self._starts[i]
+            out.append(self._pieces[i][max(0, start - piece_start) : end - piece_start])
+            i += 1
+        self._pos = end
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def parse_stream(raw: IO[bytes], head: bytes, size: int, parse: Callable[[BinaryIO, int], T]) -> T:
     """``parse(file, size)`` on ``head`` followed by the rest of the stream ``raw`` (``size`` bytes in
-    all). Up to ``SPOOL_OVER`` in memory; a larger member through a temporary file, inflated once (parsing
-    it where it lies in the zip was 40 % slower on torch's wheel: zipfile seeks back by inflating again
-    from the start, and an ELF reader reads near both ends). So a member at the cap costs inflating and
-    disk, never its size in memory."""
+    all). Up to ``SPOOL_OVER`` in memory (``inflate``, in pieces); a larger member through a temporary
+    file, inflated once (parsing it where it lies in the zip was 40 % slower on torch's wheel: zipfile
+    seeks back by inflating again from the start, and an ELF reader reads near both ends). So a member at
+    the cap costs inflating and disk, never its size in memory."""
     if size <= SPOOL_OVER:
-        data = head + raw.read(size - len(head))
-        same_size(len(data), size)
-        return parse(io.BytesIO(data), len(data))
+        return parse(ChunkFile(inflate(raw, head, size)), size)  # type: ignore[arg-type]
     import shutil  # here, not at the top: only a large member is spooled (start-up cost, issue 21)
     import tempfile
 

@@ -221,7 +221,7 @@ class Scanned:
     """
 
     container: Any  # elfscan.ScannedContainer
-    kept: dict[str, bytes]  # member name -> its bytes
+    kept: dict[str, list[bytes]]  # member name -> its bytes, in the pieces zipguard.inflate read
 
 
 #: At most this many uncompressed ELF bytes of one wheel are kept for pip's extraction (the rest it
@@ -287,16 +287,14 @@ def read_declared(zf: Any, root: Optional[str] = None) -> tuple[str, ...]:
 def scan_members(zf: Any, wheel_path: str) -> Scanned:
     """Every ELF member of the wheel open in ``zf``, parsed by ``elfdynamic`` (the project's one ELF
     reader), with the uncompressed bytes kept for pip. ``ElfError`` for a member that cannot be read."""
-    import io
-
     from alpinetags._elf.elfdynamic import parse_dynamic_symbols
     from alpinetags._elf.elfscan import ELF_MAGIC, ElfObject, ScannedContainer
-    from alpinetags._elf.zipguard import DATA_ERRORS, SPOOL_OVER, Inflation, parse_stream, same_size
+    from alpinetags._elf.zipguard import DATA_ERRORS, SPOOL_OVER, ChunkFile, Inflation, inflate, parse_stream
     from alpinetags._limits import within
     from alpinetags.errors import InputRefused
 
     objects: list[Any] = []
-    kept: dict[str, bytes] = {}
+    kept: dict[str, list[bytes]] = {}
     size = kept_size = 0
     inflation = Inflation(os.path.basename(wheel_path))
     for info in zf.infolist():
@@ -309,20 +307,19 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
                 inflation.charge(info.filename, info.file_size)  # refused on what it declares, unread
                 if info.file_size > SPOOL_OVER:  # parsed from a temporary file, not kept for pip
                     symbols = parse_stream(raw, b"", info.file_size, parse_dynamic_symbols)
-                    data = b""
+                    data: list[bytes] = []
                 else:
-                    data = raw.read()
-                    same_size(len(data), info.file_size)
-                    symbols = parse_dynamic_symbols(io.BytesIO(data), len(data))
+                    data = inflate(raw, b"", info.file_size)
+                    symbols = parse_dynamic_symbols(ChunkFile(data), info.file_size)  # type: ignore[arg-type]
         except InputRefused as exc:
             raise within(exc, f"{os.path.basename(wheel_path)}!{info.filename}") from None
         except DATA_ERRORS as exc:  # its data does not inflate to what its entry says
             raise InputRefused(f"{os.path.basename(wheel_path)}!{info.filename}: {exc}") from None
         objects.append(ElfObject(info.filename, info.file_size, symbols))
         size += info.file_size
-        if data and kept_size + len(data) <= KEEP_LIMIT:
+        if data and kept_size + info.file_size <= KEEP_LIMIT:
             kept[info.filename] = data
-            kept_size += len(data)
+            kept_size += info.file_size
     return Scanned(ScannedContainer(wheel_path, tuple(objects), size, ()), kept)
 
 
@@ -401,7 +398,7 @@ class Inspection:
     """The outcome for one wheel: a refusal, or ``None``; and the ELF bytes read, for pip's extraction."""
 
     refusal: Optional[Refusal]
-    kept: dict[str, bytes]
+    kept: dict[str, list[bytes]]
 
 
 def inspect_wheel(
@@ -464,14 +461,15 @@ def _installation_error(message: str) -> Exception:
 
 
 #: The ELF bytes the check decompressed, per wheel path, while pip installs that wheel.
-_prefills: dict[str, dict[str, bytes]] = {}
+_prefills: dict[str, dict[str, list[bytes]]] = {}
 
 
-def prefilled_zipfile(base: type, prefills: dict[str, dict[str, bytes]]) -> type:
+def prefilled_zipfile(base: type, prefills: dict[str, dict[str, list[bytes]]]) -> type:
     """A ``ZipFile`` class whose ``open`` of a member the check already decompressed (``prefills``, per
     archive path) returns those bytes, once, instead of decompressing it again; every other call is
-    ``base``'s own. pip reads each member once."""
-    import io
+    ``base``'s own. pip reads each member once. (Imported here, when pip's wheel module is patched: pip
+    26.3 blocks imports while it installs.)"""
+    from alpinetags._elf.zipguard import ChunkFile
 
     class PrefilledZipFile(base):  # type: ignore[misc]
         def open(self, name: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
@@ -480,7 +478,7 @@ def prefilled_zipfile(base: type, prefills: dict[str, dict[str, bytes]]) -> type
             data = kept.pop(key, None) if kept and mode == "r" and isinstance(key, str) else None
             if data is None:
                 return super().open(name, mode, *args, **kwargs)
-            return io.BytesIO(data)
+            return ChunkFile(data)
 
     PrefilledZipFile.alpinetags_prefilled = True
     return PrefilledZipFile
