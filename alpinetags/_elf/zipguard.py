@@ -189,10 +189,10 @@ class ChunkFile(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET and offset < 0:
+            raise ValueError(f"negative seek value {offset}")
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
+        self._pos = max(0, base + offset)  # as BytesIO: a relative seek before the start stops at 0
         return self._pos
 
     def read(self, size: Optional[int] = -1) -> bytes:
