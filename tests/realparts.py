@@ -94,6 +94,18 @@ def _need(path: Path, what: str, how: str = "") -> Path:
     return path
 
 
+def readable_by_others() -> None:
+    """Fail, saying how to fix it, when the checkout cannot be read by another user: the tests that run
+    alpinetags as ``nobody`` (a file the user cannot read, another user's cache) import it from here."""
+    here = Path(__file__).resolve().parent.parent
+    for part in (here, *here.parents):
+        if not part.stat().st_mode & stat.S_IXOTH:
+            _missing(
+                f"a checkout other users can enter ({part} is mode {part.stat().st_mode & 0o777:o})",
+                f"chmod o+rx {part}  (the tests run alpinetags as the user nobody)",
+            )
+
+
 def _check_deb_arch(deb_arch: str) -> str:
     if deb_arch not in LOADER_ARCHES:
         raise ValueError(f"unknown Debian arch {deb_arch!r}; one of {sorted(LOADER_ARCHES)}")

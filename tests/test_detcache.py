@@ -196,6 +196,7 @@ def test_another_user_neither_reads_nor_writes_ours() -> None:
     entry of the first, tampered, is not taken, and nothing is written into their directory."""
     if os.geteuid() != 0:
         pytest.skip("needs root to act as another user")
+    realparts.readable_by_others()
     import tempfile
 
     base = Path(tempfile.mkdtemp(prefix="detcache-users-"))  # readable by the other user, unlike tmp_path
