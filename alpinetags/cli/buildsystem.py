@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Optional
 
 from alpinetags.cli.common import opt
@@ -222,3 +224,16 @@ def tag_refusals(
     said, warnings = plugin_verdict(registry, platform, r, root_musl_ok)
     out.extend(said)
     return out, warnings
+
+
+def print_written(results: list[dict[str, Any]], written: Callable[[dict[str, Any]], str]) -> None:
+    """The text report of ``wheel tag`` and ``wheel variant``, one wheel after the other: a refusal on
+    stderr; or a warning for each member the new RECORD invalidates, then ``written(result)`` (the path
+    written and what the command says of it)."""
+    for res in results:
+        if "refused" in res:
+            print(f"alpinetags: refused {res['wheel']}: {'; '.join(res['refused'])}", file=sys.stderr)
+            continue
+        for member in res["dropped"]:
+            print(f"alpinetags: warning: left out {member}: the new RECORD invalidates it", file=sys.stderr)
+        print(written(res))

@@ -159,14 +159,9 @@ def cmd_variant(args: argparse.Namespace) -> int:
     if opt(args, "json"):
         emit(args, results, str)
     else:
-        for res in results:
-            if "refused" in res:
-                reasons = "; ".join(res["refused"])  # type: ignore[arg-type]
-                print(f"alpinetags: refused {res['wheel']}: {reasons}", file=sys.stderr)
-                continue
-            for member in res["dropped"]:  # type: ignore[attr-defined]
-                print(
-                    f"alpinetags: warning: left out {member}: the new RECORD invalidates it", file=sys.stderr
-                )
-            print(f"{res['written']}\n  variant {res['label']}: {', '.join(res['properties'])}")  # type: ignore[arg-type]
+        from alpinetags.cli.buildsystem import print_written
+
+        print_written(
+            results, lambda res: f"{res['written']}\n  variant {res['label']}: {', '.join(res['properties'])}"
+        )
     return EXIT_NO if any("refused" in res for res in results) else EXIT_OK

@@ -24,6 +24,7 @@ from alpinetags.cli.buildsystem import (
     OPTION_NAME_RE,
     add_wheel_arguments,
     distro_tag,
+    print_written,
     root_platform,
     stated_aliases,
     stated_platform,
@@ -300,7 +301,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
         # Asked once before any wheel is read: a release no plugin can tag is bad input (exit 2).
         distro_tag(dataclasses.replace(platform, arch=host_arch()), registry, target, flag, args)
-    results: list[dict[str, object]] = []
+    results: list[dict[str, Any]] = []
     refused = False
     for path in args.wheels:
         r = show(path, registry)
@@ -334,17 +335,12 @@ def cmd_tag(args: argparse.Namespace) -> int:
         )
 
     if not opt(args, "json"):
-        for res in results:
-            if "refused" in res:
-                reasons = "; ".join(res["refused"])  # type: ignore[arg-type]
-                print(f"alpinetags: refused {res['wheel']}: {reasons}", file=sys.stderr)
-                continue
-            for member in res["dropped"]:  # type: ignore[attr-defined]
-                print(
-                    f"alpinetags: warning: left out {member}: the new RECORD invalidates it", file=sys.stderr
-                )
-            ext = ", ".join(res["requires_external"]) or "none"  # type: ignore[arg-type]
-            print(f"{res['written']}\n  Requires-External: {ext}")
+        print_written(
+            results,
+            lambda res: (
+                f"{res['written']}\n  Requires-External: {', '.join(res['requires_external']) or 'none'}"
+            ),
+        )
     else:
         emit(args, results, str)
     return EXIT_NO if refused else EXIT_OK
