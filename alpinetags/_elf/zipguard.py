@@ -200,9 +200,8 @@ class ChunkFile(io.RawIOBase):
         end = self._size if size is None or size < 0 else min(self._size, start + size)
         if end <= start:
             return b""
-        first = bisect_right(self._starts, start) - 1
         out = []
-        i = first
+        i = bisect_right(self._starts, start) - 1  # the piece holding ``start``
         while i < len(self._pieces) and self._starts[i] < end:
             piece_start = self._starts[i]
             out.append(self._pieces[i][max(0, start - piece_start) : end - piece_start])

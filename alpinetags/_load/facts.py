@@ -128,11 +128,13 @@ def _musl_abis(data_dir: str, arch: str) -> tuple[MuslAbi, ...]:
             out.append(MuslAbi(abi.version, arch, (abi.exports | add) - drop, abi.aliases))
         return tuple(out)
     lists = [(v, ver, arch, read_symbol_list(path)) for v, ver, arch, path in _abi_files(data_dir)]
+    before = [exports for v, _, _, exports in lists if v < LFS64_DROPPED]
+    dropped = _lfs64_of(before[-1] if before else frozenset())  # from the list already read
     out = []
     for v, ver, arch, exports in lists:
         aliases: frozenset[str] = frozenset()
         if v >= LFS64_DROPPED:
-            aliases = lfs64_aliases(exports, data_dir)
+            aliases = _aliases(dropped, exports)
         out.append(MuslAbi(ver, arch, exports, aliases))
     return tuple(out)
 
@@ -153,13 +155,21 @@ def lfs64_names(data_dir: str = DATA_DIR) -> frozenset[str]:
     """The ``*64`` names (``open64``, ``readdir64_r``) of the last list before musl 1.2.4 dropped them from
     ``libc.so``; read from that one list, so a check on a root with musl 1.2.4 does not read all 13."""
     before = [path for v, _, _, path in _abi_files(data_dir) if v < LFS64_DROPPED]
-    return frozenset(n for n in (read_symbol_list(before[-1]) if before else ()) if lfs64_base(n))
+    return _lfs64_of(read_symbol_list(before[-1]) if before else frozenset())
+
+
+def _lfs64_of(exports: frozenset[str]) -> frozenset[str]:
+    return frozenset(n for n in exports if lfs64_base(n))
 
 
 def lfs64_aliases(exports: frozenset[str], data_dir: str = DATA_DIR) -> frozenset[str]:
     """The LFS64 names a musl 1.2.4+ loader exporting ``exports`` still resolves for old binaries: those
     it no longer exports whose plain name it does (that is what its loader maps them to)."""
-    return frozenset(n for n in lfs64_names(data_dir) - exports if lfs64_base(n) in exports)
+    return _aliases(lfs64_names(data_dir), exports)
+
+
+def _aliases(lfs64: frozenset[str], exports: frozenset[str]) -> frozenset[str]:
+    return frozenset(n for n in lfs64 - exports if lfs64_base(n) in exports)
 
 
 def abi_for(musl_version: str, data_dir: str = DATA_DIR, arch: str = "x86_64") -> Optional[MuslAbi]:
@@ -179,6 +189,6 @@ def known_libc_names(data_dir: str = DATA_DIR, arch: str = "x86_64") -> frozense
 @cache
 def _known_libc_names(data_dir: str, arch: str) -> frozenset[str]:
     out: set[str] = set()
-    for abi in musl_abis(data_dir, arch or "x86_64"):
+    for abi in musl_abis(data_dir, arch):
         out |= abi.exports | abi.aliases
     return frozenset(out)
