@@ -214,23 +214,10 @@ def _shipped_only(registry: Registry) -> bool:
 
 
 def _code_dirs(registry: Registry) -> list[str]:
-    """The directories of the code that answered: this package with each of its subpackages (the engine,
-    the system readers and the ELF readers live in folders of their own), and each loaded plugin's module."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    dirs = [package]
-    try:
-        with os.scandir(package) as entries:
-            dirs += [
-                e.path for e in entries if e.is_dir() and os.path.isfile(os.path.join(e.path, "__init__.py"))
-            ]
-    except OSError:
-        return []
-    for plugin in registry.manager.get_plugins():
-        path = getattr(plugin, "__file__", None)
-        if not isinstance(path, str):
-            return []
-        dirs.append(os.path.dirname(os.path.abspath(path)))
-    return sorted(set(dirs))
+    """The directories of the code that answered (``detcache.code_dirs``): this package and the plugins."""
+    from alpinetags._engine.detcache import code_dirs
+
+    return code_dirs(registry.manager.get_plugins())
 
 
 def _watched(target: Target, platform: Platform) -> list[str]:

@@ -163,6 +163,27 @@ def code_files(dirs: Iterable[str]) -> list[str]:
     return out
 
 
+def code_dirs(plugins: Iterable[object]) -> list[str]:
+    """The directories of the code that answers: this package with each of its subpackages (the engine,
+    the system readers, the ELF readers and the command line live in folders of their own), and each
+    plugin module's (``[]`` when one has no file: its code cannot be signed)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    dirs = [package]
+    try:
+        with os.scandir(package) as entries:
+            dirs += [
+                e.path for e in entries if e.is_dir() and os.path.isfile(os.path.join(e.path, "__init__.py"))
+            ]
+    except OSError:
+        return []
+    for plugin in plugins:
+        path = getattr(plugin, "__file__", None)
+        if not isinstance(path, str):
+            return []
+        dirs.append(os.path.dirname(os.path.abspath(path)))
+    return sorted(set(dirs))
+
+
 def selector(root: str, environ: Mapping[str, str]) -> list[str]:
     """The part of the key that says which question is asked: interpreter, user, root, settings."""
     settings = sorted((k, v) for k, v in environ.items() if k.startswith("ALPINETAGS_") and k != NO_CACHE_ENV)
@@ -221,10 +242,10 @@ def _own_dir(path: str) -> bool:
     return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
-def read_entry(directory: str, name: str) -> Optional[str]:
+def read_entry(directory: str, name: str, max_size: int = MAX_SIZE) -> Optional[str]:
     """The text of the cache file, or ``None`` when there is none or it may not be trusted: not in a
-    directory of the user's own, a link, not a regular file, not the user's, writable by others, too
-    large, not UTF-8."""
+    directory of the user's own, a link, not a regular file, not the user's, writable by others, larger
+    than ``max_size``, not UTF-8."""
     if not _own_dir(directory):
         return None
     path = os.path.join(directory, name)
@@ -238,10 +259,10 @@ def read_entry(directory: str, name: str) -> Optional[str]:
             not stat.S_ISREG(st.st_mode)
             or st.st_uid != os.geteuid()
             or st.st_mode & 0o022
-            or st.st_size > MAX_SIZE
+            or st.st_size > max_size
         ):
             return None
-        data = os.read(fd, MAX_SIZE + 1)
+        data = os.read(fd, max_size + 1)
     except OSError:
         return None
     finally:
@@ -279,19 +300,17 @@ def write_entry(directory: str, name: str, text: str) -> bool:
         except OSError:
             pass
         return False
-    _prune(directory)
+    _prune(directory, name.partition("-")[0] + "-")
     return True
 
 
-def _prune(directory: str) -> None:
-    """Remove the least recently written entries beyond ``MAX_ENTRIES`` (``python -c`` from many
-    directories asks as many questions: the current directory is on ``sys.path``)."""
+def _prune(directory: str, prefix: str) -> None:
+    """Remove the least recently written entries named ``prefix...`` beyond ``MAX_ENTRIES`` (``python -c``
+    from many directories asks as many questions: the current directory is on ``sys.path``)."""
     try:
         with os.scandir(directory) as it:
             found = [
-                (e.stat(follow_symlinks=False).st_mtime_ns, e.path)
-                for e in it
-                if e.name.startswith("detect-")
+                (e.stat(follow_symlinks=False).st_mtime_ns, e.path) for e in it if e.name.startswith(prefix)
             ]
         for _mtime, path in sorted(found)[: max(len(found) - MAX_ENTRIES, 0)]:
             os.unlink(path)

@@ -118,6 +118,11 @@ class Registry:
             pending()
 
     @property
+    def loaded(self) -> bool:
+        """Whether the plugins were imported (a command that never asked them does not depend on them)."""
+        return self._pending is None
+
+    @property
     def manager(self) -> pluggy.PluginManager:
         self.load()
         assert self._manager is not None

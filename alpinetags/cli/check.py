@@ -7,13 +7,18 @@ The tag says which systems a wheel is for; this says whether its libraries are t
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import sysconfig
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from alpinetags.cli.common import EXIT_NO, EXIT_OK, EXIT_USAGE, emit, make_registry, make_target, opt
+if TYPE_CHECKING:
+    from alpinetags._engine.plugins import Registry
+    from alpinetags.cli.checkcache import CheckOutput
+
+from alpinetags.cli.common import EXIT_NO, EXIT_OK, EXIT_USAGE, make_registry, make_target, opt, rendered
 
 EXAMPLES = """\
 examples:
@@ -112,11 +117,61 @@ def _library_path(value: Optional[str]) -> Optional[list[str]]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from alpinetags._load.native import check_paths, plugin_hints, read_system
-    from alpinetags.errors import ConfigError
+    """The check, answered from the user's cache (``cli.checkcache``) when nothing it read has changed."""
+    from alpinetags.cli import checkcache
 
     if opt(args, "target"):
+        from alpinetags.errors import ConfigError
+
         raise ConfigError("--target: check reads the libraries of a root; give --root instead")
+    options = {k: v for k, v in vars(args).items() if k != "func"}
+    memo = checkcache.memo_for(options, os.environ, bool(opt(args, "verbose")))
+    kept = memo.load() if memo is not None else None
+    if kept is not None:
+        return kept.show()
+    if memo is None:
+        return _check(args)[0].show()
+    from alpinetags._engine import readlog
+
+    warnings = _WarningCount()
+    logger = logging.getLogger("alpinetags")
+    logger.addHandler(warnings)
+    try:
+        with readlog.recording() as log:
+            output, registry = _check(args)
+    finally:
+        logger.removeHandler(warnings)
+    code = output.show()
+    if not warnings.count and (registry is None or not registry.loaded or _shipped_only(registry)):
+        plugins = registry.manager.get_plugins() if registry is not None and registry.loaded else None
+        memo.store(output, log, plugins)
+    return code
+
+
+def _shipped_only(registry: Registry) -> bool:
+    return not registry.faults and all(
+        p.status == "blocked" or (p.status == "loaded" and p.distribution == "alpinetags")
+        for p in registry.plugins
+    )
+
+
+class _WarningCount(logging.Handler):
+    """Counts the warnings logged while a check runs: an answer that warned is not kept."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def _check(args: argparse.Namespace) -> tuple[CheckOutput, Registry]:
+    """The check itself: what it prints and its exit code (``CheckOutput``), and the plugin registry."""
+    from alpinetags._load.native import check_paths, plugin_hints, read_system
+    from alpinetags.cli.checkcache import CheckOutput
+    from alpinetags.errors import ConfigError
+
     target = make_target(args)
     paths = opt(args, "paths") or default_paths()
     if not paths:
@@ -126,17 +181,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     system = read_system(target.root, arch, library_path=library_path) if arch else None
     from alpinetags.cli.progress import progress
 
+    registry = make_registry(args, target)
     with progress(f"checking {', '.join(paths)}", quiet=bool(opt(args, "quiet"))):
         report = check_paths(
             paths,
             target.root,
             system=system,
             library_path=library_path,
-            hints=plugin_hints(make_registry(args, target)),
+            hints=plugin_hints(registry),
             interpreter=_interpreter_inside(target.root, opt(args, "executable")),
         )
-    for problem in report.problems:
-        print(f"alpinetags: warning: not checked: {problem}", file=sys.stderr)
+    err = [f"alpinetags: warning: not checked: {problem}" for problem in report.problems]
+    if not report.objects or not report.system.libc:  # an error follows: the warnings come first
+        for line in err:
+            print(line, file=sys.stderr)
     if report.problems and not report.objects:
         raise ConfigError(f"no ELF object in PATH could be read: {report.problems[0]}")
     if not report.objects:
@@ -150,17 +208,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise LoaderError(
             f"{target.root}: no C library for {report.system.arch} (no musl loader, no libc.so.6)"
         )
-    emit(args, report.as_dict(), lambda: _text(report, bool(opt(args, "all"))))
+    out = rendered(args, report.as_dict(), lambda: _text(report, bool(opt(args, "all"))))
     if not report.ok:
-        return EXIT_NO
+        return CheckOutput(EXIT_NO, out, tuple(err)), registry
     if report.problems:
-        print(
+        last = (
             f"alpinetags: error: {_count(len(report.problems), 'file')} could not be read, so not every "
-            f"object was checked: {report.problems[0]}",
-            file=sys.stderr,
+            f"object was checked: {report.problems[0]}"
         )
-        return EXIT_USAGE
-    return EXIT_OK
+        return CheckOutput(EXIT_USAGE, out, tuple(err), (last,)), registry
+    return CheckOutput(EXIT_OK, out, tuple(err)), registry
 
 
 def register(subparsers: Any, add: Callable[..., argparse.ArgumentParser]) -> None:

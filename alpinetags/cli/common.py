@@ -117,10 +117,14 @@ def make_registry(args: argparse.Namespace, target: Any) -> Any:
     return registry
 
 
-def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
+def rendered(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> str:
+    """The output of a command: ``data`` as JSON with ``--json``, else ``text()``."""
     if opt(args, "json"):
         import json
 
-        print(json.dumps(data, indent=2))
-    else:
-        print(text())
+        return json.dumps(data, indent=2)
+    return text()
+
+
+def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
+    print(rendered(args, data, text))
