@@ -7,10 +7,10 @@ So a check keeps what it printed and its exit code in the user's cache directory
 0700, written atomically, ignored when not the user's own, a link, too large or garbled), together with
 every path it looked at and the signature of each (``readlog``): the files and folders checked, every
 library and link of the root it followed, the directories it searched, the loader's configuration, the
-data files. A later call with the same question (the same options, working directory, interpreter, user,
-``ALPINETAGS_*`` and ``LD_LIBRARY_PATH``) prints the kept answer when every one of those paths, the
-code of this package and of any plugin asked, and the plugins installed (``sys.path`` and each
-``entry_points.txt``) sign as they did; otherwise it checks as always.
+data files. A later call with the same question (the same options, working directory, interpreter, user
+and groups, ``ALPINETAGS_*`` and ``LD_LIBRARY_PATH``) prints the kept answer when every one of those
+paths, the code of this package and of any plugin asked, and the plugins installed (``sys.path`` and
+each ``entry_points.txt``) sign as they did; otherwise it checks as always.
 
 Nothing is kept when the answer may not be the same next time: a warning was printed, a plugin other
 than the shipped ones was asked, ``-v`` asked to see the reads, a path changed while it was read or less
@@ -66,7 +66,7 @@ def selector(options: Mapping[str, Any], environ: Mapping[str, str]) -> list[str
     return [
         FORMAT,
         f"python {sys.executable!r} {sys.version!r} {sys.maxsize}",
-        f"uid {os.geteuid()}",
+        f"user {os.geteuid()} {os.getegid()} {sorted(os.getgroups())}",
         f"cwd {cwd!r}",
         f"env {settings!r}",
         f"sys.path {detcache.sys_path_dirs()!r}",
