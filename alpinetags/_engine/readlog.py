@@ -57,7 +57,8 @@ class ReadLog:
         except TypeError:
             self.complete = False
             return
-        self.reads[(kind, text)] = None
+        if not text.startswith("/proc/self/fd/"):  # a descriptor by name: its file was noted when opened
+            self.reads[(kind, text)] = None
 
 
 def _wrap(log: ReadLog, kind: str, original: Callable[..., Any]) -> Callable[..., Any]:
