@@ -57,7 +57,8 @@ def selector(options: Mapping[str, Any], environ: Mapping[str, str]) -> list[str
     settings = sorted(
         (k, v)
         for k, v in environ.items()
-        if (k.startswith("ALPINETAGS_") and k != detcache.NO_CACHE_ENV) or k == "LD_LIBRARY_PATH"
+        if (k.startswith("ALPINETAGS_") and k != detcache.NO_CACHE_ENV)
+        or k in ("LD_LIBRARY_PATH", "_PYTHON_HOST_PLATFORM")
     )
     try:
         cwd = os.getcwd()
