@@ -74,9 +74,11 @@ def test_under_pip_a_bad_switch_is_one_warning_and_pip_runs(
 def on_pty(argv: list[str], interrupt_on: str = "") -> tuple[int, str]:
     """Run ``argv`` with stdin and stderr on a new pseudo-terminal (stdout to a pipe, read back after);
     with ``interrupt_on``, send SIGINT once that text has appeared on the terminal. (exit code, terminal
-    output)."""
+    output). Without the check cache: these tests need the long work itself, not an answer kept from the
+    test before (docs/speed.md, the check cache)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=subprocess.DEVNULL, stderr=slave, env=clean_env())
+    env = {**clean_env(), "ALPINETAGS_NO_CACHE": "1"}
+    proc = subprocess.Popen(argv, stdin=slave, stdout=subprocess.DEVNULL, stderr=slave, env=env)
     os.close(slave)
     seen = b""
     sent = False
