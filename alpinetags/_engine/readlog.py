@@ -62,9 +62,12 @@ class ReadLog:
 
 
 def _wrap(log: ReadLog, kind: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    lstat_too = kind == STATED  # os.stat(path, follow_symlinks=False) is an lstat
+
     def noted(*args: Any, **kwargs: Any) -> Any:
         path = args[0] if args else kwargs.get("path", kwargs.get("file", "."))
-        log.note(kind, path, kwargs.get("dir_fd"))
+        used = LSTATED if lstat_too and kwargs.get("follow_symlinks", True) is False else kind
+        log.note(used, path, kwargs.get("dir_fd"))
         return original(*args, **kwargs)
 
     return noted
