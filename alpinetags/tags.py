@@ -207,12 +207,6 @@ def _cached_answer(fields: dict[str, list[str]]) -> Optional[list[str]]:
     return order_platforms(plugin, _live_standard() if standard is None else standard)
 
 
-def _shipped_only(registry: Registry) -> bool:
-    """Only this distribution's own plugins loaded: what they read is known (and signed in the key)."""
-    return all(p.status == "blocked" or (p.status == "loaded" and p.distribution == "alpinetags")
-               for p in registry.plugins)  # fmt: skip
-
-
 def _code_dirs(registry: Registry) -> list[str]:
     """The directories of the code that answered (``detcache.code_dirs``): this package and the plugins."""
     from alpinetags._engine.detcache import code_dirs
@@ -273,7 +267,7 @@ def default_platforms(environ: Optional[Mapping[str, str]] = None) -> list[str]:
     plugin = plugin_platforms(platform, registry, target)
     live = target.is_running_system and not (platform.libc == "musl" and platform.libc_version)
     standard = _live_standard() if live else standard_platforms(platform, target)
-    if cache is not None and not registry.faults and len(_reported) == warned and _shipped_only(registry):
+    if cache is not None and not registry.faults and len(_reported) == warned and registry.shipped_only():
         code = _code_dirs(registry)
         if code:
             stored = ("standard-live", []) if live else ("standard", standard)

@@ -122,6 +122,12 @@ class Registry:
         """Whether the plugins were imported (a command that never asked them does not depend on them)."""
         return self._pending is None
 
+    def shipped_only(self) -> bool:
+        """Only this distribution's own plugins loaded (blocked ones aside): what they read is known, so
+        an answer of theirs may be kept in a cache signed on those reads."""
+        return all(p.status == "blocked" or (p.status == "loaded" and p.distribution == "alpinetags")
+                   for p in self.plugins)  # fmt: skip
+
     @property
     def manager(self) -> pluggy.PluginManager:
         self.load()

@@ -142,17 +142,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         logger.removeHandler(warnings)
     code = output.show()
-    if not warnings.count and (registry is None or not registry.loaded or _shipped_only(registry)):
-        plugins = registry.manager.get_plugins() if registry is not None and registry.loaded else None
+    if not warnings.count and (not registry.loaded or (not registry.faults and registry.shipped_only())):
+        plugins = registry.manager.get_plugins() if registry.loaded else None
         memo.store(output, log, plugins)
     return code
-
-
-def _shipped_only(registry: Registry) -> bool:
-    return not registry.faults and all(
-        p.status == "blocked" or (p.status == "loaded" and p.distribution == "alpinetags")
-        for p in registry.plugins
-    )
 
 
 class _WarningCount(logging.Handler):
