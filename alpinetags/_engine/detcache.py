@@ -273,9 +273,10 @@ def read_entry(directory: str, name: str, max_size: int = MAX_SIZE) -> Optional[
         return None
 
 
-def write_entry(directory: str, name: str, text: str) -> bool:
+def write_entry(directory: str, name: str, text: str, keep: int = MAX_ENTRIES) -> bool:
     """Write the file atomically (a temporary file of mode 0600, renamed); False, and nothing left
-    behind, when the directory is not the user's own or anything fails."""
+    behind, when the directory is not the user's own or anything fails. Of the files named with the same
+    prefix (``detect-``), the ``keep`` most recently written stay."""
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError:
@@ -300,19 +301,19 @@ def write_entry(directory: str, name: str, text: str) -> bool:
         except OSError:
             pass
         return False
-    _prune(directory, name.partition("-")[0] + "-")
+    _prune(directory, name.partition("-")[0] + "-", keep)
     return True
 
 
-def _prune(directory: str, prefix: str) -> None:
-    """Remove the least recently written entries named ``prefix...`` beyond ``MAX_ENTRIES`` (``python -c``
-    from many directories asks as many questions: the current directory is on ``sys.path``)."""
+def _prune(directory: str, prefix: str, keep: int) -> None:
+    """Remove the least recently written entries named ``prefix...`` beyond ``keep`` (``python -c`` from
+    many directories asks as many questions: the current directory is on ``sys.path``)."""
     try:
         with os.scandir(directory) as it:
             found = [
                 (e.stat(follow_symlinks=False).st_mtime_ns, e.path) for e in it if e.name.startswith(prefix)
             ]
-        for _mtime, path in sorted(found)[: max(len(found) - MAX_ENTRIES, 0)]:
+        for _mtime, path in sorted(found)[: max(len(found) - keep, 0)]:
             os.unlink(path)
     except OSError:
         pass

@@ -31,6 +31,8 @@ FORMAT = "alpinetags check cache 1"
 PREFIX = "check-"
 #: A text or JSON report of a large folder is a few hundred kilobytes; beyond this nothing is kept.
 MAX_SIZE = 16 << 20
+#: Questions kept (the most recently answered): a CI job or a loop over wheels asks a few hundred.
+MAX_ENTRIES = 256
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class CheckMemo:
         text = detcache.encode(self.key, fields)
         if len(text) > MAX_SIZE:
             return False
-        return detcache.write_entry(self.directory, self.name, text)
+        return detcache.write_entry(self.directory, self.name, text, MAX_ENTRIES)
 
 
 def memo_for(options: Mapping[str, Any], environ: Mapping[str, str], verbose: bool) -> Optional[CheckMemo]:
