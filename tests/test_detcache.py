@@ -279,6 +279,17 @@ def test_the_directory_keeps_the_newest_entries_only(tmp_path: Path) -> None:
     assert {oct(os.stat(os.path.join(directory, n)).st_mode & 0o777) for n in left} == {"0o600"}
 
 
+def test_the_directory_keeps_a_bounded_number_of_bytes_per_prefix(tmp_path: Path) -> None:
+    """The check cache's entries are larger: beyond the bytes allowed the oldest go; another prefix's
+    entries (the detection's) are not counted nor removed."""
+    directory = str(tmp_path / "alpinetags")
+    assert detcache.write_entry(directory, "detect-0", "d" * 5000)
+    for i in range(5):
+        assert detcache.write_entry(directory, f"check-{i}", "c" * 1000, keep=100, keep_bytes=3500)
+        os.utime(os.path.join(directory, f"check-{i}"), ns=(i * 10**9, i * 10**9))
+    assert sorted(os.listdir(directory)) == ["check-2", "check-3", "check-4", "detect-0"]
+
+
 def test_the_key_watches_the_code_in_every_subpackage() -> None:
     """The detection's own code lives in subpackages since the layout move (``_engine``, ``_system``,
     ``_elf``): an edit there must change the key, so their folders and files are watched too."""

@@ -273,10 +273,12 @@ def read_entry(directory: str, name: str, max_size: int = MAX_SIZE) -> Optional[
         return None
 
 
-def write_entry(directory: str, name: str, text: str, keep: int = MAX_ENTRIES) -> bool:
+def write_entry(
+    directory: str, name: str, text: str, keep: int = MAX_ENTRIES, keep_bytes: int = MAX_ENTRIES * MAX_SIZE
+) -> bool:
     """Write the file atomically (a temporary file of mode 0600, renamed); False, and nothing left
     behind, when the directory is not the user's own or anything fails. Of the files named with the same
-    prefix (``detect-``), the ``keep`` most recently written stay."""
+    prefix (``detect-``), the most recently written stay: ``keep`` of them, ``keep_bytes`` in all."""
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError:
@@ -301,20 +303,27 @@ def write_entry(directory: str, name: str, text: str, keep: int = MAX_ENTRIES) -
         except OSError:
             pass
         return False
-    _prune(directory, name.partition("-")[0] + "-", keep)
+    _prune(directory, name.partition("-")[0] + "-", keep, keep_bytes)
     return True
 
 
-def _prune(directory: str, prefix: str, keep: int) -> None:
-    """Remove the least recently written entries named ``prefix...`` beyond ``keep`` (``python -c`` from
-    many directories asks as many questions: the current directory is on ``sys.path``)."""
+def _prune(directory: str, prefix: str, keep: int, keep_bytes: int) -> None:
+    """Remove the least recently written entries named ``prefix...`` beyond ``keep`` of them or
+    ``keep_bytes`` in all (``python -c`` from many directories asks as many questions: the current
+    directory is on ``sys.path``)."""
     try:
         with os.scandir(directory) as it:
-            found = [
-                (e.stat(follow_symlinks=False).st_mtime_ns, e.path) for e in it if e.name.startswith(prefix)
-            ]
-        for _mtime, path in sorted(found)[: max(len(found) - keep, 0)]:
-            os.unlink(path)
+            found = []
+            for e in it:
+                if e.name.startswith(prefix):
+                    st = e.stat(follow_symlinks=False)
+                    found.append((st.st_mtime_ns, st.st_size, e.path))
+        found.sort(reverse=True)
+        total = 0
+        for i, (_mtime, size, path) in enumerate(found):
+            total += size
+            if i >= keep or total > keep_bytes:
+                os.unlink(path)
     except OSError:
         pass
 

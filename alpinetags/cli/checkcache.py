@@ -31,8 +31,10 @@ FORMAT = "alpinetags check cache 1"
 PREFIX = "check-"
 #: A text or JSON report of a large folder is a few hundred kilobytes; beyond this nothing is kept.
 MAX_SIZE = 16 << 20
-#: Questions kept (the most recently answered): a CI job or a loop over wheels asks a few hundred.
+#: Questions kept (the most recently answered): a CI job or a loop over wheels asks a few hundred; and
+#: no more than this many bytes in all (an entry of 255 small files is about 180 kB).
 MAX_ENTRIES = 256
+MAX_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class CheckMemo:
         text = detcache.encode(self.key, fields)
         if len(text) > MAX_SIZE:
             return False
-        return detcache.write_entry(self.directory, self.name, text, MAX_ENTRIES)
+        return detcache.write_entry(self.directory, self.name, text, MAX_ENTRIES, MAX_BYTES)
 
 
 def memo_for(options: Mapping[str, Any], environ: Mapping[str, str], verbose: bool) -> Optional[CheckMemo]:
