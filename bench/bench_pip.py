@@ -32,8 +32,11 @@ machine state; the figure is the median, and the ratio is median(on) / median(of
    inflating, symbol reading and judging). Process timing of a 10 s install scatters by a few percent with
    the disk and the other processes of the machine; the parts show where the hook's cost is.
 
-The CPU columns are user + system time of the child (``wait4``), the last one user time alone: writing the
-files is system time, the same work on both sides but its time varies most from run to run.
+The CPU columns are user + system time of the child (``wait4``); "user CPU ratio" is user time alone
+(writing the files is system time, the same work on both sides but its time varies most from run to run);
+"CPU ratio, paired" the median, over the pairs of runs (one of each side, one after the other), of the
+ratio within the pair: the load of the other processes of the machine changes during a bench of minutes,
+and a pair sees nearly the same load.
 """
 
 from __future__ import annotations
@@ -76,7 +79,10 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_utime
 
 
-Timing = tuple[float, float, float]  # (wall, CPU, user CPU) seconds
+#: (wall, CPU, user CPU) seconds, medians; and the median over the pairs of runs of this side's CPU over
+#: the other side's in the same pair (the two runs of a pair are next to each other in time, so a change
+#: of the machine's load during the bench moves both).
+Timing = tuple[float, float, float, float]
 
 
 def compare(
@@ -85,11 +91,11 @@ def compare(
     side_b: tuple[list[str], dict[str, str], Optional[Callable[[], None]]],
     warm_up: bool = False,
 ) -> tuple[Timing, Timing]:
-    """Median (wall, CPU, user CPU) of each side; ``(argv, env, prepare)`` per side, the order alternating.
+    """The ``Timing`` of each side; ``(argv, env, prepare)`` per side, the order alternating.
     ``warm_up``: one run of each side first, not counted (the first run after the venv or the wheelhouse
     is made reads files no later run reads; seen 1.4x slower than the next)."""
-    a: list[Timing] = []
-    b: list[Timing] = []
+    a: list[tuple[float, float, float]] = []
+    b: list[tuple[float, float, float]] = []
     for argv, env, prepare in (side_a, side_b) if warm_up else ():
         if prepare is not None:
             prepare()
@@ -103,11 +109,12 @@ def compare(
                 prepare()
             sink.append(timed(argv, env))
 
-    def medians(xs: list[Timing]) -> Timing:
+    def medians(xs: list[tuple[float, float, float]], ys: list[tuple[float, float, float]]) -> Timing:
+        paired = statistics.median(x[1] / y[1] for x, y in zip(xs, ys, strict=True))
         return (statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs),
-                statistics.median(x[2] for x in xs))  # fmt: skip
+                statistics.median(x[2] for x in xs), paired)  # fmt: skip
 
-    return medians(a), medians(b)
+    return medians(a, b), medians(b, a)
 
 
 def main() -> int:
@@ -221,11 +228,13 @@ def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
 
     print(f"pip {NEWEST_PIP}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
           f"{args.runs} / {args.pip_runs} interleaved runs per side, medians\n")  # fmt: skip
-    print("| what | wall with | wall without | ratio | CPU with | CPU without | ratio | user CPU ratio |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for what, (wa, ca, ua), (wb, cb, ub) in rows:
+    print("| what | wall with | wall without | ratio | CPU with | CPU without | ratio | user CPU ratio "
+          "| CPU ratio, paired |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for what, (wa, ca, ua, paired), (wb, cb, ub, _) in rows:
         print(f"| {what} | {wa * 1000:.2f} ms | {wb * 1000:.2f} ms | {wa / wb:.3f}x "
-              f"| {ca * 1000:.2f} ms | {cb * 1000:.2f} ms | {ca / cb:.3f}x | {ua / ub:.3f}x |")  # fmt: skip
+              f"| {ca * 1000:.2f} ms | {cb * 1000:.2f} ms | {ca / cb:.3f}x | {ua / ub:.3f}x "
+              f"| {paired:.3f}x |")  # fmt: skip
     print(
         f"\nThe .pth line alone (`{line.strip()}`), exec'd in a fresh interpreter: {per_exec * 1e6:.0f} µs "
         f"(median); the line of the form before, `import sys; exec(...)` of the finder's source: "
