@@ -24,12 +24,25 @@ machine state; the figure is the median, and the ratio is median(on) / median(of
    root (its own platforms; the alpine zexp wheel is passed over on its metadata, every chosen wheel is
    checked at install). Plain pip: the `.pth` file parked, the root's standard platforms given with
    `--platform` (pip cannot see musllinux on this glibc host otherwise). The index side counts the wheel
-   downloads of each (server log): the filter must add none.
+   downloads of each (server log): the filter must add none. ``--same-runs N`` adds plain pip against
+   plain pip, the same way: the scatter of the method itself, which the ratios above must be read against.
+5. ``--breakdown N``: the ``--find-links`` command of 4., each side run N times in-process by
+   ``bench/pip_inprocess.py`` (fresh processes, interleaved), with the median CPU of each part: pip's
+   resolving and installing, and with the hook the filter, the tag list and the install-step check (its
+   inflating, symbol reading and judging). Process timing of a 10 s install scatters by a few percent with
+   the disk and the other processes of the machine; the parts show where the hook's cost is.
+
+The CPU columns are user + system time of the child (``wait4``); "user CPU ratio" is user time alone
+(writing the files is system time, the same work on both sides but its time varies most from run to run);
+"CPU ratio, paired" the median, over the pairs of runs (one of each side, one after the other), of the
+ratio within the pair: the load of the other processes of the machine changes during a bench of minutes,
+and a pair sees nearly the same load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -54,8 +67,8 @@ EXPERIMENT_WHEELS = REPO / ".cache" / "experiments" / "wheels"
 EXEC_PTH = REPO / "tests" / "data" / "alpinetags-pip-hook-exec-455e570.pth"
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the child: user + system, from wait4)."""
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds of the child: user + system, and user alone, from wait4)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -63,20 +76,30 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{argv} failed ({proc.returncode})")
-    return elapsed, usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_utime
 
 
-Timing = tuple[float, float]  # (wall, CPU) seconds
+#: (wall, CPU, user CPU) seconds, medians; and the median over the pairs of runs of this side's CPU over
+#: the other side's in the same pair (the two runs of a pair are next to each other in time, so a change
+#: of the machine's load during the bench moves both).
+Timing = tuple[float, float, float, float]
 
 
 def compare(
     runs: int,
     side_a: tuple[list[str], dict[str, str], Optional[Callable[[], None]]],
     side_b: tuple[list[str], dict[str, str], Optional[Callable[[], None]]],
+    warm_up: bool = False,
 ) -> tuple[Timing, Timing]:
-    """Median (wall, CPU) of each side; ``(argv, env, prepare)`` per side, the order alternating."""
-    a: list[Timing] = []
-    b: list[Timing] = []
+    """The ``Timing`` of each side; ``(argv, env, prepare)`` per side, the order alternating.
+    ``warm_up``: one run of each side first, not counted (the first run after the venv or the wheelhouse
+    is made reads files no later run reads; seen 1.4x slower than the next)."""
+    a: list[tuple[float, float, float]] = []
+    b: list[tuple[float, float, float]] = []
+    for argv, env, prepare in (side_a, side_b) if warm_up else ():
+        if prepare is not None:
+            prepare()
+        timed(argv, env)
     for i in range(runs):
         order = [(a, side_a), (b, side_b)]
         if i % 2:
@@ -86,10 +109,12 @@ def compare(
                 prepare()
             sink.append(timed(argv, env))
 
-    def medians(xs: list[Timing]) -> Timing:
-        return statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs)
+    def medians(xs: list[tuple[float, float, float]], ys: list[tuple[float, float, float]]) -> Timing:
+        paired = statistics.median(x[1] / y[1] for x, y in zip(xs, ys, strict=True))
+        return (statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs),
+                statistics.median(x[2] for x in xs), paired)  # fmt: skip
 
-    return medians(a), medians(b)
+    return medians(a, b), medians(b, a)
 
 
 def main() -> int:
@@ -102,6 +127,14 @@ def main() -> int:
     parser.add_argument(
         "--filter-runs", type=int, default=5, help="runs per side of the 30-wheel resolve (4.)"
     )
+    parser.add_argument(
+        "--same-runs",
+        type=int,
+        default=0,
+        help="runs per side of plain pip against itself in 4. (the method's own scatter)",
+    )
+    parser.add_argument("--breakdown", type=int, default=0,
+                        help="runs per side of 4. (--find-links) in-process, CPU per part (5.)")  # fmt: skip
     args = parser.parse_args()
     wheels = sorted(EXPERIMENT_WHEELS.glob("*.whl"))
     if args.install_runs and len(wheels) != 40:
@@ -187,18 +220,21 @@ def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
         rows.append((f"`pip install --target` of the 40 musllinux wheels ({size:.0f} MB), Alpine 3.20 root: "
                      "check on vs ALPINETAGS_CHECK=0", on, off))  # fmt: skip
 
+    breakdown: list[str] = []
     if args.filter_runs:
         downloads = candidate_filter_rows(
-            args.filter_runs, base, python, pth_on, pth_off, wheels[:30], env, rows
+            args, base, python, pth_on, pth_off, wheels[:30], env, rows, breakdown
         )
 
     print(f"pip {NEWEST_PIP}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
           f"{args.runs} / {args.pip_runs} interleaved runs per side, medians\n")  # fmt: skip
-    print("| what | wall with | wall without | ratio | CPU with | CPU without | ratio |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for what, (wa, ca), (wb, cb) in rows:
+    print("| what | wall with | wall without | ratio | CPU with | CPU without | ratio | user CPU ratio "
+          "| CPU ratio, paired |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for what, (wa, ca, ua, paired), (wb, cb, ub, _) in rows:
         print(f"| {what} | {wa * 1000:.2f} ms | {wb * 1000:.2f} ms | {wa / wb:.3f}x "
-              f"| {ca * 1000:.2f} ms | {cb * 1000:.2f} ms | {ca / cb:.3f}x |")  # fmt: skip
+              f"| {ca * 1000:.2f} ms | {cb * 1000:.2f} ms | {ca / cb:.3f}x | {ua / ub:.3f}x "
+              f"| {paired:.3f}x |")  # fmt: skip
     print(
         f"\nThe .pth line alone (`{line.strip()}`), exec'd in a fresh interpreter: {per_exec * 1e6:.0f} µs "
         f"(median); the line of the form before, `import sys; exec(...)` of the finder's source: "
@@ -206,6 +242,8 @@ def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
     )
     if args.filter_runs:
         print(f"\nWheel downloads from the index (server log), {downloads}")
+    if breakdown:
+        print(*breakdown, sep="\n")
     return 0
 
 
@@ -214,7 +252,7 @@ PLAIN_PLATFORMS = ("linux_x86_64", "musllinux_1_2_x86_64", "musllinux_1_1_x86_64
 
 
 def candidate_filter_rows(
-    runs: int,
+    args: argparse.Namespace,
     base: Path,
     python: Path,
     pth_on: Callable[[], None],
@@ -222,8 +260,11 @@ def candidate_filter_rows(
     wheels: list[Path],
     env: dict[str, str],
     rows: list[tuple[str, Timing, Timing]],
+    breakdown: list[str],
 ) -> str:
-    """Section 4 of the module doc: two rows appended to ``rows``; the download counts, as a sentence."""
+    """Sections 4 and 5 of the module doc: rows appended to ``rows``, the lines of the in-process table
+    to ``breakdown``; the download counts, as a sentence."""
+    runs = args.filter_runs
     from tests import parts_pip
 
     r320 = realparts.alpine_minirootfs("3.20")
@@ -254,17 +295,29 @@ def candidate_filter_rows(
     }  # no site pip.conf (extra indexes, constraints) on either side
     on_env = {**env, "ALPINETAGS_ROOT": str(r320)}
     links = ["--no-index", "--find-links", str(house)]
-    on, off = compare(runs, (argv(links, False), on_env, hooked), (argv(links, True), env, plain))
+    on, off = compare(runs, (argv(links, False), on_env, hooked), (argv(links, True), env, plain), True)
     label = f"{len(projects)} projects ({len(wheels) + len(zexp)} real wheels)"
     rows.append((f"`pip install --no-deps --target` of {label}, --find-links, Alpine 3.20 root: "
                  "hook + filter + check vs plain pip", on, off))  # fmt: skip
+    if args.same_runs:
+        a, b = compare(args.same_runs, (argv(links, True), env, plain), (argv(links, True), env, plain), True)
+        rows.append(("the same, --find-links: plain pip vs plain pip (the scatter of the method)", a, b))
+    if args.breakdown:
+        inside = [str(python), str(REPO / "bench" / "pip_inprocess.py"), str(base / "parts.json")]
+        parts = {True: [], False: []}  # type: dict[bool, list[dict[str, float]]]
+        for i in range(args.breakdown):
+            for hook in (True, False) if i % 2 == 0 else (False, True):
+                (hooked if hook else plain)()
+                timed([*inside, *argv(links, not hook)[3:]], on_env if hook else env)
+                parts[hook].append(json.loads((base / "parts.json").read_text())["spent"])
+        breakdown.extend(inprocess_table(parts, args.breakdown))
     index = parts_pip.Index([*wheels, *zexp], base / "index")
     counts = {}
     try:
         served = ["--index-url", index.url]
         proxy = {"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
         on, off = compare(runs, (argv(served, False), {**on_env, **proxy}, hooked),
-                          (argv(served, True), {**env, **proxy}, plain))  # fmt: skip
+                          (argv(served, True), {**env, **proxy}, plain), True)  # fmt: skip
         for side, side_env, prepare, is_plain in (
             ("hook", on_env, hooked, False),
             ("plain", env, plain, True),
@@ -285,6 +338,25 @@ def candidate_filter_rows(
         f"an alpine wheel downloaded: {'yes' if alpine else 'no'}"
         for side, (n, unique, meta, alpine) in counts.items()
     )
+
+
+def inprocess_table(parts: dict[bool, list[dict[str, float]]], runs: int) -> list[str]:
+    """Section 5: the median CPU of each part with the hook and without, and what the hook adds."""
+
+    def median(hook: bool, part: str) -> float:
+        return statistics.median(run.get(part, 0.0) for run in parts[hook])
+
+    names = sorted({p for side in parts.values() for run in side for p in run})
+    lines = [f"\nIn-process CPU (`bench/pip_inprocess.py`, --find-links), median of {runs} runs per side, "
+             "interleaved:\n", "| part | with the hook | plain pip |", "| --- | ---: | ---: |"]  # fmt: skip
+    lines += [f"| {p} | {median(True, p):.3f} s | {median(False, p):.3f} s |" for p in names]
+    own = median(True, "check at install (all)") - median(True, "check: inflating ELF members")
+    ratio = median(True, "whole command") / median(False, "whole command")
+    lines.append(
+        f"\nThe check's own CPU (all of it but the inflating, which pip's installer then does not do): "
+        f"{own:.3f} s; whole command with / without: {ratio:.3f}x."
+    )
+    return lines
 
 
 if __name__ == "__main__":

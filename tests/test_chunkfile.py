@@ -53,6 +53,36 @@ def test_chunkfile_reads_as_the_joined_bytes(data: bytes, head_len: int, piece: 
         assert ours.tell() == theirs.tell()
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=4000),
+    st.sampled_from([1, 7, 64, 1000, 4096]),
+    st.lists(st.integers(1, 3000), max_size=40),
+)
+def test_piecefile_reads_short_but_in_order(data: bytes, piece: int, sizes: list[int]) -> None:
+    """What pip copies from (``PieceFile``): each ``read(n)`` gives the next 1 to n bytes, never past a
+    piece, and pip's copy (``shutil.copyfileobj``) or a ``read()`` gets the whole member."""
+    import shutil
+
+    old, zipguard.CHUNK = zipguard.CHUNK, piece
+    try:
+        pieces = zipguard.inflate(io.BytesIO(data), b"", len(data))
+    finally:
+        zipguard.CHUNK = old
+    ours, at = zipguard.PieceFile(pieces), 0
+    for size in sizes:
+        got = ours.read(size)
+        assert got == data[at : at + len(got)]
+        assert (1 if at < len(data) else 0) <= len(got) <= min(size, piece)
+        at += len(got)
+        assert ours.tell() == at
+    assert ours.read() == data[at:]
+    for copy_size in (1, 1000, 1 << 20):
+        out = io.BytesIO()
+        shutil.copyfileobj(zipguard.PieceFile(pieces), out, copy_size)
+        assert out.getvalue() == data
+
+
 def test_a_member_shorter_than_declared_is_refused() -> None:
     with pytest.raises(InputRefused, match="not the 100 its entry declares"):
         zipguard.inflate(io.BytesIO(b"x" * 40), b"", 100)

@@ -215,6 +215,27 @@ class ChunkFile(io.RawIOBase):
         return len(data)
 
 
+class PieceFile(ChunkFile):
+    """A ``ChunkFile`` whose ``read(n)`` returns at most the rest of the piece it is in, the piece itself
+    when it reads one whole: the short read ``io.RawIOBase`` allows, and what ``shutil.copyfileobj`` (pip's
+    copy of a member to its file) loops over until ``b""``. pip 26.3 reads 1 MB at a time, which a
+    ``ChunkFile`` joins from four pieces into a new buffer: one more copy of every byte it writes. Not for
+    the ELF reader, which wants each read whole."""
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        start = self._pos
+        if size is None or size < 0 or start >= self._size:
+            return super().read(size)
+        i = bisect_right(self._starts, start) - 1
+        piece, offset = self._pieces[i], start - self._starts[i]
+        if offset == 0 and size >= len(piece):
+            self._pos = start + len(piece)
+            return piece
+        out = piece[offset : offset + size]
+        self._pos = start + len(out)
+        return out
+
+
 def parse_stream(raw: IO[bytes], head: bytes, size: int, parse: Callable[[BinaryIO, int], T]) -> T:
     """``parse(file, size)`` on ``head`` followed by the rest of the stream ``raw`` (``size`` bytes in
     all). Up to ``SPOOL_OVER`` in memory (``inflate``, in pieces); a larger member through a temporary

@@ -280,6 +280,10 @@ def read_declared(zf: Any, root: Optional[str] = None) -> tuple[str, ...]:
             f"{metadata[0].filename}: {metadata[0].file_size} bytes exceeds the cap of {MAX_META}"
         )
     text = zf.read(metadata[0]).decode("utf-8", "replace")
+    # Most wheels have no such header: their METADATA (a long description included) is not split into
+    # lines. A header whose name lower()s to the field's is in the text's lower() too.
+    if "requires-external" not in text.lower():
+        return ()
     environment = marker_environment(root) if root is not None and _MARKED_RE.search(text) else None
     return parse_requires_external(text, environment)
 
@@ -469,7 +473,7 @@ def prefilled_zipfile(base: type, prefills: dict[str, dict[str, list[bytes]]]) -
     archive path) returns those bytes, once, instead of decompressing it again; every other call is
     ``base``'s own. pip reads each member once. (Imported here, when pip's wheel module is patched: pip
     26.3 blocks imports while it installs.)"""
-    from alpinetags._elf.zipguard import ChunkFile
+    from alpinetags._elf.zipguard import PieceFile
 
     class PrefilledZipFile(base):  # type: ignore[misc]
         def open(self, name: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
@@ -478,7 +482,7 @@ def prefilled_zipfile(base: type, prefills: dict[str, dict[str, list[bytes]]]) -
             data = kept.pop(key, None) if kept and mode == "r" and isinstance(key, str) else None
             if data is None:
                 return super().open(name, mode, *args, **kwargs)
-            return ChunkFile(data)
+            return PieceFile(data)
 
     PrefilledZipFile.alpinetags_prefilled = True
     return PrefilledZipFile
