@@ -35,6 +35,10 @@ examples:
 
 check's exit codes: 0 every object loads, 1 some object does not, 2 bad input (also: a file that cannot
 be read, or no ELF file at all under PATH: nothing was checked), 3 the root cannot be read
+
+The same question asked again (same options and settings) is answered from the per-user check cache
+while every file and folder the check read, and alpinetags itself, are unchanged; -v or
+ALPINETAGS_NO_CACHE=1 checks afresh (docs/speed.md, "The check cache").
 """
 
 
