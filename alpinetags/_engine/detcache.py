@@ -74,8 +74,15 @@ def enabled(environ: Mapping[str, str]) -> bool:
     return environ.get(NO_CACHE_ENV, "") in ("", "0")
 
 
-def _sig(st: os.stat_result) -> str:
+def stat_signature(st: os.stat_result) -> str:
+    """A file as ``stat`` sees it: type and mode, identity, size, modification and change times (an edit
+    in place, a replacement, an entry added to a directory or removed from it changes it)."""
     return f"{st.st_mode:o},{st.st_dev},{st.st_ino},{st.st_size},{st.st_mtime_ns},{st.st_ctime_ns}"
+
+
+def dir_identity(st: os.stat_result) -> str:
+    """A directory passed through, by type and identity alone (what is in it is signed elsewhere)."""
+    return f"D{st.st_mode:o},{st.st_dev},{st.st_ino}"
 
 
 def sign_path(root: str, inside: str) -> str:
@@ -103,7 +110,7 @@ def sign_path(root: str, inside: str) -> str:
             break
         if stat.S_ISLNK(st.st_mode):
             links += 1
-            out.append(f"L{_sig(st)}>{dest!r}")
+            out.append(f"L{stat_signature(st)}>{dest!r}")
             if links > _MAX_LINKS:
                 break
             if dest.startswith("/"):
@@ -111,7 +118,7 @@ def sign_path(root: str, inside: str) -> str:
             parts = [p for p in dest.split("/") if p not in ("", ".")] + parts
             continue
         on_the_way = stat.S_ISDIR(st.st_mode) and parts
-        out.append(f"D{st.st_mode:o},{st.st_dev},{st.st_ino}" if on_the_way else _sig(st))
+        out.append(dir_identity(st) if on_the_way else stat_signature(st))
         done.append(part)
     return " ".join(out)
 
@@ -121,7 +128,7 @@ def sign_files(paths: Iterable[str]) -> str:
     out = []
     for path in paths:
         try:
-            out.append(_sig(os.stat(path)))
+            out.append(stat_signature(os.stat(path)))
         except (OSError, ValueError) as exc:
             out.append(f"!{getattr(exc, 'errno', None)}")
     return " ".join(out)
@@ -213,11 +220,11 @@ def input_key(
     return "\n".join(lines)
 
 
-def file_name(selector_lines: Sequence[str]) -> str:
+def file_name(selector_lines: Sequence[str], prefix: str = "detect-") -> str:
     """One file per question (so two roots in turn do not evict each other), named by a checksum of
-    its selector; the whole key inside is what decides."""
+    its selector after ``prefix`` (the check cache's are ``check-``); the whole key inside decides."""
     text = "\n".join(selector_lines).encode("utf-8", "surrogateescape")
-    return f"detect-{binascii.crc32(text):08x}"
+    return f"{prefix}{binascii.crc32(text):08x}"
 
 
 # ------------------------------------------------------------------------------------------------

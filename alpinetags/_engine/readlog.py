@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Optional
 
+from alpinetags._engine.detcache import dir_identity, stat_signature
+
 #: How far before the start of the work a signed time must lie: timestamps are taken from a coarse
 #: clock (a jiffy, or two seconds on FAT), and a change within the tick of the read would not show.
 RACY_NS = 2_000_000_000
@@ -103,10 +105,6 @@ def recording() -> Iterator[ReadLog]:
             setattr(module, name, original)
 
 
-def _full(st: os.stat_result) -> str:
-    return f"{st.st_mode:o},{st.st_dev},{st.st_ino},{st.st_size},{st.st_mtime_ns},{st.st_ctime_ns}"
-
-
 def sign(kind: str, path: str) -> tuple[str, int]:
     """The signature of one use of ``path``, and the newest time in it (0 when it holds none)."""
     try:
@@ -114,8 +112,8 @@ def sign(kind: str, path: str) -> tuple[str, int]:
     except (OSError, ValueError) as exc:
         return f"!{getattr(exc, 'errno', None)}", 0
     if kind in (STATED, LSTATED) and stat.S_ISDIR(st.st_mode):
-        return f"D{st.st_mode:o},{st.st_dev},{st.st_ino}", 0
-    return _full(st), max(st.st_mtime_ns, st.st_ctime_ns)
+        return dir_identity(st), 0
+    return stat_signature(st), max(st.st_mtime_ns, st.st_ctime_ns)
 
 
 def signatures(reads: Iterable[tuple[str, str]]) -> list[str]:

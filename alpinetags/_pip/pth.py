@@ -184,13 +184,18 @@ def find_pip_module_spec(name: str, path: Any = None, target: Any = None) -> Any
         return None
 
 
+def finder_installed() -> bool:
+    """Whether the hook's finder (this release's or an earlier one's) is in ``sys.meta_path``."""
+    return any(getattr(finder, FINDER_MARK, False) for finder in sys.meta_path)
+
+
 def install_finder() -> None:
     """Put the hook's finder in ``sys.meta_path`` of this process, as the ``.pth`` line does (no-op if there).
 
     The module is made from ``hook_module_text()``, the text ``enable`` writes, and registered under its
     own name, so that a later ``import alpinetags_pip_hook`` finds it there and adds nothing.
     """
-    if any(getattr(finder, FINDER_MARK, False) for finder in sys.meta_path):
+    if finder_installed():
         return
     import types
 

@@ -91,7 +91,7 @@ class CheckMemo:
     def __init__(self, options: Mapping[str, Any], environ: Mapping[str, str]) -> None:
         self.key = "\n".join(selector(options, environ))
         self.directory = detcache.cache_dir(environ) or ""
-        self.name = detcache.file_name([self.key]).replace("detect-", PREFIX, 1)
+        self.name = detcache.file_name([self.key], PREFIX)
 
     def load(self) -> Optional[CheckOutput]:
         text = detcache.read_entry(self.directory, self.name, MAX_SIZE)

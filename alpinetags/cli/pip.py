@@ -278,7 +278,7 @@ def _status(own: argparse.Namespace) -> int:
     from alpinetags._pip import hookfiles as _files
     from alpinetags._pip.check import CHECK_ENV, check_enabled, target_root
     from alpinetags._pip.hook import OFF_ENV, hook_enabled, host_platforms, root_platforms
-    from alpinetags._pip.pth import MODULE_NAME
+    from alpinetags._pip.pth import MODULE_NAME, finder_installed
 
     files: dict[str, Any] = {}
     modules: dict[str, Any] = {}
@@ -288,7 +288,7 @@ def _status(own: argparse.Namespace) -> int:
         files[scope] = hook.pth if os.path.exists(hook.pth) else None
         modules[scope] = hook.module if os.path.exists(hook.module) else None
         bytecode[scope] = _files.bytecode_cached(hook.module) if modules[scope] else None
-    loaded = any(getattr(f, "alpinetags_pip_hook", False) for f in sys.meta_path)
+    loaded = finder_installed()
     switched_off = not hook_enabled(os.environ)
     pip_state = _pip_state()
     fault = None
