@@ -62,6 +62,13 @@ def _own(path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _rewrite_in_place(path: Path, source: Path) -> None:
+    """Give ``path`` the bytes of ``source``, same inode: only its size and times tell it changed."""
+    with open(path, "r+b") as f:
+        f.write(source.read_bytes())
+        f.truncate()
+
+
 class Case:
     """A private 3.19 root, a folder of real ELF files to check in it, and a cache directory."""
 
@@ -178,9 +185,7 @@ def test_the_entry_watches_every_module_that_answered(cases: dict[str, Case]) ->
 def test_a_checked_file_edited_in_place(cases: dict[str, Case]) -> None:
     case = cases["edited"]
     case.prime()
-    with open(case.folder / "ssl_client", "r+b") as f:  # same inode, new bytes: 3.16's libssl.so.1.1
-        f.write((case.old / "lib" / "libssl.so.1.1").read_bytes())
-        f.truncate()
+    _rewrite_in_place(case.folder / "ssl_client", case.old / "lib" / "libssl.so.1.1")
     now = _same_as_fresh(case)
     assert "FAIL  /opt/check/ssl_client" in now.stdout
 
@@ -224,9 +229,7 @@ def test_a_library_of_the_root_edited_in_place(cases: dict[str, Case]) -> None:
     """``libz.so.1.3.1`` (what ``libz.so.1`` links to) gets other bytes, same inode: apk's zlib symbols go."""
     case = cases["lib-edited"]
     case.prime()
-    with open(case.root / "lib" / "libz.so.1.3.1", "r+b") as f:
-        f.write((case.root / "usr" / "bin" / "getconf").read_bytes())
-        f.truncate()
+    _rewrite_in_place(case.root / "lib" / "libz.so.1.3.1", case.root / "usr" / "bin" / "getconf")
     now = _same_as_fresh(case)
     assert "FAIL  /opt/check/apk" in now.stdout
 
