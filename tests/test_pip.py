@@ -46,9 +46,16 @@ def _record_hash(data: bytes) -> str:
 
 
 def write_wheel(
-    dest: Path, name: str, version: str, tag: str, files: dict[str, Union[str, bytes]], metadata: str = ""
+    dest: Path,
+    name: str,
+    version: str,
+    tag: str,
+    files: dict[str, Union[str, bytes]],
+    metadata: str = "",
+    compression: int = zipfile.ZIP_DEFLATED,
 ) -> Path:
-    """A valid wheel (METADATA, WHEEL, RECORD with hashes) holding ``files``; ``metadata``: more lines."""
+    """A valid wheel (METADATA, WHEEL, RECORD with hashes) holding ``files``; ``metadata``: more lines;
+    every member written with ``compression``."""
     dist_info = f"{name}-{version}.dist-info"
     entries = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
     entries[f"{dist_info}/METADATA"] = (
@@ -62,7 +69,7 @@ def write_wheel(
     record.append(f"{dist_info}/RECORD,,")
     entries[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     path = dest / f"{name}-{version}-{tag}.whl"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(path, "w", compression) as zf:
         for arc, data in entries.items():
             zf.writestr(arc, data)
     return path

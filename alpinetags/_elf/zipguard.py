@@ -119,6 +119,23 @@ def open_archive(path: str) -> zipfile.ZipFile:
     return zf
 
 
+def stored_data(fd: int, info: zipfile.ZipInfo) -> Optional[bytes]:
+    """The bytes a member's entry says hold its data, as they lie in the zip open at ``fd`` (compressed, not
+    inflated), read after its local header; ``None`` when that header is not one (no signature, or
+    another name than the central directory's, which zipfile would refuse) or the data is cut short.
+    Read with ``pread``: no file position, the zip's own or any other, moves."""
+    header = os.pread(fd, _LOCAL_HEADER, info.header_offset)
+    if len(header) != _LOCAL_HEADER or header[:4] != b"PK\x03\x04":
+        return None
+    name_size, extra_size = struct.unpack_from("<HH", header, 26)
+    name = os.pread(fd, name_size, info.header_offset + _LOCAL_HEADER)
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    if name.decode(encoding, "replace") != info.orig_filename:
+        return None
+    data = os.pread(fd, info.compress_size, info.header_offset + _LOCAL_HEADER + name_size + extra_size)
+    return data if len(data) == info.compress_size else None
+
+
 class Inflation:
     """What the check inflates from one wheel, counted before each read: a member declaring more than
     ``MAX_MEMBER`` bytes, or the wheel's members together more than ``MAX_INFLATED``, is refused."""

@@ -57,6 +57,8 @@ PRELOAD = (
     "alpinetags._wheel.wheelfile",
     "alpinetags._limits",
     "alpinetags._elf.zipguard",
+    "alpinetags._engine.detcache",
+    "alpinetags._pip.twins",
     "alpinetags._elf.elfdynamic",
     "alpinetags._elf.elfscan",
     "alpinetags._load.native",
@@ -288,6 +290,10 @@ def read_declared(zf: Any, root: Optional[str] = None) -> tuple[str, ...]:
     return parse_requires_external(text, environment)
 
 
+#: The libraries read so far in this pip process (``twins``): one bundled again is not read again.
+_twins: list[Any] = []
+
+
 def scan_members(zf: Any, wheel_path: str) -> Scanned:
     """Every ELF member of the wheel open in ``zf``, parsed by ``elfdynamic`` (the project's one ELF
     reader), with the uncompressed bytes kept for pip. ``ElfError`` for a member that cannot be read."""
@@ -295,14 +301,24 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
     from alpinetags._elf.elfscan import ELF_MAGIC, ElfObject, ScannedContainer
     from alpinetags._elf.zipguard import DATA_ERRORS, SPOOL_OVER, ChunkFile, Inflation, inflate, parse_stream
     from alpinetags._limits import within
+    from alpinetags._pip.twins import Twins
     from alpinetags.errors import InputRefused
 
+    if not _twins:
+        _twins.append(Twins())
+    twins = _twins[0]
     objects: list[Any] = []
     kept: dict[str, list[bytes]] = {}
     size = kept_size = 0
     inflation = Inflation(os.path.basename(wheel_path))
     for info in zf.infolist():
         if info.is_dir() or info.file_size < 64 or info.filename.lower().endswith(_NOT_ELF):
+            continue
+        twin = twins.find(zf, info)
+        if twin is not None:  # the same bytes as a library read before: its symbols; pip inflates it
+            inflation.charge(info.filename, info.file_size)
+            objects.append(ElfObject(info.filename, info.file_size, twin))
+            size += info.file_size
             continue
         try:
             with zf.open(info) as raw:
@@ -320,6 +336,7 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
         except DATA_ERRORS as exc:  # its data does not inflate to what its entry says
             raise InputRefused(f"{os.path.basename(wheel_path)}!{info.filename}: {exc}") from None
         objects.append(ElfObject(info.filename, info.file_size, symbols))
+        twins.remember(zf, wheel_path, info, symbols)
         size += info.file_size
         if data and kept_size + info.file_size <= KEEP_LIMIT:
             kept[info.filename] = data
