@@ -60,6 +60,9 @@ PRELOAD = (
     "alpinetags._elf.zipguard",
     "alpinetags._engine.detcache",
     "alpinetags._pip.twins",
+    "alpinetags._pip.readcache",
+    "alpinetags._engine.readlog",
+    "json",
     "alpinetags._elf.elfdynamic",
     "alpinetags._elf.elfscan",
     "alpinetags._load.native",
@@ -272,20 +275,33 @@ def read_declared(zf: Any, root: Optional[str] = None) -> tuple[str, ...]:
     """The ``Requires-External`` names of the wheel open in ``zf`` (its one ``*.dist-info/METADATA``);
     with ``root``, those whose marker is false for the system there are left out (its environment is
     detected only when an entry has a marker)."""
-    from alpinetags._wheel.wheelfile import MAX_META, parse_requires_external
+    return declared_in(metadata_text(zf), root)
+
+
+def metadata_text(zf: Any) -> str:
+    """The text of the one ``*.dist-info/METADATA`` of the wheel open in ``zf`` if it has a
+    ``Requires-External`` header, else ``""`` (also without one METADATA)."""
+    from alpinetags._wheel.wheelfile import MAX_META
     from alpinetags.errors import InputRefused
 
     metadata = [i for i in zf.infolist() if _METADATA_RE.match(i.filename)]
     if len(metadata) != 1:
-        return ()
+        return ""
     if metadata[0].file_size > MAX_META:  # declared: zipfile stops at it, so it bounds the read
         raise InputRefused(
             f"{metadata[0].filename}: {metadata[0].file_size} bytes exceeds the cap of {MAX_META}"
         )
-    text = zf.read(metadata[0]).decode("utf-8", "replace")
+    text: str = zf.read(metadata[0]).decode("utf-8", "replace")
     # Most wheels have no such header: their METADATA (a long description included) is not split into
     # lines. A header whose name lower()s to the field's is in the text's lower() too.
-    if "requires-external" not in text.lower():
+    return text if "requires-external" in text.lower() else ""
+
+
+def declared_in(text: str, root: Optional[str] = None) -> tuple[str, ...]:
+    """The ``Requires-External`` names of a METADATA ``text``, as ``read_declared`` gives them."""
+    from alpinetags._wheel.wheelfile import parse_requires_external
+
+    if not text:
         return ()
     environment = marker_environment(root) if root is not None and _MARKED_RE.search(text) else None
     return parse_requires_external(text, environment)
@@ -343,6 +359,14 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
             kept[info.filename] = data
             kept_size += info.file_size
     return Scanned(ScannedContainer(wheel_path, tuple(objects), size, ()), kept)
+
+
+def _container(wheel_path: str, objects: Sequence[tuple[str, int, Any]]) -> Any:
+    """The ``elfscan.ScannedContainer`` of a wheel whose members were read before (``readcache``)."""
+    from alpinetags._elf.elfscan import ElfObject, ScannedContainer
+
+    found = tuple(ElfObject(member, size, symbols) for member, size, symbols in objects)
+    return ScannedContainer(wheel_path, found, sum(o.size for o in found), ())
 
 
 NativeCheck = Callable[[Any, str], tuple[tuple[Problem, ...], tuple[str, ...]]]
@@ -446,18 +470,32 @@ def inspect_wheel(
 
     from alpinetags._elf.zipguard import open_archive
     from alpinetags._limits import per_check
+    from alpinetags._pip import readcache
     from alpinetags.errors import ElfError
 
     with per_check():  # one budget for the wheel and its lookups; past a cap: InputRefused
-        try:
-            with open_archive(wheel_path) as zf:  # a bomb's central directory: InputRefused
-                declared = requires_external_problem(read_declared(zf, root), root)
-                if declared is not None:
-                    hints = soname_hints(declared.missing_sonames, root)
-                    return Inspection(Refusal(wheel, project, root, (declared,), hints), {})
-                scanned = scan_members(zf, wheel_path)
-        except (zipfile.BadZipFile, ElfError) as exc:
-            raise OSError(f"{wheel}: {exc}") from exc
+        found = readcache.load(wheel_path, environ)  # this very file, read by an earlier pip run?
+        known = found.read
+        if known is not None:
+            declared = requires_external_problem(declared_in(known.metadata, root), root)
+            scanned = Scanned(_container(wheel_path, known.objects), {})  # pip decompresses it all
+        else:
+            started = readcache.before(wheel_path)
+            try:
+                with open_archive(wheel_path) as zf:  # a bomb's central directory: InputRefused
+                    metadata = metadata_text(zf)
+                    declared = requires_external_problem(declared_in(metadata, root), root)
+                    if declared is None:
+                        scanned = scan_members(zf, wheel_path)
+            except (zipfile.BadZipFile, ElfError) as exc:
+                raise OSError(f"{wheel}: {exc}") from exc
+            if declared is None:
+                objects = tuple((o.member, o.size, o.symbols) for o in scanned.container.objects)
+                read = readcache.WheelRead(metadata, objects)
+                readcache.store(wheel_path, environ, read, started, found.seen)
+        if declared is not None:
+            hints = soname_hints(declared.missing_sonames, root)
+            return Inspection(Refusal(wheel, project, root, (declared,), hints), {})
         problems, hints = (native or native_problems)(scanned.container, root)
     if not problems:
         return Inspection(None, scanned.kept)
