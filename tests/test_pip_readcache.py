@@ -228,3 +228,19 @@ def test_pip_answers_from_the_kept_read(house: dict[str, Path], tmp_path: Path) 
     assert proc.returncode == 0, proc
     with zipfile.ZipFile(house["lib"]) as zf:
         assert (tmp_path / "t3" / "cached" / LIB).read_bytes() == zf.read(f"cached/{LIB}")
+
+
+def test_files_seen_once_do_not_pile_up(house: dict[str, Path], tmp_path: Path) -> None:
+    """pip downloads an index's wheel to a new temporary path each run: each is seen once, never kept,
+    and the notes of them are pruned with the rest, at ``MAX_ENTRIES``."""
+    copies = []
+    for i in range(readcache.MAX_ENTRIES + 20):
+        copy = tmp_path / "dl" / str(i) / house["lib"].name
+        copy.parent.mkdir(parents=True)
+        shutil.copyfile(house["lib"], copy)
+        copies.append(copy)
+    settle()
+    env = env_for(tmp_path / "cache", house["r320"])
+    for copy in copies:
+        assert inspect(copy, env).refusal is None
+    assert len(entries(tmp_path / "cache")) == readcache.MAX_ENTRIES

@@ -281,17 +281,11 @@ def read_entry(directory: str, name: str, max_size: int = MAX_SIZE) -> Optional[
 
 
 def write_entry(
-    directory: str,
-    name: str,
-    text: str,
-    keep: int = MAX_ENTRIES,
-    keep_bytes: int = MAX_ENTRIES * MAX_SIZE,
-    prune: bool = True,
+    directory: str, name: str, text: str, keep: int = MAX_ENTRIES, keep_bytes: int = MAX_ENTRIES * MAX_SIZE
 ) -> bool:
     """Write the file atomically (a temporary file of mode 0600, renamed); False, and nothing left
     behind, when the directory is not the user's own or anything fails. Of the files named with the same
-    prefix (``detect-``), the most recently written stay: ``keep`` of them, ``keep_bytes`` in all (with
-    ``prune``: a caller writing many tiny entries leaves the pruning to its next large one)."""
+    prefix (``detect-``), the most recently written stay: ``keep`` of them, ``keep_bytes`` in all."""
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError:
@@ -316,8 +310,7 @@ def write_entry(
         except OSError:
             pass
         return False
-    if prune:
-        _prune(directory, name.partition("-")[0] + "-", keep, keep_bytes)
+    _prune(directory, name.partition("-")[0] + "-", keep, keep_bytes)
     return True
 
 

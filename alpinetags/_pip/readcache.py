@@ -145,8 +145,8 @@ def store(
     except (OSError, ValueError):
         return False
     name = detcache.file_name(selector, PREFIX)
-    if not seen:  # a few hundred bytes; the next full write prunes
-        return detcache.write_entry(directory, name, key + "\n\nnull", prune=False)
+    if not seen:  # the key alone (a few kB): a file downloaded to a new place each time is never kept
+        return detcache.write_entry(directory, name, key + "\n\nnull", MAX_ENTRIES, MAX_BYTES)
     text = key + "\n\n" + json.dumps(_to_json(read), separators=(",", ":"))
     if len(text) > MAX_SIZE:
         return False
