@@ -15,7 +15,8 @@ machine state; the figure is the median, and the ratio is median(on) / median(of
 3. The native check at install: `pip install --no-deps --no-index --target DIR` of the 40 real
    musllinux wheels of the experiments (`bash experiments/fetch.sh` -> .cache/experiments/wheels) with
    `ALPINETAGS_ROOT` at the real Alpine 3.20 minirootfs (its musl makes pip take them), check on vs
-   `ALPINETAGS_CHECK=0` (same tags; DIR emptied before each run).
+   `ALPINETAGS_CHECK=0` (same tags; DIR emptied before each run; every wheel read:
+   `ALPINETAGS_NO_CACHE=1`).
 4. The check as a filter of candidates against plain pip: `pip install --no-deps --target DIR` of 30
    of those wheels (the first 30 by name) plus the project `zexp` (an `alpine_3_19` wheel needing
    `libexpat.so.1`, which the 3.20 minirootfs lacks, and a `musllinux_1_2` one; tests/parts_pip.py),
@@ -26,9 +27,16 @@ machine state; the figure is the median, and the ratio is median(on) / median(of
    `--platform` (pip cannot see musllinux on this glibc host otherwise). The index side counts the wheel
    downloads of each (server log): the filter must add none. ``--same-runs N`` adds plain pip against
    plain pip, the same way: the scatter of the method itself, which the ratios above must be read against.
+   alpinetags' caches live in a folder of the bench's own, empty at the start. ``--find-links`` is
+   measured twice: every wheel read (``ALPINETAGS_NO_CACHE=1``, what a first install costs), and the
+   same wheelhouse installed again, after the two runs that note each wheel file and then keep its read
+   (``alpinetags._pip.readcache``; the verdicts are judged afresh each run). From the index, pip
+   downloads each wheel to a new temporary path every run, so nothing is ever kept there: that row is
+   a first install every time.
 5. ``--breakdown N``: the ``--find-links`` command of 4., each side run N times in-process by
-   ``bench/pip_inprocess.py`` (fresh processes, interleaved), with the median CPU of each part: pip's
-   resolving and installing, and with the hook the filter, the tag list and the install-step check (its
+   ``bench/pip_inprocess.py`` (fresh processes, interleaved; every wheel read), with the median CPU of
+   each part: pip's resolving and installing, and with the hook the filter, the tag list and the
+   install-step check (its
    inflating, symbol reading and judging). Process timing of a 10 s install scatters by a few percent with
    the disk and the other processes of the machine; the parts show where the hook's cost is.
 
@@ -158,7 +166,7 @@ def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
     parked = pth.with_name("parked.pth-off")
     house = wheelhouse(base / "house", "alpine_3_17_x86_64", "musllinux_1_2_x86_64", "any", sdist=True)
     root = alpine_root(base / "r317", "3.17.5")
-    env = clean_env()
+    env = clean_env(XDG_CACHE_HOME=str(base / "user-cache"))  # alpinetags' caches: empty, the bench's own
     rows = []
 
     def pth_on() -> None:
@@ -207,7 +215,7 @@ def run(args: argparse.Namespace, wheels: list[Path], base: Path) -> int:
         install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
                    "--target", str(target), *map(str, wheels)]  # fmt: skip
         r320 = str(realparts.alpine_minirootfs("3.20"))
-        check_on = {**env, "ALPINETAGS_ROOT": r320}
+        check_on = {**env, "ALPINETAGS_ROOT": r320, "ALPINETAGS_NO_CACHE": "1"}  # every wheel read
         check_off = {**check_on, "ALPINETAGS_CHECK": "0"}
 
         def empty_target() -> None:
@@ -294,11 +302,19 @@ def candidate_filter_rows(
         "PIP_CONFIG_FILE": os.devnull,
     }  # no site pip.conf (extra indexes, constraints) on either side
     on_env = {**env, "ALPINETAGS_ROOT": str(r320)}
+    cold_env = {**on_env, "ALPINETAGS_NO_CACHE": "1"}
     links = ["--no-index", "--find-links", str(house)]
-    on, off = compare(runs, (argv(links, False), on_env, hooked), (argv(links, True), env, plain), True)
     label = f"{len(projects)} projects ({len(wheels) + len(zexp)} real wheels)"
+    on, off = compare(runs, (argv(links, False), cold_env, hooked), (argv(links, True), env, plain), True)
     rows.append((f"`pip install --no-deps --target` of {label}, --find-links, Alpine 3.20 root: "
-                 "hook + filter + check vs plain pip", on, off))  # fmt: skip
+                 "hook + filter + check vs plain pip, every wheel read (ALPINETAGS_NO_CACHE=1: a first "
+                 "install)", on, off))  # fmt: skip
+    for _ in range(2):  # the first run notes each wheel file as seen, the second keeps its read
+        hooked()
+        timed(argv(links, False), on_env)
+    on, off = compare(runs, (argv(links, False), on_env, hooked), (argv(links, True), env, plain), True)
+    rows.append(("the same wheelhouse installed again: the reads kept by the runs before (`readcache`), "
+                 "the verdicts judged afresh", on, off))  # fmt: skip
     if args.same_runs:
         a, b = compare(args.same_runs, (argv(links, True), env, plain), (argv(links, True), env, plain), True)
         rows.append(("the same, --find-links: plain pip vs plain pip (the scatter of the method)", a, b))
@@ -308,7 +324,7 @@ def candidate_filter_rows(
         for i in range(args.breakdown):
             for hook in (True, False) if i % 2 == 0 else (False, True):
                 (hooked if hook else plain)()
-                timed([*inside, *argv(links, not hook)[3:]], on_env if hook else env)
+                timed([*inside, *argv(links, not hook)[3:]], cold_env if hook else env)
                 parts[hook].append(json.loads((base / "parts.json").read_text())["spent"])
         breakdown.extend(inprocess_table(parts, args.breakdown))
     index = parts_pip.Index([*wheels, *zexp], base / "index")
