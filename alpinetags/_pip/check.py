@@ -18,7 +18,8 @@ is read once: first the ``Requires-External`` sonames its METADATA lists (writte
 tag``; a missing one refuses the wheel without any ELF read), then its ELF members (members named like
 source, text or images are not opened). The ELF bytes decompressed for the check are handed to pip's
 own extraction, so pip does not decompress them again; a library whose bytes are those of one read
-earlier in the run is not read again (``twins``). Only the wheel's entries (members no other
+earlier in the run is not read again (``twins``), nor a wheel file whose read an earlier pip run kept
+(``readcache``: the third run that meets an unchanged file). Only the wheel's entries (members no other
 member needs) are judged, each with everything it loads: a bundled library is judged as its loaders
 load it. Measured in bench/bench_pip.py, figures in docs/pip.md.
 

@@ -23,7 +23,7 @@ environment:
   ALPINETAGS_ALPINE_VERSION  force the Alpine release (3.19), or empty to switch Alpine tags off
   ALPINETAGS_MUSL_VERSION    force the musl version (1.2.4), or empty for none
   ALPINETAGS_DISABLE_PLUGINS comma-separated plugin names not to load
-  ALPINETAGS_NO_CACHE=1      answer without the per-user caches of detection and check (~/.cache/alpinetags)
+  ALPINETAGS_NO_CACHE=1      no per-user cache (detection, check, pip's wheel reads: ~/.cache/alpinetags)
 
 exit codes: 0 done, 1 negative answer, 2 bad input, 3 system could not be probed
 """
