@@ -98,6 +98,30 @@ def build_zexp_module(dest: Path, root: Path, with_expat: bool) -> Path:
     return out
 
 
+def build_zlib_library(dest: Path, root: Path, soname: str) -> Path:
+    """A real shared library ``dest/<soname>`` (that soname) compiled with musl-gcc, whose one function
+    calls ``zlibVersion``: linked against the real ``libz.so.1`` and musl libc of ``root`` (a real Alpine
+    minirootfs), so its ``DT_NEEDED`` names ``libz.so.1`` and ``libc.musl-x86_64.so.1``."""
+    import shutil
+    import subprocess
+
+    musl_gcc = shutil.which("musl-gcc")
+    if musl_gcc is None:
+        realparts._missing("musl-gcc", "apt-get install musl-tools musl-dev")
+    lib = realparts._need(Path(root) / "lib" / "libz.so.1", "libz.so.1 of the root").parent
+    realparts._need(Path("/usr/include/zlib.h"), "zlib.h", "apt-get install zlib1g-dev")
+    dest.mkdir(parents=True, exist_ok=True)
+    src = dest / "zlibuser.c"
+    src.write_text("#include <zlib.h>\nconst char *zlib_user(void) { return zlibVersion(); }\n")
+    out = dest / soname
+    # zlib.h from the host's headers after musl's own (-idirafter): only its declarations are used
+    argv = [musl_gcc, "-shared", "-fPIC", "-O1", "-nodefaultlibs", f"-Wl,-soname,{soname}", "-idirafter",
+            "/usr/include", str(src), f"-L{lib}", "-l:libz.so.1", "-l:libc.musl-x86_64.so.1",
+            "-o", str(out)]  # fmt: skip
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+    return out
+
+
 def zexp_wheels(
     dest: Path, root: Path, version: str = "1.0", alpine: bool = True, musl: bool = True
 ) -> list[Path]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -29,10 +28,6 @@ pytestmark = pytest.mark.realparts
 
 LIB = "libcached.so.1"
 TAG = "cp311-cp311-musllinux_1_2_x86_64"
-SOURCE = """
-#include <zlib.h>
-const char *cached_zlib(void) { return zlibVersion(); }
-"""
 
 
 def settle() -> None:
@@ -43,18 +38,9 @@ def settle() -> None:
 @pytest.fixture(scope="module")
 def house(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A wheel of the real library, a copy of the real numpy wheel, settled; and the roots."""
-    musl_gcc = shutil.which("musl-gcc")
-    if musl_gcc is None:
-        realparts._missing("musl-gcc", "apt-get install musl-tools musl-dev")
     r320 = realparts.alpine_minirootfs("3.20")
-    lib_dir = realparts._need(r320 / "lib" / "libz.so.1", "libz.so.1 of the 3.20 root").parent
     base = tmp_path_factory.mktemp("readcache")
-    (base / "lib.c").write_text(SOURCE)
-    out = base / LIB
-    argv = [musl_gcc, "-shared", "-fPIC", "-O1", "-nodefaultlibs", f"-Wl,-soname,{LIB}", "-idirafter",
-            "/usr/include", str(base / "lib.c"), f"-L{lib_dir}", "-l:libz.so.1", "-l:libc.musl-x86_64.so.1",
-            "-o", str(out)]  # fmt: skip
-    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+    out = parts_pip.build_zlib_library(base, r320, LIB)
     wheels = base / "wheels"
     wheels.mkdir()
     lib_wheel = write_wheel(wheels, "cached", "1.0", TAG, {f"cached/{LIB}": out.read_bytes()})

@@ -18,7 +18,6 @@ and through a real pip 26.3 with the hook, where the twin is installed from its 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -34,10 +33,6 @@ pytestmark = pytest.mark.realparts
 
 LIB = "libtwin.so.1"
 TAG = "cp311-cp311-musllinux_1_2_x86_64"
-SOURCE = """
-#include <zlib.h>
-const char *twin_zlib(void) { return zlibVersion(); }
-"""
 
 
 def crc32_forged(data: bytes, at: int, target: int) -> bytes:
@@ -74,19 +69,9 @@ def crc32_forged(data: bytes, at: int, target: int) -> bytes:
 @pytest.fixture(scope="module")
 def libs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The real library, its forged look-alike, and the Alpine 3.20 root both are checked against."""
-    musl_gcc = shutil.which("musl-gcc")
-    if musl_gcc is None:
-        realparts._missing("musl-gcc", "apt-get install musl-tools musl-dev")
     root = realparts.alpine_minirootfs("3.20")
-    lib_dir = realparts._need(root / "lib" / "libz.so.1", "libz.so.1 of the 3.20 root").parent
-    include = realparts._need(Path("/usr/include/zlib.h"), "zlib.h", "apt-get install zlib1g-dev").parent
     base = tmp_path_factory.mktemp("twins")
-    (base / "twin.c").write_text(SOURCE)
-    out = base / LIB
-    argv = [musl_gcc, "-shared", "-fPIC", "-O1", "-nodefaultlibs", f"-Wl,-soname,{LIB}", f"-I{include}",
-            "-idirafter", "/usr/include", str(base / "twin.c"), f"-L{lib_dir}", "-l:libz.so.1",
-            "-l:libc.musl-x86_64.so.1", "-o", str(out)]  # fmt: skip
-    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+    out = parts_pip.build_zlib_library(base, root, LIB)
     real = out.read_bytes()
     assert real.count(b"\x00libz.so.1\x00") == 1
     renamed = real.replace(b"\x00libz.so.1\x00", b"\x00libq.so.1\x00")
