@@ -272,13 +272,6 @@ def marker_environment(root: str) -> Optional[dict[str, str]]:
 _MARKED_RE = re.compile(r"^Requires-External:[^\n]*;", re.MULTILINE | re.IGNORECASE)
 
 
-def read_declared(zf: Any, root: Optional[str] = None) -> tuple[str, ...]:
-    """The ``Requires-External`` names of the wheel open in ``zf`` (its one ``*.dist-info/METADATA``);
-    with ``root``, those whose marker is false for the system there are left out (its environment is
-    detected only when an entry has a marker)."""
-    return declared_in(metadata_text(zf), root)
-
-
 def metadata_text(zf: Any) -> str:
     """The text of the one ``*.dist-info/METADATA`` of the wheel open in ``zf`` if it has a
     ``Requires-External`` header, else ``""`` (also without one METADATA)."""
@@ -299,7 +292,9 @@ def metadata_text(zf: Any) -> str:
 
 
 def declared_in(text: str, root: Optional[str] = None) -> tuple[str, ...]:
-    """The ``Requires-External`` names of a METADATA ``text``, as ``read_declared`` gives them."""
+    """The ``Requires-External`` names of a METADATA ``text`` (``metadata_text``); with ``root``, those
+    whose marker is false for the system there are left out (its environment is detected only when an
+    entry has a marker)."""
     from alpinetags._wheel.wheelfile import parse_requires_external
 
     if not text:
