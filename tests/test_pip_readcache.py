@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from alpinetags._engine.readlog import RACY_NS
-from alpinetags._pip import check, readcache
+from alpinetags._pip import check, readcache, twins
+from alpinetags._pip.twins import Twins
 from tests import parts_pip, realparts
 from tests.test_pip import pip, warnings_of, write_wheel
 from tests.venvs import NEWEST_PIP, hooked_venv
@@ -57,7 +58,7 @@ def house(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(autouse=True)
 def fresh_process_state() -> None:
-    check._twins.clear()
+    twins.this_process = Twins()
 
 
 def env_for(cache: Path, root: Path, **extra: str) -> dict[str, str]:
@@ -67,7 +68,7 @@ def env_for(cache: Path, root: Path, **extra: str) -> dict[str, str]:
 
 
 def inspect(wheel: Path, env: dict[str, str]) -> check.Inspection:
-    check._twins.clear()  # each call as its own pip run would see it
+    twins.this_process = Twins()  # each call as its own pip run would see it
     return check.inspect_wheel(wheel.name.split("-")[0], str(wheel), env)
 
 
@@ -155,7 +156,7 @@ def test_other_code_is_another_key(
     inspect(house["lib"], env)
     (entry,) = entries(tmp_path)
     poison(entry)
-    monkeypatch.setattr(readcache, "_code", ["another signature of the code"])
+    monkeypatch.setattr(readcache, "_code_signature", lambda: "another signature of the code")
     assert inspect(house["lib"], env).refusal is None
 
 

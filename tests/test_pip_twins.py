@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinetags._pip import check
+from alpinetags._pip import check, twins
 from alpinetags._pip.twins import Twins
 from tests import parts_pip, realparts
 from tests.test_pip import pip, warnings_of, write_wheel
@@ -93,7 +93,7 @@ def inspect(wheel: Path, root: Path) -> check.Inspection:
 @pytest.fixture(autouse=True)
 def fresh_twins() -> None:
     """Each test starts from a process that has read no library yet."""
-    check._twins.clear()
+    twins.this_process = Twins()
 
 
 def info_of(wheel: Path, member: str) -> zipfile.ZipInfo:
@@ -106,7 +106,7 @@ def test_the_real_library_loads_and_the_forged_one_does_not(libs: dict, tmp_path
     good = stored_wheel(tmp_path, "good", f"good/{LIB}", libs["real"])
     bad = stored_wheel(tmp_path, "bad", f"bad.libs/{LIB}", libs["forged"])
     assert inspect(good, libs["root"]).refusal is None
-    check._twins.clear()
+    twins.this_process = Twins()
     refusal = inspect(bad, libs["root"]).refusal
     assert refusal is not None and "libq.so.1" in refusal.message()
 
@@ -118,7 +118,7 @@ def test_a_library_met_again_is_read_once_with_the_same_answer(libs: dict, tmp_p
     met_again = inspect(again, libs["root"])
     assert met_again.refusal is None
     assert met_again.kept == {}  # not inflated by the check: pip decompresses it
-    check._twins.clear()
+    twins.this_process = Twins()
     fresh = inspect(again, libs["root"])
     assert fresh.refusal is None and fresh.kept.keys() == {f"again.libs/{LIB}"}
 
@@ -158,7 +158,7 @@ def test_a_member_of_an_unchanged_wheel_gone_missing_is_read_afresh(libs: dict, 
 
 def test_only_libraries_are_remembered(libs: dict, tmp_path: Path) -> None:
     """An object without a soname (an extension module) is not kept in memory for a later wheel."""
-    twins = Twins()
+    remembered = Twins()
     first = stored_wheel(tmp_path, "first", f"first/{LIB}", libs["real"])
     with zipfile.ZipFile(first) as zf:
         info = zf.getinfo(f"first/{LIB}")
@@ -166,8 +166,8 @@ def test_only_libraries_are_remembered(libs: dict, tmp_path: Path) -> None:
 
         symbols = read_dynamic_symbols(str(libs["base"] / LIB))
         assert symbols.soname == LIB
-        twins.remember(zf, str(first), info, symbols)
-        assert twins.find(zf, info) is symbols
+        remembered.remember(zf, str(first), info, symbols)
+        assert remembered.find(zf, info) is symbols
         nameless = Twins()
         from dataclasses import replace
 
@@ -184,9 +184,9 @@ def test_a_real_wheel_copied_gives_the_same_verdicts_unread(tmp_path: Path) -> N
     shutil.copyfile(numpy, copy)
     for minor in ("3.20", "3.8"):
         root = realparts.alpine_minirootfs(minor)
-        check._twins.clear()
+        twins.this_process = Twins()
         fresh = inspect(copy, root)
-        check._twins.clear()
+        twins.this_process = Twins()
         inspect(numpy, root)
         met_again = inspect(copy, root)
         assert (met_again.refusal is None) == (fresh.refusal is None) == (minor == "3.20")

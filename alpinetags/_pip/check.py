@@ -303,10 +303,6 @@ def declared_in(text: str, root: Optional[str] = None) -> tuple[str, ...]:
     return parse_requires_external(text, environment)
 
 
-#: The libraries read so far in this pip process (``twins``): one bundled again is not read again.
-_twins: list[Any] = []
-
-
 def scan_members(zf: Any, wheel_path: str) -> Scanned:
     """Every ELF member of the wheel open in ``zf``, parsed by ``elfdynamic`` (the project's one ELF
     reader), with the uncompressed bytes kept for pip. ``ElfError`` for a member that cannot be read."""
@@ -314,12 +310,9 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
     from alpinetags._elf.elfscan import ELF_MAGIC, ElfObject, ScannedContainer
     from alpinetags._elf.zipguard import DATA_ERRORS, SPOOL_OVER, ChunkFile, Inflation, inflate, parse_stream
     from alpinetags._limits import within
-    from alpinetags._pip.twins import Twins
+    from alpinetags._pip.twins import this_process as twins
     from alpinetags.errors import InputRefused
 
-    if not _twins:
-        _twins.append(Twins())
-    twins = _twins[0]
     objects: list[Any] = []
     kept: dict[str, list[bytes]] = {}
     size = kept_size = 0

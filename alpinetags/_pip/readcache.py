@@ -24,6 +24,7 @@ the check says.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -53,13 +54,10 @@ class WheelRead:
     objects: tuple[tuple[str, int, DynamicSymbols], ...]  # member, uncompressed size, symbols
 
 
-_code: list[str] = []  # the signature of this package's code, once per process
-
-
+@functools.cache
 def _code_signature() -> str:
-    if not _code:
-        _code.append(detcache.sign_files(detcache.code_files(detcache.code_dirs([]))))
-    return _code[0]
+    """The signature of this package's code, once per process."""
+    return detcache.sign_files(detcache.code_files(detcache.code_dirs([])))
 
 
 def _selector(wheel: str, environ: Mapping[str, str]) -> list[str]:

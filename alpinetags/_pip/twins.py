@@ -78,3 +78,7 @@ def _data_of(first: _First) -> Optional[bytes]:
         return stored_data(fd, first.info)
     finally:
         os.close(fd)
+
+
+#: The libraries read so far in this pip process: one bundled again is not read again.
+this_process = Twins()
