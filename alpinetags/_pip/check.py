@@ -350,14 +350,6 @@ def scan_members(zf: Any, wheel_path: str) -> Scanned:
     return Scanned(ScannedContainer(wheel_path, tuple(objects), size, ()), kept)
 
 
-def _container(wheel_path: str, objects: Sequence[tuple[str, int, Any]]) -> Any:
-    """The ``elfscan.ScannedContainer`` of a wheel whose members were read before (``readcache``)."""
-    from alpinetags._elf.elfscan import ElfObject, ScannedContainer
-
-    found = tuple(ElfObject(member, size, symbols) for member, size, symbols in objects)
-    return ScannedContainer(wheel_path, found, sum(o.size for o in found), ())
-
-
 NativeCheck = Callable[[Any, str], tuple[tuple[Problem, ...], tuple[str, ...]]]
 
 #: The target system as the check reads it, per (root, arch): read once per pip process.
@@ -457,6 +449,7 @@ def inspect_wheel(
     wheel = os.path.basename(wheel_path)
     import zipfile
 
+    from alpinetags._elf.elfscan import ScannedContainer
     from alpinetags._elf.zipguard import open_archive
     from alpinetags._limits import per_check
     from alpinetags._pip import readcache
@@ -467,7 +460,8 @@ def inspect_wheel(
         known = found.read
         if known is not None:
             declared = requires_external_problem(declared_in(known.metadata, root), root)
-            scanned = Scanned(_container(wheel_path, known.objects), {})  # pip decompresses it all
+            size = sum(o.size for o in known.objects)
+            scanned = Scanned(ScannedContainer(wheel_path, known.objects, size, ()), {})  # pip inflates all
         else:
             started = readcache.before(wheel_path)
             try:
@@ -479,8 +473,7 @@ def inspect_wheel(
             except (zipfile.BadZipFile, ElfError) as exc:
                 raise OSError(f"{wheel}: {exc}") from exc
             if declared is None:
-                objects = tuple((o.member, o.size, o.symbols) for o in scanned.container.objects)
-                read = readcache.WheelRead(metadata, objects)
+                read = readcache.WheelRead(metadata, scanned.container.objects)
                 readcache.store(wheel_path, environ, read, started, found.seen)
         if declared is not None:
             hints = soname_hints(declared.missing_sonames, root)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from alpinetags._elf.elfdynamic import DynamicSymbols
+from alpinetags._elf.elfscan import ElfObject
 from alpinetags._engine import detcache
 from alpinetags._engine.readlog import RACY_NS
 
@@ -51,7 +52,7 @@ class WheelRead:
     text, ``""`` when it has none, so markers are evaluated for each root), and its ELF members."""
 
     metadata: str
-    objects: tuple[tuple[str, int, DynamicSymbols], ...]  # member, uncompressed size, symbols
+    objects: tuple[ElfObject, ...]
 
 
 @functools.cache
@@ -166,7 +167,7 @@ def _symbols_to_json(s: DynamicSymbols) -> list[Any]:
 def _to_json(read: WheelRead) -> dict[str, Any]:
     return {
         "metadata": read.metadata,
-        "objects": [[member, size, _symbols_to_json(s)] for member, size, s in read.objects],
+        "objects": [[o.member, o.size, _symbols_to_json(o.symbols)] for o in read.objects],
     }
 
 
@@ -224,5 +225,5 @@ def _from_json(body: Any) -> WheelRead:
     for entry in objects:
         if type(entry) is not list or len(entry) != 3 or type(entry[0]) is not str:
             raise TypeError("not an object")
-        out.append((entry[0], _int(entry[1]), _symbols_from_json(entry[2])))
+        out.append(ElfObject(entry[0], _int(entry[1]), _symbols_from_json(entry[2])))
     return WheelRead(body["metadata"], tuple(out))
