@@ -120,16 +120,21 @@ def signatures(reads: Iterable[tuple[str, str]]) -> list[str]:
     return [sign(kind, path)[0] for kind, path in reads]
 
 
+def too_recent(newest_ns: int, started_ns: int) -> bool:
+    """Whether a file whose newest time stamp is ``newest_ns`` changed during work started at
+    ``started_ns``, or within ``RACY_NS`` before it: what was read from it may not be kept."""
+    return newest_ns >= started_ns - RACY_NS
+
+
 def settled(log: ReadLog) -> Optional[list[str]]:
     """The signatures of what ``log`` saw, or ``None`` when it may not be kept: incomplete, or a path
-    changed during the work or too shortly before it (``RACY_NS``)."""
+    changed during the work or too shortly before it (``too_recent``)."""
     if not log.complete:
         return None
-    limit = log.started_ns - RACY_NS
     out = []
     for kind, path in log.reads:
         text, newest = sign(kind, path)
-        if newest >= limit:
+        if too_recent(newest, log.started_ns):
             return None
         out.append(text)
     return out

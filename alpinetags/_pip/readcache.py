@@ -36,7 +36,7 @@ from typing import Any, Optional
 from alpinetags._elf.elfdynamic import DynamicSymbols
 from alpinetags._elf.elfscan import ElfObject
 from alpinetags._engine import detcache
-from alpinetags._engine.readlog import RACY_NS
+from alpinetags._engine.readlog import OPENED, sign, too_recent
 
 FORMAT = "alpinetags wheel read cache 1"
 PREFIX = "wheel-"
@@ -80,12 +80,6 @@ def _key(selector: Sequence[str], signature: str) -> str:
     return "\n".join([*selector, f"file {signature}", f"code {_code_signature()}"])
 
 
-def _signature(wheel: str) -> tuple[str, int]:
-    """The wheel's ``stat`` signature (links followed, as pip opens it) and its newest time stamp."""
-    st = os.stat(wheel)
-    return detcache.stat_signature(st), max(st.st_mtime_ns, st.st_ctime_ns)
-
-
 @dataclass(frozen=True)
 class Found:
     """What the cache holds for a wheel file as it is now: its ``read``, or only that it was ``seen``
@@ -102,9 +96,12 @@ def load(wheel: str, environ: Mapping[str, str]) -> Found:
         return Found()
     try:
         selector = _selector(wheel, environ)
-        key = _key(selector, _signature(wheel)[0])
     except (OSError, ValueError):
         return Found()
+    signature = sign(OPENED, wheel)[0]
+    if signature.startswith("!"):  # cannot be signed ("!errno"): nothing is kept for such a file
+        return Found()
+    key = _key(selector, signature)
     text = detcache.read_entry(directory, detcache.file_name(selector, PREFIX), MAX_SIZE)
     if text is None or not text.startswith(key + "\n\n"):
         return Found()
@@ -115,16 +112,14 @@ def load(wheel: str, environ: Mapping[str, str]) -> Found:
         return Found()
 
 
-def before(wheel: str) -> Optional[tuple[str, int]]:
-    """The wheel's signature and the time, taken before it is read (``store`` compares them after)."""
-    try:
-        return _signature(wheel)[0], time.time_ns()
-    except (OSError, ValueError):
-        return None
+def before(wheel: str) -> tuple[str, int]:
+    """The wheel's signature (``readlog.sign``, as pip opens it) and the time, taken before it is read
+    (``store`` compares them after)."""
+    return sign(OPENED, wheel)[0], time.time_ns()
 
 
 def store(
-    wheel: str, environ: Mapping[str, str], read: WheelRead, started: Optional[tuple[str, int]], seen: bool
+    wheel: str, environ: Mapping[str, str], read: WheelRead, started: tuple[str, int], seen: bool
 ) -> bool:
     """Keep ``read`` for the wheel file, if it is still the file signed in ``started`` and had not
     changed shortly before; ``False`` when nothing was kept.
@@ -133,16 +128,16 @@ def store(
     wheel installed once (a container built from nothing) would pay that for nothing, so the first read
     of a file only notes that it was ``seen``; the second keeps it, and the third is answered from it."""
     directory = detcache.cache_dir(environ)
-    if directory is None or started is None or not detcache.enabled(environ):
+    if directory is None or not detcache.enabled(environ):
         return False
+    signature, newest = sign(OPENED, wheel)
+    if signature.startswith("!") or signature != started[0] or too_recent(newest, started[1]):
+        return False  # unreadable now (``sign`` gives "!errno"), another file, or changed too recently
     try:
-        signature, newest = _signature(wheel)
-        if signature != started[0] or newest >= started[1] - RACY_NS:
-            return False
         selector = _selector(wheel, environ)
-        key = _key(selector, signature)
     except (OSError, ValueError):
         return False
+    key = _key(selector, signature)
     name = detcache.file_name(selector, PREFIX)
     if not seen:  # the key alone (a few kB): a file downloaded to a new place each time is never kept
         return detcache.write_entry(directory, name, key + "\n\nnull", MAX_ENTRIES, MAX_BYTES)
